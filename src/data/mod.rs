@@ -1,0 +1,145 @@
+//! Data sets. Inside nnlab every image is a row of `side x side` pixels in row-major
+//! order (x fastest), **ink 1.0 and paper 0.0** (loaders convert on the way in).
+
+pub mod builtin;
+pub mod crop;
+pub mod nist36;
+pub mod toy;
+
+use crate::nn::Shape;
+use anyhow::{Result, bail};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Side of the character images (NIST36 and `builtin`).
+pub const SIDE: usize = 32;
+/// Pixels per character image.
+pub const PIXELS: usize = SIDE * SIDE;
+
+/// The 36 classes in NIST36 column order: A-Z, then 0-9.
+pub fn nist36_classes() -> Vec<String> {
+    ('A'..='Z').chain('0'..='9').map(String::from).collect()
+}
+
+/// Labelled images.
+#[derive(Clone, Debug, Default)]
+pub struct Dataset {
+    /// One image per row, `shape.len()` values each.
+    pub images: Array2<f32>,
+    /// Class index per row.
+    pub labels: Vec<usize>,
+    pub classes: Vec<String>,
+    /// The shape of one image (1 x 32 x 32 for characters).
+    pub shape: Shape,
+}
+
+impl Default for Shape {
+    fn default() -> Self {
+        Shape::image(1, SIDE, SIDE)
+    }
+}
+
+impl Dataset {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Labels as one-hot rows (the classifier's targets).
+    pub fn one_hot(&self) -> Array2<f32> {
+        let mut t = Array2::zeros((self.len(), self.classes.len()));
+        for (i, &l) in self.labels.iter().enumerate() {
+            t[[i, l]] = 1.0;
+        }
+        t
+    }
+
+    /// Image `i` as an `h x w` matrix (first channel).
+    pub fn image(&self, i: usize) -> ArrayView2<'_, f32> {
+        let row: ArrayView1<f32> = self.images.row(i);
+        let (h, w) = (self.shape.h, self.shape.w);
+        row.slice_move(ndarray::s![..h * w]).into_shape_with_order((h, w)).expect("row holds an image")
+    }
+
+    /// The rows `indices`, in that order.
+    pub fn subset(&self, indices: &[usize]) -> Self {
+        Self {
+            images: self.images.select(Axis(0), indices),
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            classes: self.classes.clone(),
+            shape: self.shape,
+        }
+    }
+
+    /// How many samples each class has.
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.classes.len()];
+        for &l in &self.labels {
+            counts[l] += 1;
+        }
+        counts
+    }
+
+    /// Checks the invariants every loader promises; `what` names the source in errors.
+    pub fn validate(&self, what: &str) -> Result<()> {
+        if self.images.nrows() != self.labels.len() {
+            bail!("{what}: {} images but {} labels", self.images.nrows(), self.labels.len());
+        }
+        if self.images.ncols() != self.shape.len() {
+            bail!("{what}: rows have {} values, expected {}", self.images.ncols(), self.shape.len());
+        }
+        if let Some(&l) = self.labels.iter().find(|&&l| l >= self.classes.len()) {
+            bail!("{what}: label {l} but only {} classes", self.classes.len());
+        }
+        if let Some(i) = self.images.iter().position(|v| !v.is_finite()) {
+            bail!("{what}: value {} of image {} is not a number", i % self.shape.len(), i / self.shape.len());
+        }
+        Ok(())
+    }
+}
+
+/// Train, validation and test splits of one data set.
+#[derive(Clone, Debug, Default)]
+pub struct Splits {
+    /// Where it came from, for the UI ("builtin", a folder path).
+    pub name: String,
+    pub train: Dataset,
+    pub valid: Dataset,
+    pub test: Dataset,
+}
+
+/// Where a run's data comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DataSource {
+    /// The embedded default set (no download).
+    #[default]
+    Builtin,
+    /// A folder holding `nist36_{train,valid,test}.mat`.
+    Nist36(PathBuf),
+}
+
+impl DataSource {
+    /// `builtin` or a path to a NIST36 folder.
+    pub fn parse(s: &str) -> Self {
+        if s == "builtin" { Self::Builtin } else { Self::Nist36(PathBuf::from(s)) }
+    }
+
+    pub fn load(&self) -> Result<Splits> {
+        match self {
+            Self::Builtin => builtin::splits(),
+            Self::Nist36(dir) => nist36::load_folder(dir),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            Self::Builtin => "builtin".into(),
+            Self::Nist36(p) => p.display().to_string(),
+        }
+    }
+}

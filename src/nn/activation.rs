@@ -1,0 +1,118 @@
+//! Elementwise activations. Each derivative is written in terms of the activation's
+//! *output*, so a layer only keeps what it produced.
+
+use super::Float;
+use ndarray::{ArrayView2, ArrayViewMut2, Zip};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    #[default]
+    Sigmoid,
+    Tanh,
+    Relu,
+    Identity,
+}
+
+impl Activation {
+    pub const ALL: [Activation; 4] = [Self::Sigmoid, Self::Tanh, Self::Relu, Self::Identity];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sigmoid => "sigmoid",
+            Self::Tanh => "tanh",
+            Self::Relu => "relu",
+            Self::Identity => "identity",
+        }
+    }
+
+    pub fn apply<F: Float>(self, x: F) -> F {
+        match self {
+            Self::Sigmoid => sigmoid(x),
+            Self::Tanh => x.tanh(),
+            Self::Relu => x.max(F::zero()),
+            Self::Identity => x,
+        }
+    }
+
+    /// d(activation)/dx expressed through the output `y`.
+    pub fn derivative_from_output<F: Float>(self, y: F) -> F {
+        match self {
+            Self::Sigmoid => y * (F::one() - y),
+            Self::Tanh => F::one() - y * y,
+            Self::Relu => {
+                if y > F::zero() {
+                    F::one()
+                } else {
+                    F::zero()
+                }
+            }
+            Self::Identity => F::one(),
+        }
+    }
+
+    pub fn forward<F: Float>(self, x: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
+        Zip::from(&mut out).and(&x).for_each(|o, &v| *o = self.apply(v));
+    }
+
+    /// `grad_in = grad_out * f'(x)`, with f' taken from the stored output.
+    pub fn backward<F: Float>(
+        self,
+        out: ArrayView2<F>,
+        grad_out: ArrayView2<F>,
+        mut grad_in: ArrayViewMut2<F>,
+    ) {
+        Zip::from(&mut grad_in)
+            .and(&out)
+            .and(&grad_out)
+            .for_each(|g, &y, &d| *g = d * self.derivative_from_output(y));
+    }
+}
+
+impl std::str::FromStr for Activation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown activation '{s}' (sigmoid, tanh, relu, identity)"))
+    }
+}
+
+/// Logistic function that never overflows: for negative x it is computed as
+/// e^x / (1 + e^x), so `exp` only ever sees non-positive arguments.
+pub fn sigmoid<F: Float>(x: F) -> F {
+    if x >= F::zero() {
+        F::one() / (F::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (F::one() + e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigmoid_is_finite_for_large_inputs() {
+        for x in [-1e4f32, -100.0, 0.0, 100.0, 1e4] {
+            let y = sigmoid(x);
+            assert!(y.is_finite() && (0.0..=1.0).contains(&y), "{x} -> {y}");
+        }
+        assert_eq!(sigmoid(0.0f64), 0.5);
+    }
+
+    #[test]
+    fn derivatives_match_finite_differences() {
+        for act in Activation::ALL {
+            for &x in &[-1.3f64, -0.2, 0.4, 2.1] {
+                let h = 1e-6;
+                let numeric = (act.apply(x + h) - act.apply(x - h)) / (2.0 * h);
+                let analytic = act.derivative_from_output(act.apply(x));
+                assert!((numeric - analytic).abs() < 1e-6, "{act:?} at {x}");
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Fully connected layer `y = x W + b`, W is `in x out`.
+
+use super::layer::{Param, ensure_shape};
+use super::{Float, Init};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView2, Axis, Ix2};
+use rand::Rng;
+
+#[derive(Clone, Debug)]
+pub struct Dense<F> {
+    pub weight: Param<F>,
+    pub bias: Param<F>,
+    out: Array2<F>,
+    grad_in: Array2<F>,
+}
+
+impl<F: Float> Dense<F> {
+    pub fn new(inputs: usize, outputs: usize, init: Init, rng: &mut impl Rng) -> Self {
+        let weight = match init {
+            Init::Xavier => {
+                let limit = (6.0 / (inputs + outputs) as f64).sqrt();
+                Array2::from_shape_simple_fn((inputs, outputs), || {
+                    F::from_f64_lossy(rng.random_range(-limit..limit))
+                })
+            }
+            Init::Zero => Array2::zeros((inputs, outputs)),
+        };
+        Self {
+            weight: Param::new(weight.into_dyn()),
+            bias: Param::new(Array1::zeros(outputs).into_dyn()),
+            out: Array2::zeros((0, 0)),
+            grad_in: Array2::zeros((0, 0)),
+        }
+    }
+
+    /// The weight matrix, `in x out`.
+    pub fn w(&self) -> ArrayView2<'_, F> {
+        self.weight.value.view().into_dimensionality::<Ix2>().expect("dense weight is 2-D")
+    }
+
+    pub fn forward(&mut self, x: ArrayView2<F>) {
+        let w = self.weight.value.view().into_dimensionality::<Ix2>().expect("2-D");
+        ensure_shape(&mut self.out, x.nrows(), w.ncols());
+        general_mat_mul(F::one(), &x, &w, F::zero(), &mut self.out);
+        let b = self.bias.value.view().into_dimensionality::<ndarray::Ix1>().expect("1-D");
+        self.out += &b;
+    }
+
+    pub fn output(&self) -> ArrayView2<'_, F> {
+        self.out.view()
+    }
+
+    pub fn backward(&mut self, x: ArrayView2<F>, grad_out: ArrayView2<F>, need_grad_in: bool) {
+        let mut gw = self.weight.grad.view_mut().into_dimensionality::<Ix2>().expect("2-D");
+        general_mat_mul(F::one(), &x.t(), &grad_out, F::zero(), &mut gw);
+        self.bias.grad.assign(&grad_out.sum_axis(Axis(0)));
+        if need_grad_in {
+            let w = self.weight.value.view().into_dimensionality::<Ix2>().expect("2-D");
+            ensure_shape(&mut self.grad_in, grad_out.nrows(), w.nrows());
+            general_mat_mul(F::one(), &grad_out, &w.t(), F::zero(), &mut self.grad_in);
+        }
+    }
+
+    pub fn grad_input(&self) -> ArrayView2<'_, F> {
+        self.grad_in.view()
+    }
+}

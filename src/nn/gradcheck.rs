@@ -1,0 +1,104 @@
+//! Numerical gradient check: central differences over every parameter, in f64.
+
+use super::{Loss, Network};
+use ndarray::{Array2, ArrayView2};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorCheck {
+    /// e.g. "layers.0.weight".
+    pub name: String,
+    pub relative_error: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradCheckReport {
+    pub tensors: Vec<TensorCheck>,
+    /// ||analytic - numeric|| / (||analytic|| + ||numeric||) over all parameters at once.
+    pub total: f64,
+}
+
+impl GradCheckReport {
+    pub const TOLERANCE: f64 = 1e-4;
+    pub fn passed(&self) -> bool {
+        self.total < Self::TOLERANCE && self.total.is_finite()
+    }
+}
+
+/// Denominator floor: a tensor whose true gradient is exactly zero (e.g. a bias that feeds
+/// batch norm) would otherwise divide rounding noise by zero.
+const FLOOR: f64 = 1e-8;
+
+fn relative_error(pairs: &[(f64, f64)]) -> f64 {
+    let (mut diff, mut a, mut n) = (0.0, 0.0, 0.0);
+    for &(x, y) in pairs {
+        diff += (x - y) * (x - y);
+        a += x * x;
+        n += y * y;
+    }
+    diff.sqrt() / (a.sqrt() + n.sqrt()).max(FLOOR)
+}
+
+/// Compares back-propagated gradients with central differences (step `eps`) of `loss`
+/// on the batch `x` / `target`, for every parameter of `net`.
+pub fn check_gradients(
+    net: &mut Network<f64>,
+    loss: Loss,
+    x: ArrayView2<f64>,
+    target: ArrayView2<f64>,
+    eps: f64,
+) -> GradCheckReport {
+    let mut grad = Array2::zeros((0, 0));
+    let out = net.forward(x, true).to_owned();
+    loss.evaluate(out.view(), target, &mut grad);
+    net.backward(x, grad.view());
+
+    let eval = |net: &mut Network<f64>| {
+        let mut g = Array2::zeros((0, 0));
+        let out = net.forward(x, true).to_owned();
+        loss.evaluate(out.view(), target, &mut g).loss
+    };
+
+    let names: Vec<(usize, &'static str)> = net.params().iter().map(|(i, n, _)| (*i, *n)).collect();
+    let mut all = Vec::new();
+    let mut tensors = Vec::new();
+    for (k, (layer, name)) in names.into_iter().enumerate() {
+        let len = net.params()[k].2.value.len();
+        let mut pairs = Vec::with_capacity(len);
+        for j in 0..len {
+            let analytic = net.params()[k].2.grad.as_slice().expect("contiguous")[j];
+            let numeric = {
+                let original = nth_value(net, k, j, None);
+                nth_value(net, k, j, Some(original + eps));
+                let plus = eval(net);
+                nth_value(net, k, j, Some(original - eps));
+                let minus = eval(net);
+                nth_value(net, k, j, Some(original));
+                (plus - minus) / (2.0 * eps)
+            };
+            pairs.push((analytic, numeric));
+        }
+        tensors.push(TensorCheck {
+            name: format!("layers.{layer}.{name}"),
+            relative_error: relative_error(&pairs),
+        });
+        all.extend(pairs);
+    }
+    GradCheckReport { tensors, total: relative_error(&all) }
+}
+
+/// Reads (and optionally sets) element `j` of parameter tensor `k`.
+fn nth_value(net: &mut Network<f64>, k: usize, j: usize, set: Option<f64>) -> f64 {
+    let mut seen = 0;
+    let mut value = f64::NAN;
+    net.for_each_param(|_, _, p| {
+        if seen == k {
+            let slot = &mut p.value.as_slice_mut().expect("contiguous")[j];
+            if let Some(v) = set {
+                *slot = v;
+            }
+            value = *slot;
+        }
+        seen += 1;
+    });
+    value
+}

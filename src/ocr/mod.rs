@@ -1,0 +1,1 @@
+//! Text from photos of handwriting (being built).

@@ -1,0 +1,90 @@
+//! Every setting of a run in one serialisable struct: the GUI's side panel edits it, the
+//! worker receives it, `config.json` beside a saved model records it, and
+//! `nnlab train --config` reproduces the run from it.
+
+use crate::data::DataSource;
+use crate::nn::{Activation, Init, Loss, NetworkSpec, Shape};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// Predict the class of each image (softmax + cross-entropy).
+    #[default]
+    Classify,
+    /// Reconstruct each image through a narrow code (squared error).
+    Autoencode,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunConfig {
+    pub task: Task,
+    pub data: DataSource,
+    /// Units per hidden layer.
+    pub hidden: usize,
+    /// Number of hidden layers.
+    pub depth: usize,
+    pub activation: Activation,
+    pub init: Init,
+    pub lr: f64,
+    pub momentum: f64,
+    pub batch: usize,
+    pub epochs: usize,
+    pub seed: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            task: Task::Classify,
+            data: DataSource::Builtin,
+            hidden: 64,
+            depth: 1,
+            activation: Activation::Sigmoid,
+            init: Init::Xavier,
+            lr: 1e-3,
+            momentum: 0.9,
+            batch: 32,
+            epochs: 30,
+            seed: 1,
+        }
+    }
+}
+
+impl RunConfig {
+    /// The course's autoencoder settings: 1024-32-32-32-1024, batch 36, lr 3e-5.
+    pub fn autoencoder() -> Self {
+        Self {
+            task: Task::Autoencode,
+            hidden: 32,
+            depth: 3,
+            activation: Activation::Relu,
+            lr: 3e-5,
+            batch: 36,
+            epochs: 100,
+            ..Self::default()
+        }
+    }
+
+    pub fn loss(&self) -> Loss {
+        match self.task {
+            Task::Classify => Loss::CrossEntropy,
+            Task::Autoencode => Loss::SquaredError,
+        }
+    }
+
+    /// The network this config trains on images of `input` shape with `classes` classes.
+    pub fn network_spec(&self, input: Shape, classes: usize) -> NetworkSpec {
+        let hidden = vec![self.hidden; self.depth];
+        match self.task {
+            Task::Classify => NetworkSpec::mlp(input.len(), &hidden, self.activation, classes),
+            Task::Autoencode => {
+                let mut spec = NetworkSpec::mlp(input.len(), &hidden, self.activation, input.len());
+                spec.layers.push(crate::nn::LayerSpec::Activation { f: Activation::Sigmoid });
+                spec.input = input;
+                spec
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Training: the run configuration, the one training loop (used by the CLI, the GUI's
+//! worker thread and the benchmarks) and metrics.
+
+pub mod bench;
+pub mod config;
+pub mod metrics;
+pub mod trainer;
+
+pub use config::{RunConfig, Task};
+pub use trainer::{EpochStats, StepReport, Trainer};

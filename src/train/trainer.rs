@@ -1,0 +1,249 @@
+//! The one training loop. It advances one mini-batch per [`Trainer::step`], so a caller
+//! (the CLI's progress bar, the GUI's worker between two commands) decides the pace.
+
+use super::{RunConfig, Task};
+use crate::data::{Dataset, Splits};
+use crate::nn::batches::{epoch_order, gather_rows};
+use crate::nn::{Loss, Network, Sgd, softmax_rows};
+use anyhow::Result;
+use ndarray::{Array2, ArrayView2, s};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Metrics of one finished epoch. Losses are per sample.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochStats {
+    /// 1-based.
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_acc: f64,
+    pub valid_loss: f64,
+    pub valid_acc: f64,
+    pub lr: f64,
+    pub seconds: f64,
+}
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepReport {
+    /// Epoch in progress (1-based) and batch within it (1-based).
+    pub epoch: usize,
+    pub batch: usize,
+    pub batches_per_epoch: usize,
+    /// Loss of this batch per sample (NaN or infinite when training diverged).
+    pub loss: f64,
+    pub samples: usize,
+    pub diverged: bool,
+    /// Set when this step finished an epoch.
+    pub epoch_done: Option<EpochStats>,
+}
+
+/// A batch whose loss is this many times the run's first batch loss counts as diverged:
+/// a stable softmax keeps the loss finite long after the weights have blown up.
+pub const DIVERGENCE_FACTOR: f64 = 100.0;
+
+impl StepReport {
+    /// True when this batch's loss was NaN, infinite or exploded; its update was not applied.
+    pub fn diverged(&self) -> bool {
+        self.diverged
+    }
+}
+
+/// Loss and accuracy of a model on a data set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    pub loss: f64,
+    pub accuracy: f64,
+    /// Network outputs (probabilities for a classifier, reconstructions for an autoencoder).
+    pub outputs: Array2<f32>,
+}
+
+pub struct Trainer {
+    pub config: RunConfig,
+    pub net: Network<f32>,
+    pub opt: Sgd<f32>,
+    pub data: Arc<Splits>,
+    pub history: Vec<EpochStats>,
+    loss: Loss,
+    train_targets: Array2<f32>,
+    rng: ChaCha8Rng,
+    order: Vec<usize>,
+    cursor: usize,
+    epoch: usize,
+    x_batch: Array2<f32>,
+    t_batch: Array2<f32>,
+    grad: Array2<f32>,
+    epoch_loss: f64,
+    epoch_correct: usize,
+    epoch_seen: usize,
+    epoch_started: Instant,
+    first_loss: Option<f64>,
+}
+
+/// The targets a task trains towards.
+pub fn targets(task: Task, ds: &Dataset) -> Array2<f32> {
+    match task {
+        Task::Classify => ds.one_hot(),
+        Task::Autoencode => ds.images.clone(),
+    }
+}
+
+impl Trainer {
+    /// A fresh network for `config` on `data`.
+    pub fn new(config: RunConfig, data: Arc<Splits>) -> Result<Self> {
+        let spec = config.network_spec(data.train.shape, data.train.classes.len());
+        let net = Network::new(spec, config.init, config.seed)?;
+        Self::with_network(config, data, net)
+    }
+
+    /// Continues training `net` (e.g. a loaded or fine-tuned model).
+    pub fn with_network(config: RunConfig, data: Arc<Splits>, net: Network<f32>) -> Result<Self> {
+        anyhow::ensure!(!data.train.is_empty(), "the training split of {} is empty", data.name);
+        anyhow::ensure!(config.batch > 0, "the batch size must be at least 1");
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(0x5eed));
+        let order = epoch_order(data.train.len(), &mut rng);
+        Ok(Self {
+            opt: Sgd::new(config.lr, config.momentum),
+            loss: config.loss(),
+            train_targets: targets(config.task, &data.train),
+            net,
+            data,
+            history: Vec::new(),
+            rng,
+            order,
+            cursor: 0,
+            epoch: 1,
+            x_batch: Array2::zeros((0, 0)),
+            t_batch: Array2::zeros((0, 0)),
+            grad: Array2::zeros((0, 0)),
+            epoch_loss: 0.0,
+            epoch_correct: 0,
+            epoch_seen: 0,
+            epoch_started: Instant::now(),
+            first_loss: None,
+            config,
+        })
+    }
+
+    /// The epoch in progress (1-based).
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    pub fn batches_per_epoch(&self) -> usize {
+        self.data.train.len().div_ceil(self.config.batch)
+    }
+
+    /// Takes effect at the next step; momentum is kept.
+    pub fn set_lr(&mut self, lr: f64) {
+        self.opt.lr = lr;
+        self.config.lr = lr;
+    }
+
+    /// Trains on the next mini-batch; finishing the epoch also evaluates the validation split.
+    pub fn step(&mut self) -> StepReport {
+        let end = (self.cursor + self.config.batch).min(self.order.len());
+        let rows = &self.order[self.cursor..end];
+        gather_rows(self.data.train.images.view(), rows, &mut self.x_batch);
+        gather_rows(self.train_targets.view(), rows, &mut self.t_batch);
+        let out = self.net.forward(self.x_batch.view(), true);
+        let value = self.loss.evaluate(out, self.t_batch.view(), &mut self.grad);
+        let samples = rows.len();
+        let batch = self.cursor / self.config.batch + 1;
+        let mut report = StepReport {
+            epoch: self.epoch,
+            batch,
+            batches_per_epoch: self.batches_per_epoch(),
+            loss: value.loss / samples as f64,
+            samples,
+            diverged: false,
+            epoch_done: None,
+        };
+        let first = *self.first_loss.get_or_insert(report.loss);
+        report.diverged = !report.loss.is_finite() || report.loss > DIVERGENCE_FACTOR * first.max(1e-3);
+        if report.diverged {
+            return report; // leave the weights as they were before this batch
+        }
+        self.net.backward(self.x_batch.view(), self.grad.view());
+        self.opt.step(&mut self.net);
+        self.epoch_loss += value.loss;
+        self.epoch_correct += value.correct;
+        self.epoch_seen += samples;
+        self.cursor = end;
+        if self.cursor == self.order.len() {
+            report.epoch_done = Some(self.finish_epoch());
+        }
+        report
+    }
+
+    /// Runs to the end of the current epoch (or until a step diverges).
+    pub fn run_epoch(&mut self, mut on_step: impl FnMut(&StepReport)) -> StepReport {
+        loop {
+            let r = self.step();
+            on_step(&r);
+            if r.diverged() || r.epoch_done.is_some() {
+                return r;
+            }
+        }
+    }
+
+    fn finish_epoch(&mut self) -> EpochStats {
+        let valid = self.evaluate(&self.data.valid.clone());
+        let stats = EpochStats {
+            epoch: self.epoch,
+            train_loss: self.epoch_loss / self.epoch_seen.max(1) as f64,
+            train_acc: self.epoch_correct as f64 / self.epoch_seen.max(1) as f64,
+            valid_loss: valid.loss,
+            valid_acc: valid.accuracy,
+            lr: self.opt.lr,
+            seconds: self.epoch_started.elapsed().as_secs_f64(),
+        };
+        self.history.push(stats.clone());
+        self.epoch += 1;
+        self.cursor = 0;
+        self.epoch_loss = 0.0;
+        self.epoch_correct = 0;
+        self.epoch_seen = 0;
+        self.order = epoch_order(self.data.train.len(), &mut self.rng);
+        self.epoch_started = Instant::now();
+        stats
+    }
+
+    /// Loss, accuracy and outputs of the current network on `ds`.
+    pub fn evaluate(&mut self, ds: &Dataset) -> Evaluation {
+        evaluate(&mut self.net, self.loss, self.config.task, ds)
+    }
+}
+
+/// Loss (per sample), accuracy and outputs of `net` on `ds`.
+pub fn evaluate(net: &mut Network<f32>, loss: Loss, task: Task, ds: &Dataset) -> Evaluation {
+    const CHUNK: usize = 512;
+    let t = targets(task, ds);
+    let out_len = net.spec().output().map(|s| s.len()).unwrap_or(0);
+    let mut outputs = Array2::zeros((ds.len(), out_len));
+    let (mut total, mut correct) = (0.0, 0);
+    let mut grad = Array2::zeros((0, 0));
+    for start in (0..ds.len()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(ds.len());
+        let x: ArrayView2<f32> = ds.images.slice(s![start..end, ..]);
+        let y = net.forward(x, false);
+        let v = loss.evaluate(y, t.slice(s![start..end, ..]), &mut grad);
+        total += v.loss;
+        correct += v.correct;
+        let shown = match loss {
+            Loss::CrossEntropy => softmax_rows(y),
+            Loss::SquaredError => y.to_owned(),
+        };
+        outputs.slice_mut(s![start..end, ..]).assign(&shown);
+    }
+    let n = ds.len().max(1) as f64;
+    Evaluation { loss: total / n, accuracy: correct as f64 / n, outputs }
+}
+
+/// The predicted class of every row of `probabilities`.
+pub fn predictions(probabilities: &Array2<f32>) -> Vec<usize> {
+    crate::nn::network::argmax_rows(probabilities.view())
+}

@@ -1,0 +1,114 @@
+//! The engine: gradients match central differences, the course's toy problem learns,
+//! models survive a save/load round trip.
+
+use approx::assert_relative_eq;
+use nnlab::data::{Splits, toy};
+use nnlab::nn::{Activation, Init, Network, NetworkSpec, SavedModel};
+use nnlab::train::{RunConfig, Trainer};
+use std::sync::Arc;
+
+#[test]
+fn gradient_check_passes_on_the_toy_network() {
+    let report = nnlab::cli::toy_gradcheck().unwrap();
+    assert_eq!(report.tensors.len(), 4, "two weights and two biases");
+    assert!(report.passed(), "relative error {:e}", report.total);
+}
+
+#[test]
+fn gradient_check_catches_a_wrong_gradient() {
+    // A net whose output layer is an activation we check against a shifted target still
+    // passes; corrupting a gradient by hand must fail the comparison.
+    let ds = toy::four_clusters(3, 2);
+    let spec = NetworkSpec::mlp(2, &[5], Activation::Tanh, 4);
+    let mut net = Network::<f64>::new(spec, Init::Xavier, 3).unwrap();
+    let x = ds.images.mapv(f64::from);
+    let t = ds.one_hot().mapv(f64::from);
+    let good = nnlab::nn::gradcheck::check_gradients(&mut net, nnlab::nn::Loss::CrossEntropy, x.view(), t.view(), 1e-6);
+    assert!(good.passed(), "{good:?}");
+    // Identity and ReLU layers too.
+    for act in [Activation::Relu, Activation::Identity, Activation::Sigmoid] {
+        let spec = NetworkSpec::mlp(2, &[6, 5], act, 4);
+        let mut net = Network::<f64>::new(spec, Init::Xavier, 4).unwrap();
+        let r = nnlab::nn::gradcheck::check_gradients(&mut net, nnlab::nn::Loss::CrossEntropy, x.view(), t.view(), 1e-6);
+        assert!(r.passed(), "{act:?}: {r:?}");
+    }
+    let spec = NetworkSpec::autoencoder(2, 3, 2);
+    let mut net = Network::<f64>::new(spec, Init::Xavier, 5).unwrap();
+    let r = nnlab::nn::gradcheck::check_gradients(&mut net, nnlab::nn::Loss::SquaredError, x.view(), x.mapv(|v| v / 40.0).view(), 1e-6);
+    assert!(r.passed(), "autoencoder: {r:?}");
+}
+
+fn toy_splits() -> Arc<Splits> {
+    let ds = toy::four_clusters(10, 0);
+    Arc::new(Splits { name: "toy".into(), train: ds.clone(), valid: ds.clone(), test: ds })
+}
+
+#[test]
+fn toy_problem_learns_as_in_the_course() {
+    // 2 -> 25 sigmoid -> 4 softmax, batch 5, lr 1e-3, 500 passes over the 40 points.
+    let config = RunConfig { hidden: 25, batch: 5, lr: 1e-3, momentum: 0.0, epochs: 500, seed: 0, ..RunConfig::default() };
+    let mut trainer = Trainer::new(config, toy_splits()).unwrap();
+    for _ in 0..500 {
+        assert!(!trainer.run_epoch(|_| {}).diverged());
+    }
+    let last = trainer.history.last().unwrap();
+    let total_loss = last.valid_loss * 40.0;
+    assert!(total_loss < 35.0, "loss {total_loss}");
+    assert!(last.valid_acc > 0.75, "accuracy {}", last.valid_acc);
+}
+
+#[test]
+fn zero_init_keeps_hidden_units_identical() {
+    let config = RunConfig { hidden: 8, batch: 5, init: Init::Zero, epochs: 5, ..RunConfig::default() };
+    let mut trainer = Trainer::new(config, toy_splits()).unwrap();
+    for _ in 0..5 {
+        trainer.run_epoch(|_| {});
+    }
+    let w = match &trainer.net.layers()[0] {
+        nnlab::nn::Layer::Dense(d) => d.w().to_owned(),
+        _ => unreachable!(),
+    };
+    for col in 1..8 {
+        assert_eq!(w.column(col), w.column(0), "the symmetry never breaks");
+    }
+}
+
+#[test]
+fn diverging_learning_rate_is_reported_not_applied() {
+    let config = RunConfig { hidden: 8, batch: 40, lr: 10.0, momentum: 0.0, ..RunConfig::default() };
+    let mut trainer = Trainer::new(config, toy_splits()).unwrap();
+    let diverged = (0..50).map(|_| trainer.step()).any(|r| r.diverged());
+    assert!(diverged, "lr 10 on unnormalised inputs must blow up");
+    assert!(trainer.net.params().iter().all(|(_, _, p)| p.value.iter().all(|v| v.is_finite())));
+}
+
+#[test]
+fn model_round_trips_through_safetensors() {
+    let spec = NetworkSpec::mlp(1024, &[64], Activation::Sigmoid, 36);
+    let net = Network::<f32>::new(spec, Init::Xavier, 7).unwrap();
+    let model = SavedModel { net, classes: nnlab::data::nist36_classes(), config: Some("{}".into()) };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    model.save(&path).unwrap();
+    let back = SavedModel::load(&path).unwrap();
+    assert_eq!(back.classes, model.classes);
+    assert_eq!(back.net.spec(), model.net.spec());
+    for ((_, _, a), (_, _, b)) in model.net.params().iter().zip(back.net.params()) {
+        assert_eq!(a.value, b.value);
+    }
+    // Same outputs.
+    let x = ndarray::Array2::from_shape_fn((3, 1024), |(i, j)| ((i * 7 + j) % 5) as f32 / 4.0);
+    let (mut a, mut b) = (model.net.clone(), back.net.clone());
+    assert_relative_eq!(a.predict(x.view(), 2), b.predict(x.view(), 2));
+}
+
+#[test]
+fn loading_garbage_gives_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.safetensors");
+    std::fs::write(&path, b"not a model at all").unwrap();
+    let err = SavedModel::load(&path).unwrap_err();
+    assert!(format!("{err:#}").contains("bad.safetensors"), "{err:#}");
+    let err = SavedModel::load(&dir.path().join("missing.safetensors")).unwrap_err();
+    assert!(format!("{err:#}").contains("missing.safetensors"));
+}
