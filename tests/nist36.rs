@@ -104,48 +104,56 @@ fn fixture_loads_with_all_classes_in_every_split() {
 }
 
 #[test]
-fn f32_uncompressed_file_matches_the_f64_compressed_one() {
+fn f32_uncompressed_file_loads_like_the_f64_compressed_one() {
+    // The two valid files hold different renderings (no row in common), so compare what they share.
     let dir = common::nist36_fixture();
     let f64_zlib = load_split(&dir.join("nist36_valid.mat"), "valid").unwrap();
     let f32_raw = load_split(&dir.join("nist36_valid_f32_uncompressed.mat"), "valid").unwrap();
-    assert_eq!(f32_raw.labels, f64_zlib.labels);
-    let max_diff = (&f32_raw.images - &f64_zlib.images)
-        .mapv(f32::abs)
-        .fold(0.0f32, |a, &b| a.max(b));
-    assert!(max_diff < 1e-6, "images differ by {max_diff}");
+    assert_eq!(f32_raw.class_counts(), vec![2; 36]);
+    assert!(f32_raw.images.iter().all(|v| (0.0..=1.0).contains(v)));
+    let (a, b) = (
+        f64_zlib.images.mean().unwrap(),
+        f32_raw.images.mean().unwrap(),
+    );
+    assert!((a - b).abs() < 0.2 * a, "mean ink {a} (f64) vs {b} (f32)");
+}
+
+/// Where the largest value of `profile` lies within its non-zero span, 0.0 (start) to 1.0 (end).
+fn relative_peak(profile: ndarray::Array1<f32>) -> f32 {
+    let inked: Vec<usize> = (0..profile.len()).filter(|&i| profile[i] > 0.0).collect();
+    let (first, last) = (inked[0], inked[inked.len() - 1]);
+    let peak = (0..profile.len()).fold(
+        first,
+        |best, i| if profile[i] > profile[best] { i } else { best },
+    );
+    (peak - first) as f32 / (last - first) as f32
 }
 
 #[test]
 fn images_are_upright_not_transposed() {
     let splits = load_folder(&common::nist36_fixture()).unwrap();
     let ds = &splits.train;
-    let ink_by_row = |m: &ndarray::Array2<f32>| m.sum_axis(ndarray::Axis(1));
-    let ink_by_col = |m: &ndarray::Array2<f32>| m.sum_axis(ndarray::Axis(0));
-    let argmax = |v: ndarray::Array1<f32>| {
-        v.iter()
-            .enumerate()
-            .fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b })
-            .0
-    };
-    // 'T' and '7' have their full-width bar at the top; 'L' its bar at the bottom and its
-    // stem on the left. A transposed image would put the bars in columns instead.
+    let by_row = |m: &ndarray::Array2<f32>| relative_peak(m.sum_axis(ndarray::Axis(1)));
+    let by_col = |m: &ndarray::Array2<f32>| relative_peak(m.sum_axis(ndarray::Axis(0)));
+    // The glyphs are small and centred, so positions are relative to the ink's extent. 'T' and
+    // '7' have their full-width bar at the top; 'L' its bar at the bottom and its stem on the
+    // left. Transposed images would turn the bars into columns and the stems into rows.
     for glyph in ["T", "7"] {
-        let m = mean_image(ds, class_index(ds, glyph));
-        let row = argmax(ink_by_row(&m));
+        let at = by_row(&mean_image(ds, class_index(ds, glyph)));
         assert!(
-            row < SIDE / 3,
-            "'{glyph}': most ink in row {row}, expected its bar in the top third"
+            at < 1.0 / 3.0,
+            "'{glyph}': most ink at {at} of its height, expected its bar in the top third"
         );
     }
     let l = mean_image(ds, class_index(ds, "L"));
-    let (row, col) = (argmax(ink_by_row(&l)), argmax(ink_by_col(&l)));
+    let (row, col) = (by_row(&l), by_col(&l));
     assert!(
-        row >= 2 * SIDE / 3,
-        "'L': most ink in row {row}, expected its bar in the bottom third"
+        row > 2.0 / 3.0,
+        "'L': most ink at {row} of its height, expected its bar in the bottom third"
     );
     assert!(
-        col < SIDE / 3,
-        "'L': most ink in column {col}, expected its stem in the left third"
+        col < 1.0 / 3.0,
+        "'L': most ink at {col} of its width, expected its stem in the left third"
     );
 }
 
