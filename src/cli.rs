@@ -3,7 +3,7 @@
 use crate::data::{DataSource, Splits, toy};
 use crate::nn::gradcheck::{GradCheckReport, check_gradients};
 use crate::nn::{Activation, Init, Loss, Network, NetworkSpec, SavedModel};
-use crate::train::metrics::{confusion_matrix, most_confused};
+use crate::train::metrics::{confusion_matrix, mean_finite, most_confused, psnr};
 use crate::train::trainer::{evaluate, predictions};
 use crate::train::{RunConfig, Task, Trainer};
 use anyhow::{Context, Result, bail};
@@ -14,7 +14,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
-#[command(name = "nnlab", version, about = "A lab for neural networks that read handwriting")]
+#[command(
+    name = "nnlab",
+    version,
+    about = "A lab for neural networks that read handwriting"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -33,6 +37,14 @@ pub struct Cli {
 pub enum Command {
     /// Train a classifier and print train/valid/test loss and accuracy.
     Train(TrainArgs),
+    /// Train the autoencoder (1024-32-32-32-1024) and print the mean validation PSNR.
+    Autoencoder {
+        #[command(flatten)]
+        train: TrainArgs,
+        /// Write originals beside their reconstructions (5 classes x 2 validation images).
+        #[arg(long)]
+        recon_png: Option<PathBuf>,
+    },
     /// Check back-propagated gradients against central differences (exit 1 on failure).
     Gradcheck,
     /// Accuracy and confusion matrix of a saved model on a data set.
@@ -97,7 +109,8 @@ impl TrainArgs {
     pub fn run_config(&self, base: RunConfig) -> Result<RunConfig> {
         let mut c = match &self.config {
             Some(p) => {
-                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
                 serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
             }
             None => base,
@@ -108,7 +121,9 @@ impl TrainArgs {
         macro_rules! take {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
         }
-        take!(hidden, depth, activation, init, epochs, lr, momentum, batch, seed);
+        take!(
+            hidden, depth, activation, init, epochs, lr, momentum, batch, seed
+        );
         Ok(c)
     }
 }
@@ -121,7 +136,11 @@ pub fn main() -> ExitCode {
             tab: cli.tab,
             epochs: cli.train_epochs,
         })),
-        Some(Command::Train(args)) => train(&args),
+        Some(Command::Train(args)) => train(&args, RunConfig::default()).map(|_| ExitCode::SUCCESS),
+        Some(Command::Autoencoder {
+            train: args,
+            recon_png,
+        }) => autoencoder(&args, recon_png),
         Some(Command::Gradcheck) => gradcheck(),
         Some(Command::Eval { model, data, split }) => eval(&model, &data, &split),
         Some(Command::Bench { workload, epochs }) => crate::train::bench::run(&workload, epochs),
@@ -143,9 +162,11 @@ fn load_data(source: &DataSource) -> Result<Arc<Splits>> {
 pub fn epoch_bar(len: usize, message: String) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} batches {per_sec} {wide_msg:.dim}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} batches {per_sec} {wide_msg:.dim}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar.set_message(message);
     bar
@@ -180,8 +201,10 @@ pub fn train_with_progress(trainer: &mut Trainer, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn train(args: &TrainArgs) -> Result<ExitCode> {
-    let config = args.run_config(RunConfig::default())?;
+/// Trains the run `args` describe on top of `base`, prints the splits' metrics and saves
+/// the model if asked. Returns the trainer for task-specific reports.
+fn train(args: &TrainArgs, base: RunConfig) -> Result<Trainer> {
+    let config = args.run_config(base)?;
     let data = load_data(&config.data)?;
     let mut trainer = Trainer::new(config.clone(), data.clone())?;
     eprintln!(
@@ -193,19 +216,55 @@ fn train(args: &TrainArgs) -> Result<ExitCode> {
         data.test.len()
     );
     train_with_progress(&mut trainer, args.json)?;
-    for (name, ds) in [("train", &data.train), ("valid", &data.valid), ("test", &data.test)] {
+    for (name, ds) in [
+        ("train", &data.train),
+        ("valid", &data.valid),
+        ("test", &data.test),
+    ] {
         let ev = trainer.evaluate(ds);
         let line = format!("{name}: loss {:.4} accuracy {:.4}", ev.loss, ev.accuracy);
-        if args.json { eprintln!("{line}") } else { println!("{line}") }
+        if args.json {
+            eprintln!("{line}")
+        } else {
+            println!("{line}")
+        }
     }
     if let Some(path) = &args.save {
         let model = SavedModel {
             net: trainer.net.clone(),
-            classes: if config.task == Task::Classify { data.train.classes.clone() } else { Vec::new() },
+            classes: if config.task == Task::Classify {
+                data.train.classes.clone()
+            } else {
+                Vec::new()
+            },
             config: Some(serde_json::to_string(&trainer.config)?),
         };
         model.save(path)?;
         eprintln!("saved {}", path.display());
+    }
+    Ok(trainer)
+}
+
+fn autoencoder(args: &TrainArgs, recon_png: Option<PathBuf>) -> Result<ExitCode> {
+    let mut trainer = train(args, RunConfig::autoencoder())?;
+    let valid = trainer.data.valid.clone();
+    let recon = trainer.evaluate(&valid).outputs;
+    let psnrs: Vec<f64> = (0..valid.len())
+        .map(|i| psnr(valid.images.row(i), recon.row(i)))
+        .collect();
+    println!(
+        "valid PSNR: mean {:.2} dB over {} images",
+        mean_finite(&psnrs),
+        psnrs.len()
+    );
+    if let Some(path) = recon_png {
+        let picks = crate::train::metrics::reconstruction_picks(&valid.labels, 5, 2);
+        let tiles: Vec<_> = picks
+            .iter()
+            .flat_map(|&i| [valid.images.row(i), recon.row(i)])
+            .collect();
+        crate::data::grid::save_grid_png(&path, &tiles, 4, 3)?;
+        eprintln!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -217,7 +276,13 @@ pub fn toy_gradcheck() -> Result<GradCheckReport> {
     let mut net = Network::<f64>::new(spec, Init::Xavier, 0)?;
     let x = ds.images.mapv(f64::from);
     let t = ds.one_hot().mapv(f64::from);
-    Ok(check_gradients(&mut net, Loss::CrossEntropy, x.view(), t.view(), 1e-6))
+    Ok(check_gradients(
+        &mut net,
+        Loss::CrossEntropy,
+        x.view(),
+        t.view(),
+        1e-6,
+    ))
 }
 
 pub fn print_gradcheck(report: &GradCheckReport) {
@@ -225,7 +290,12 @@ pub fn print_gradcheck(report: &GradCheckReport) {
     for t in &report.tensors {
         println!("{:<20} {:>12.3e}", t.name, t.relative_error);
     }
-    println!("{:<20} {:>12.3e}  (tolerance {:.0e})", "total", report.total, GradCheckReport::TOLERANCE);
+    println!(
+        "{:<20} {:>12.3e}  (tolerance {:.0e})",
+        "total",
+        report.total,
+        GradCheckReport::TOLERANCE
+    );
 }
 
 fn gradcheck() -> Result<ExitCode> {
@@ -240,7 +310,7 @@ fn gradcheck() -> Result<ExitCode> {
     }
 }
 
-fn eval(model: &PathBuf, data: &str, split: &str) -> Result<ExitCode> {
+fn eval(model: &std::path::Path, data: &str, split: &str) -> Result<ExitCode> {
     let mut model = SavedModel::load(model)?;
     let splits = DataSource::parse(data).load()?;
     let ds = match split {
@@ -250,12 +320,21 @@ fn eval(model: &PathBuf, data: &str, split: &str) -> Result<ExitCode> {
         other => bail!("unknown split '{other}' (train, valid, test)"),
     };
     if model.classes.len() != ds.classes.len() {
-        bail!("the model has {} classes, the data {}", model.classes.len(), ds.classes.len());
+        bail!(
+            "the model has {} classes, the data {}",
+            model.classes.len(),
+            ds.classes.len()
+        );
     }
     let ev = evaluate(&mut model.net, Loss::CrossEntropy, Task::Classify, ds);
     let pred = predictions(&ev.outputs);
     let m = confusion_matrix(&ds.labels, &pred, ds.classes.len());
-    println!("{split}: {} samples, loss {:.4}, accuracy {:.4}", ds.len(), ev.loss, ev.accuracy);
+    println!(
+        "{split}: {} samples, loss {:.4}, accuracy {:.4}",
+        ds.len(),
+        ev.loss,
+        ev.accuracy
+    );
     println!("confusion matrix (rows: true class, columns: predicted)");
     print!("   ");
     for c in &ds.classes {

@@ -18,7 +18,11 @@ pub struct Param<F> {
 impl<F: Float> Param<F> {
     pub fn new(value: ArrayD<F>) -> Self {
         let grad = ArrayD::zeros(value.raw_dim());
-        Self { value, grad, trainable: true }
+        Self {
+            value,
+            grad,
+            trainable: true,
+        }
     }
 }
 
@@ -30,6 +34,8 @@ pub struct ActivationLayer<F> {
     grad_in: Array2<F>,
 }
 
+// A network holds a handful of layers, so variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Layer<F> {
     Dense(Dense<F>),

@@ -10,6 +10,7 @@
 pub mod activation;
 pub mod batches;
 pub mod dense;
+pub mod gemm;
 pub mod gradcheck;
 pub mod layer;
 pub mod loss;
