@@ -22,6 +22,15 @@ use std::sync::Arc;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Open the window, train with the default settings, save a PNG of the window here and close.
+    #[arg(long, value_name = "PATH")]
+    pub screenshot: Option<PathBuf>,
+    /// The tab the screenshot shows: curves, weights or confusion.
+    #[arg(long, default_value = "curves", requires = "screenshot")]
+    pub tab: crate::gui::Tab,
+    /// Epochs the screenshot run trains.
+    #[arg(long, default_value_t = 20, requires = "screenshot")]
+    pub train_epochs: usize,
 }
 
 #[derive(Subcommand, Debug)]
@@ -122,7 +131,11 @@ impl TrainArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => crate::gui::run(),
+        None => crate::gui::run(cli.screenshot.map(|path| crate::gui::ScreenshotPlan {
+            path,
+            tab: cli.tab,
+            epochs: cli.train_epochs,
+        })),
         Some(Command::Train(args)) => train(&args, RunConfig::default()).map(|_| ExitCode::SUCCESS),
         Some(Command::Autoencoder {
             train: args,

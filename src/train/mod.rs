@@ -5,6 +5,7 @@ pub mod bench;
 pub mod config;
 pub mod metrics;
 pub mod trainer;
+pub mod worker;
 
 pub use config::{RunConfig, Task};
 pub use trainer::{EpochStats, StepReport, Trainer};
