@@ -1,10 +1,14 @@
 //! Data sets. Inside nnlab every image is a row of `side x side` pixels in row-major
 //! order (x fastest), **ink 1.0 and paper 0.0** (loaders convert on the way in).
 
+pub mod augment;
 pub mod builtin;
 pub mod crop;
 pub mod grid;
+pub mod mnist;
 pub mod nist36;
+pub mod preview;
+pub mod render;
 pub mod toy;
 
 use crate::nn::Shape;
