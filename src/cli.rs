@@ -3,7 +3,7 @@
 use crate::data::{DataSource, Splits, toy};
 use crate::nn::gradcheck::{GradCheckReport, check_gradients};
 use crate::nn::{Activation, Init, Loss, Network, NetworkSpec, SavedModel};
-use crate::train::metrics::{confusion_matrix, most_confused};
+use crate::train::metrics::{confusion_matrix, mean_finite, most_confused, psnr};
 use crate::train::trainer::{evaluate, predictions};
 use crate::train::{Model, RunConfig, Task, Trainer, finetune};
 use anyhow::{Context, Result, bail};
@@ -22,6 +22,15 @@ use std::sync::Arc;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Open the window, train with the default settings, save a PNG of the window here and close.
+    #[arg(long, value_name = "PATH")]
+    pub screenshot: Option<PathBuf>,
+    /// The tab the screenshot shows: curves, weights or confusion.
+    #[arg(long, default_value = "curves", requires = "screenshot")]
+    pub tab: crate::gui::Tab,
+    /// Epochs the screenshot run trains.
+    #[arg(long, default_value_t = 20, requires = "screenshot")]
+    pub train_epochs: usize,
 }
 
 #[derive(Subcommand, Debug)]
@@ -31,6 +40,14 @@ pub enum Command {
     /// Train a saved model's layers on new classes: its last dense layer is replaced, its
     /// first `--freeze` layers keep their weights.
     Finetune(FinetuneArgs),
+    /// Train the autoencoder (1024-32-32-32-1024) and print the mean validation PSNR.
+    Autoencoder {
+        #[command(flatten)]
+        train: TrainArgs,
+        /// Write originals beside their reconstructions (5 classes x 2 validation images).
+        #[arg(long)]
+        recon_png: Option<PathBuf>,
+    },
     /// Check back-propagated gradients against central differences (exit 1 on failure).
     Gradcheck,
     /// Accuracy and confusion matrix of a saved model on a data set.
@@ -201,8 +218,16 @@ pub fn class_indices(list: &str, classes: &[String]) -> Result<Vec<usize>> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => crate::gui::run(),
-        Some(Command::Train(args)) => train(&args),
+        None => crate::gui::run(cli.screenshot.map(|path| crate::gui::ScreenshotPlan {
+            path,
+            tab: cli.tab,
+            epochs: cli.train_epochs,
+        })),
+        Some(Command::Train(args)) => train(&args, RunConfig::default()).map(|_| ExitCode::SUCCESS),
+        Some(Command::Autoencoder {
+            train: args,
+            recon_png,
+        }) => autoencoder(&args, recon_png),
         Some(Command::Finetune(args)) => fine_tune(&args),
         Some(Command::Gradcheck) => gradcheck(),
         Some(Command::Eval { model, data, split }) => eval(&model, &data, &split),
@@ -260,8 +285,8 @@ pub fn train_with_progress(trainer: &mut Trainer, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn train(args: &TrainArgs) -> Result<ExitCode> {
-    let config = args.run_config(RunConfig::default())?;
+fn train(args: &TrainArgs, base: RunConfig) -> Result<Trainer> {
+    let config = args.run_config(base)?;
     let data = args.load_data(&config)?;
     let trainer = Trainer::new(config, data)?;
     train_and_report(trainer, args)
@@ -289,11 +314,12 @@ fn fine_tune(args: &FinetuneArgs) -> Result<ExitCode> {
         "fine-tuning {} ({frozen} parameter tensors frozen)",
         args.from.display()
     );
-    train_and_report(trainer, &args.train)
+    train_and_report(trainer, &args.train).map(|_| ExitCode::SUCCESS)
 }
 
-/// Trains for the configured epochs, prints every split's loss and accuracy, saves if asked.
-fn train_and_report(mut trainer: Trainer, args: &TrainArgs) -> Result<ExitCode> {
+/// Trains for the configured epochs, prints every split's loss and accuracy and saves the
+/// model if asked. Returns the trainer for task-specific reports.
+fn train_and_report(mut trainer: Trainer, args: &TrainArgs) -> Result<Trainer> {
     let data = trainer.data.clone();
     eprintln!(
         "training {} on {} ({} train / {} valid / {} test)",
@@ -332,6 +358,30 @@ fn train_and_report(mut trainer: Trainer, args: &TrainArgs) -> Result<ExitCode> 
         };
         model.save(path)?;
         eprintln!("saved {}", path.display());
+    }
+    Ok(trainer)
+}
+
+fn autoencoder(args: &TrainArgs, recon_png: Option<PathBuf>) -> Result<ExitCode> {
+    let mut trainer = train(args, RunConfig::autoencoder())?;
+    let valid = trainer.data.valid.clone();
+    let recon = trainer.evaluate(&valid).outputs;
+    let psnrs: Vec<f64> = (0..valid.len())
+        .map(|i| psnr(valid.images.row(i), recon.row(i)))
+        .collect();
+    println!(
+        "valid PSNR: mean {:.2} dB over {} images",
+        mean_finite(&psnrs),
+        psnrs.len()
+    );
+    if let Some(path) = recon_png {
+        let picks = crate::train::metrics::reconstruction_picks(&valid.labels, 5, 2);
+        let tiles: Vec<_> = picks
+            .iter()
+            .flat_map(|&i| [valid.images.row(i), recon.row(i)])
+            .collect();
+        crate::data::grid::save_grid_png(&path, &tiles, 4, 3)?;
+        eprintln!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -377,7 +427,7 @@ fn gradcheck() -> Result<ExitCode> {
     }
 }
 
-fn eval(model: &PathBuf, data: &str, split: &str) -> Result<ExitCode> {
+fn eval(model: &std::path::Path, data: &str, split: &str) -> Result<ExitCode> {
     let mut model = SavedModel::load(model)?;
     let splits = DataSource::parse(data).load()?;
     let ds = match split {

@@ -5,6 +5,7 @@
 pub mod builtin;
 pub mod cifar;
 pub mod crop;
+pub mod grid;
 pub mod image_folder;
 pub mod nist36;
 pub mod toy;

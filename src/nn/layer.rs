@@ -38,6 +38,8 @@ pub struct ActivationLayer<F> {
     grad_in: Array2<F>,
 }
 
+// A network holds a handful of layers, so variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Layer<F> {
     Dense(Dense<F>),

@@ -13,6 +13,7 @@ pub mod batchnorm;
 pub mod conv;
 pub mod dense;
 pub mod dropout;
+pub mod gemm;
 pub mod gradcheck;
 pub mod layer;
 pub mod loss;

@@ -6,6 +6,7 @@ pub mod config;
 pub mod finetune;
 pub mod metrics;
 pub mod trainer;
+pub mod worker;
 
 pub use config::{Model, RunConfig, Task};
 pub use trainer::{EpochStats, StepReport, Trainer};
