@@ -201,23 +201,27 @@ impl ConfusionView {
             ui.weak("no validation images in this cell");
             return;
         }
+        // Rows of as many thumbnails as fit (wrapping inside a scroll area does not).
+        let per_row = ((ui.available_width() / 56.0) as usize).max(1);
         egui::ScrollArea::vertical()
             .id_salt("gallery")
             .max_height(220.0)
             .show(ui, |ui| {
-                ui.horizontal_wrapped(|ui| {
-                    for (index, confidence, tex) in &g.images {
-                        ui.vertical(|ui| {
-                            ui.image((tex.id(), Vec2::splat(48.0)))
-                                .on_hover_text(format!(
-                                    "validation image {index}: {:.1}% {}",
-                                    100.0 * confidence,
-                                    data.classes[p]
-                                ));
-                            ui.small(format!("{:.0}%", 100.0 * confidence));
-                        });
-                    }
-                });
+                for row in g.images.chunks(per_row) {
+                    ui.horizontal(|ui| {
+                        for (index, confidence, tex) in row {
+                            ui.vertical(|ui| {
+                                ui.image((tex.id(), Vec2::splat(48.0)))
+                                    .on_hover_text(format!(
+                                        "validation image {index}: {:.1}% {}",
+                                        100.0 * confidence,
+                                        data.classes[p]
+                                    ));
+                                ui.small(format!("{:.0}%", 100.0 * confidence));
+                            });
+                        }
+                    });
+                }
             });
     }
 }
