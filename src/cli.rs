@@ -14,11 +14,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "nnlab",
-    version,
-    about = "A lab for neural networks that read handwriting"
-)]
+#[command(name = "nnlab", version, about = "A lab for neural networks that read handwriting")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -99,8 +95,7 @@ impl TrainArgs {
     pub fn run_config(&self, base: RunConfig) -> Result<RunConfig> {
         let mut c = match &self.config {
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("reading {}", p.display()))?;
+                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
                 serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
             }
             None => base,
@@ -111,9 +106,7 @@ impl TrainArgs {
         macro_rules! take {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
         }
-        take!(
-            hidden, depth, activation, init, epochs, lr, momentum, batch, seed
-        );
+        take!(hidden, depth, activation, init, epochs, lr, momentum, batch, seed);
         Ok(c)
     }
 }
@@ -145,11 +138,9 @@ fn load_data(source: &DataSource) -> Result<Arc<Splits>> {
 pub fn epoch_bar(len: usize, message: String) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{msg} [{bar:30}] {pos}/{len} batches {per_sec} {wide_msg:.dim}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} batches {per_sec} {wide_msg:.dim}")
+            .expect("valid template")
+            .progress_chars("=> "),
     );
     bar.set_message(message);
     bar
@@ -197,27 +188,15 @@ fn train(args: &TrainArgs) -> Result<ExitCode> {
         data.test.len()
     );
     train_with_progress(&mut trainer, args.json)?;
-    for (name, ds) in [
-        ("train", &data.train),
-        ("valid", &data.valid),
-        ("test", &data.test),
-    ] {
+    for (name, ds) in [("train", &data.train), ("valid", &data.valid), ("test", &data.test)] {
         let ev = trainer.evaluate(ds);
         let line = format!("{name}: loss {:.4} accuracy {:.4}", ev.loss, ev.accuracy);
-        if args.json {
-            eprintln!("{line}")
-        } else {
-            println!("{line}")
-        }
+        if args.json { eprintln!("{line}") } else { println!("{line}") }
     }
     if let Some(path) = &args.save {
         let model = SavedModel {
             net: trainer.net.clone(),
-            classes: if config.task == Task::Classify {
-                data.train.classes.clone()
-            } else {
-                Vec::new()
-            },
+            classes: if config.task == Task::Classify { data.train.classes.clone() } else { Vec::new() },
             config: Some(serde_json::to_string(&trainer.config)?),
         };
         model.save(path)?;
@@ -233,13 +212,7 @@ pub fn toy_gradcheck() -> Result<GradCheckReport> {
     let mut net = Network::<f64>::new(spec, Init::Xavier, 0)?;
     let x = ds.images.mapv(f64::from);
     let t = ds.one_hot().mapv(f64::from);
-    Ok(check_gradients(
-        &mut net,
-        Loss::CrossEntropy,
-        x.view(),
-        t.view(),
-        1e-6,
-    ))
+    Ok(check_gradients(&mut net, Loss::CrossEntropy, x.view(), t.view(), 1e-6))
 }
 
 pub fn print_gradcheck(report: &GradCheckReport) {
@@ -247,12 +220,7 @@ pub fn print_gradcheck(report: &GradCheckReport) {
     for t in &report.tensors {
         println!("{:<20} {:>12.3e}", t.name, t.relative_error);
     }
-    println!(
-        "{:<20} {:>12.3e}  (tolerance {:.0e})",
-        "total",
-        report.total,
-        GradCheckReport::TOLERANCE
-    );
+    println!("{:<20} {:>12.3e}  (tolerance {:.0e})", "total", report.total, GradCheckReport::TOLERANCE);
 }
 
 fn gradcheck() -> Result<ExitCode> {
@@ -273,11 +241,7 @@ fn gen_builtin(out: &PathBuf, seed: u64) -> Result<ExitCode> {
     eprintln!("generated in {:.2}s", start.elapsed().as_secs_f64());
     let bytes = crate::data::builtin::pack(&splits)?;
     std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
-    eprintln!(
-        "wrote {} ({} bytes); rebuild to embed it",
-        out.display(),
-        bytes.len()
-    );
+    eprintln!("wrote {} ({} bytes); rebuild to embed it", out.display(), bytes.len());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -291,21 +255,12 @@ fn eval(model: &PathBuf, data: &str, split: &str) -> Result<ExitCode> {
         other => bail!("unknown split '{other}' (train, valid, test)"),
     };
     if model.classes.len() != ds.classes.len() {
-        bail!(
-            "the model has {} classes, the data {}",
-            model.classes.len(),
-            ds.classes.len()
-        );
+        bail!("the model has {} classes, the data {}", model.classes.len(), ds.classes.len());
     }
     let ev = evaluate(&mut model.net, Loss::CrossEntropy, Task::Classify, ds);
     let pred = predictions(&ev.outputs);
     let m = confusion_matrix(&ds.labels, &pred, ds.classes.len());
-    println!(
-        "{split}: {} samples, loss {:.4}, accuracy {:.4}",
-        ds.len(),
-        ev.loss,
-        ev.accuracy
-    );
+    println!("{split}: {} samples, loss {:.4}, accuracy {:.4}", ds.len(), ev.loss, ev.accuracy);
     println!("confusion matrix (rows: true class, columns: predicted)");
     print!("   ");
     for c in &ds.classes {

@@ -169,7 +169,8 @@ fn a_rendered_glyph_is_cropped_centred_and_redrawn_with_one_pen() {
     // Put the glyph off-centre on a big page: the crop must find and centre it.
     let (h, w) = glyph.dim();
     let mut page = ndarray::Array2::zeros((h + 100, w + 60));
-    page.slice_mut(ndarray::s![80.., 50..]).assign(&glyph);
+    page.slice_mut(ndarray::s![80..80 + h, 50..50 + w])
+        .assign(&glyph);
     let row = normalize_glyph(page.view());
     let img = row.into_shape_with_order((SIDE, SIDE)).unwrap();
     let (top, left, bottom, right) = nnlab::data::crop::ink_box(img.view(), 0.1).unwrap();
