@@ -19,9 +19,23 @@ fn random_data(seed: u64) -> Arc<Splits> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let images = Array2::from_shape_simple_fn((SAMPLES, PIXELS), || rng.random::<f32>());
     let labels = (0..SAMPLES).map(|_| rng.random_range(0..36)).collect();
-    let train = Dataset { images, labels, classes: nist36_classes(), shape: Shape::image(1, 32, 32) };
-    let empty = Dataset { images: Array2::zeros((0, PIXELS)), labels: vec![], ..train.clone() };
-    Arc::new(Splits { name: "random".into(), train, valid: empty.clone(), test: empty })
+    let train = Dataset {
+        images,
+        labels,
+        classes: nist36_classes(),
+        shape: Shape::image(1, 32, 32),
+    };
+    let empty = Dataset {
+        images: Array2::zeros((0, PIXELS)),
+        labels: vec![],
+        ..train.clone()
+    };
+    Arc::new(Splits {
+        name: "random".into(),
+        train,
+        valid: empty.clone(),
+        test: empty,
+    })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -31,7 +45,29 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Workload A: one epoch of 1024-64-36 sigmoid/softmax, plain SGD lr 1e-3.
 fn mlp_epoch(data: &Arc<Splits>, batch: usize, epochs: usize) -> Result<f64> {
-    let config = RunConfig { batch, lr: 1e-3, momentum: 0.0, ..RunConfig::default() };
+    let config = RunConfig {
+        batch,
+        lr: 1e-3,
+        momentum: 0.0,
+        ..RunConfig::default()
+    };
+    epoch_seconds(config, data, epochs)
+}
+
+/// Workload C: one epoch of the course's CNN, batch 32, SGD with momentum 0.9.
+fn cnn_epoch(data: &Arc<Splits>, epochs: usize) -> Result<f64> {
+    epoch_seconds(
+        RunConfig {
+            batch: 32,
+            ..RunConfig::cnn()
+        },
+        data,
+        epochs,
+    )
+}
+
+/// Median seconds per training epoch of `config` on `data`, after 3 warm-up steps.
+fn epoch_seconds(config: RunConfig, data: &Arc<Splits>, epochs: usize) -> Result<f64> {
     let mut trainer = Trainer::new(config, data.clone())?;
     for _ in 0..3 {
         trainer.step();
@@ -63,7 +99,10 @@ fn forward_pass(data: &Arc<Splits>, passes: usize) -> Result<f64> {
 }
 
 fn report(name: &str, seconds: f64) {
-    println!("bench {name} epoch_s={seconds:.4} samples_per_s={:.0}", SAMPLES as f64 / seconds);
+    println!(
+        "bench {name} epoch_s={seconds:.4} samples_per_s={:.0}",
+        SAMPLES as f64 / seconds
+    );
 }
 
 pub fn run(workload: &str, epochs: usize) -> Result<ExitCode> {
@@ -77,8 +116,12 @@ pub fn run(workload: &str, epochs: usize) -> Result<ExitCode> {
         report("forward", forward_pass(&data, epochs)?);
         ran = true;
     }
+    if all || workload == "cnn" {
+        report("cnn_b32", cnn_epoch(&data, epochs)?);
+        ran = true;
+    }
     if !ran {
-        bail!("unknown workload '{workload}' (mlp, all)");
+        bail!("unknown workload '{workload}' (mlp, cnn, all)");
     }
     Ok(ExitCode::SUCCESS)
 }
