@@ -9,7 +9,7 @@
 //! Every sample gets its own seeded distortion (`augment`) and goes through
 //! `crop::normalize_glyph`, as OCR crops and the drawing canvas do. The same seed gives the
 //! same bytes, whatever the number of threads. Generating takes longer than start-up may
-//! (about 10 s of CPU), so the generated splits ship as `assets/builtin.bin.gz` and
+//! (about 20 s of CPU), so the generated splits ship as `assets/builtin.bin.gz` and
 //! `nnlab gen-builtin` regenerates them (a test checks they are up to date).
 
 use super::augment::Variation;
