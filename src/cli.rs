@@ -61,6 +61,13 @@ pub enum Command {
         #[arg(long, default_value = "test")]
         split: String,
     },
+    /// Regenerate the embedded `builtin` data set (after changing its assets or generator).
+    GenBuiltin {
+        #[arg(long, default_value = crate::data::builtin::PACKED_FILE)]
+        out: PathBuf,
+        #[arg(long, default_value_t = crate::data::builtin::SEED)]
+        seed: u64,
+    },
     /// Time the engine on the anchor workloads; ends with `bench <name> samples_per_s=<n>` lines.
     Bench {
         /// mlp (workload A at batch 32 and 128 and the forward pass D), cnn (workload C), or all.
@@ -230,6 +237,7 @@ pub fn main() -> ExitCode {
         }) => autoencoder(&args, recon_png),
         Some(Command::Finetune(args)) => fine_tune(&args),
         Some(Command::Gradcheck) => gradcheck(),
+        Some(Command::GenBuiltin { out, seed }) => gen_builtin(&out, seed),
         Some(Command::Eval { model, data, split }) => eval(&model, &data, &split),
         Some(Command::Bench { workload, epochs }) => crate::train::bench::run(&workload, epochs),
     };
@@ -425,6 +433,20 @@ fn gradcheck() -> Result<ExitCode> {
         println!("FAIL");
         Ok(ExitCode::FAILURE)
     }
+}
+
+fn gen_builtin(out: &std::path::Path, seed: u64) -> Result<ExitCode> {
+    let start = std::time::Instant::now();
+    let splits = crate::data::builtin::generate(seed)?;
+    eprintln!("generated in {:.2}s", start.elapsed().as_secs_f64());
+    let bytes = crate::data::builtin::pack(&splits)?;
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!(
+        "wrote {} ({} bytes); rebuild to embed it",
+        out.display(),
+        bytes.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn eval(model: &std::path::Path, data: &str, split: &str) -> Result<ExitCode> {
