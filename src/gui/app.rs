@@ -224,6 +224,16 @@ impl eframe::App for LabApp {
         }
     }
 
+    fn raw_input_hook(&mut self, _ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+        if self.autopilot.is_some() {
+            // A scripted screenshot shows no hover tooltip wherever the pointer happens to be.
+            raw_input
+                .events
+                .retain(|e| !matches!(e, egui::Event::PointerMoved(_)));
+            raw_input.events.push(egui::Event::PointerGone);
+        }
+    }
+
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         if self.persist {
             eframe::set_value(storage, eframe::APP_KEY, &self.settings);

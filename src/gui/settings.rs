@@ -67,10 +67,10 @@ pub fn ui(ui: &mut Ui, config: &mut RunConfig, session: &Session) -> Vec<Action>
     ui.add_space(6.0);
     ui.add_enabled_ui(!locked, |ui| network_ui(ui, config));
     ui.add_space(6.0);
-    if let Some(lr) = learning_rate_ui(ui, &mut config.lr) {
-        if locked {
-            actions.push(Action::SetLr(lr));
-        }
+    if let Some(lr) = learning_rate_ui(ui, &mut config.lr)
+        && locked
+    {
+        actions.push(Action::SetLr(lr));
     }
     ui.add_enabled_ui(!locked, |ui| schedule_ui(ui, config));
     ui.add_space(10.0);
