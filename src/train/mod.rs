@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod config;
+pub mod latent;
 pub mod metrics;
 pub mod trainer;
 pub mod worker;
