@@ -121,7 +121,8 @@ fn changing_the_learning_rate_while_training_reaches_the_worker() {
     let mut h = lab(100_000, 0.01, None);
     h.get_by_label("Train").click();
     wait_for(&mut h, "training to begin", |a| position(a) > 0.0);
-    h.get_by_label("Learning rate").set_value_accesskit(0.002);
+    h.get_by_role_and_label(egui::accesskit::Role::SpinButton, "Learning rate")
+        .set_value_accesskit(0.002);
     h.step();
     wait_for(&mut h, "the worker to report the new rate", |a| {
         a.session
@@ -189,6 +190,7 @@ fn a_diverging_learning_rate_pauses_with_a_message_and_reset_clears_it() {
     h.step();
     assert_eq!(h.state().session.phase, Phase::Idle);
     assert!(h.state().session.notice.is_none());
+    h.step();
     assert!(h.query_by_label_contains("Training diverged").is_none());
 }
 

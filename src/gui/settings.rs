@@ -151,20 +151,26 @@ fn network_ui(ui: &mut Ui, c: &mut RunConfig) {
         .num_columns(2)
         .spacing([8.0, 4.0])
         .show(ui, |ui| {
-            ui.label("Hidden units");
-            ui.add(DragValue::new(&mut c.hidden).range(1..=1024));
-            ui.end_row();
-            ui.label("Hidden layers");
-            ui.add(DragValue::new(&mut c.depth).range(1..=4));
-            ui.end_row();
-            ui.label("Activation");
+            row(
+                ui,
+                "Hidden units",
+                DragValue::new(&mut c.hidden).range(1..=1024),
+            );
+            row(
+                ui,
+                "Hidden layers",
+                DragValue::new(&mut c.depth).range(1..=4),
+            );
+            let label = ui.label("Activation");
             egui::ComboBox::from_id_salt("activation")
                 .selected_text(c.activation.name())
                 .show_ui(ui, |ui| {
                     for a in Activation::ALL {
                         ui.selectable_value(&mut c.activation, a, a.name());
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
             ui.end_row();
             ui.label("Init");
             ui.horizontal(|ui| {
@@ -175,16 +181,25 @@ fn network_ui(ui: &mut Ui, c: &mut RunConfig) {
         });
 }
 
+/// A grid row: a label and the widget it names.
+fn row(ui: &mut Ui, label: &str, widget: impl egui::Widget) {
+    let label = ui.label(label);
+    ui.add(widget).labelled_by(label.id);
+    ui.end_row();
+}
+
 /// The rate on a log slider and as a number; returns the new rate once the user is done
 /// changing it (at the end of a drag, not on every pixel of it).
 fn learning_rate_ui(ui: &mut Ui, lr: &mut f64) -> Option<f64> {
     let label = ui.label(RichText::new("Learning rate").strong());
     ui.horizontal(|ui| {
-        let slider = ui.add(
-            Slider::new(lr, LR_RANGE)
-                .logarithmic(true)
-                .show_value(false),
-        );
+        let slider = ui
+            .add(
+                Slider::new(lr, LR_RANGE)
+                    .logarithmic(true)
+                    .show_value(false),
+            )
+            .labelled_by(label.id);
         let field = ui
             .add(
                 DragValue::new(lr)
@@ -207,18 +222,18 @@ fn schedule_ui(ui: &mut Ui, c: &mut RunConfig) {
         .num_columns(2)
         .spacing([8.0, 4.0])
         .show(ui, |ui| {
-            ui.label("Momentum");
-            ui.add(Slider::new(&mut c.momentum, 0.0..=0.99));
-            ui.end_row();
-            ui.label("Batch size");
-            ui.add(DragValue::new(&mut c.batch).range(1..=4096));
-            ui.end_row();
-            ui.label("Epochs");
-            ui.add(DragValue::new(&mut c.epochs).range(1..=100_000));
-            ui.end_row();
-            ui.label("Seed");
-            ui.add(DragValue::new(&mut c.seed));
-            ui.end_row();
+            row(ui, "Momentum", Slider::new(&mut c.momentum, 0.0..=0.99));
+            row(
+                ui,
+                "Batch size",
+                DragValue::new(&mut c.batch).range(1..=4096),
+            );
+            row(
+                ui,
+                "Epochs",
+                DragValue::new(&mut c.epochs).range(1..=100_000),
+            );
+            row(ui, "Seed", DragValue::new(&mut c.seed));
         });
 }
 

@@ -9,7 +9,10 @@
 
 pub mod activation;
 pub mod batches;
+pub mod batchnorm;
+pub mod conv;
 pub mod dense;
+pub mod dropout;
 pub mod gemm;
 pub mod gradcheck;
 pub mod layer;
@@ -17,6 +20,7 @@ pub mod loss;
 pub mod model_file;
 pub mod network;
 pub mod optim;
+pub mod pool;
 pub mod spec;
 
 pub use activation::Activation;
