@@ -3,7 +3,7 @@
 use crate::data::{DataSource, Splits, toy};
 use crate::nn::gradcheck::{GradCheckReport, check_gradients};
 use crate::nn::{Activation, Init, Loss, Network, NetworkSpec, SavedModel};
-use crate::train::metrics::{confusion_matrix, mean_finite, most_confused, psnr};
+use crate::train::metrics::{confusion_matrix, mean_finite, most_confused, psnr_rows};
 use crate::train::trainer::{evaluate, predictions};
 use crate::train::{Model, RunConfig, Task, Trainer, finetune};
 use anyhow::{Context, Result, bail};
@@ -25,7 +25,7 @@ pub struct Cli {
     /// Open the window, train with the default settings, save a PNG of the window here and close.
     #[arg(long, value_name = "PATH")]
     pub screenshot: Option<PathBuf>,
-    /// The tab the screenshot shows: curves, weights or confusion.
+    /// The tab the screenshot shows: curves, weights, confusion or autoencoder (which trains the autoencoder).
     #[arg(long, default_value = "curves", requires = "screenshot")]
     pub tab: crate::gui::Tab,
     /// Epochs the screenshot run trains.
@@ -374,9 +374,7 @@ fn autoencoder(args: &TrainArgs, recon_png: Option<PathBuf>) -> Result<ExitCode>
     let mut trainer = train(args, RunConfig::autoencoder())?;
     let valid = trainer.data.valid.clone();
     let recon = trainer.evaluate(&valid).outputs;
-    let psnrs: Vec<f64> = (0..valid.len())
-        .map(|i| psnr(valid.images.row(i), recon.row(i)))
-        .collect();
+    let psnrs = psnr_rows(valid.images.view(), recon.view());
     println!(
         "valid PSNR: mean {:.2} dB over {} images",
         mean_finite(&psnrs),
