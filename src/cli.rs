@@ -14,7 +14,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
-#[command(name = "nnlab", version, about = "A lab for neural networks that read handwriting")]
+#[command(
+    name = "nnlab",
+    version,
+    about = "A lab for neural networks that read handwriting"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -46,6 +50,50 @@ pub enum Command {
         #[arg(long, default_value_t = 3)]
         epochs: usize,
     },
+    /// Read handwriting in photos: prints the text (or JSON with boxes and top-5 guesses).
+    Ocr {
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        #[command(flatten)]
+        ocr: OcrArgs,
+        /// Print one JSON object per photo: text, boxes, top-5 classes and probabilities.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Character accuracy of the OCR on photos with a known text (FILE<TAB>line1|line2|...).
+    OcrEval {
+        truth_file: PathBuf,
+        image_dir: PathBuf,
+        #[command(flatten)]
+        ocr: OcrArgs,
+    },
+}
+
+/// Flags shared by `ocr` and `ocr-eval`.
+#[derive(Args, Debug, Clone)]
+pub struct OcrArgs {
+    /// The classifier (safetensors from `train --save`); the shipped default otherwise.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Write the stage images, the photo with boxes and the crops here.
+    #[arg(long)]
+    pub debug_dir: Option<PathBuf>,
+    /// Added to Otsu's threshold level (positive: more ink).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub threshold_offset: i32,
+    /// Turn off the post-step that makes each word all letters or all digits.
+    #[arg(long)]
+    pub mixed_words: bool,
+}
+
+impl OcrArgs {
+    pub fn params(&self) -> crate::ocr::OcrParams {
+        crate::ocr::OcrParams {
+            threshold_offset: self.threshold_offset,
+            one_kind_per_word: !self.mixed_words,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -88,7 +136,8 @@ impl TrainArgs {
     pub fn run_config(&self, base: RunConfig) -> Result<RunConfig> {
         let mut c = match &self.config {
             Some(p) => {
-                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
                 serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
             }
             None => base,
@@ -99,7 +148,9 @@ impl TrainArgs {
         macro_rules! take {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
         }
-        take!(hidden, depth, activation, init, epochs, lr, momentum, batch, seed);
+        take!(
+            hidden, depth, activation, init, epochs, lr, momentum, batch, seed
+        );
         Ok(c)
     }
 }
@@ -112,6 +163,24 @@ pub fn main() -> ExitCode {
         Some(Command::Gradcheck) => gradcheck(),
         Some(Command::Eval { model, data, split }) => eval(&model, &data, &split),
         Some(Command::Bench { workload, epochs }) => crate::train::bench::run(&workload, epochs),
+        Some(Command::Ocr { images, ocr, json }) => crate::ocr::commands::ocr(
+            &images,
+            ocr.model.as_deref(),
+            json,
+            ocr.debug_dir.as_deref(),
+            &ocr.params(),
+        ),
+        Some(Command::OcrEval {
+            truth_file,
+            image_dir,
+            ocr,
+        }) => crate::ocr::commands::ocr_eval(
+            &truth_file,
+            &image_dir,
+            ocr.model.as_deref(),
+            ocr.debug_dir.as_deref(),
+            &ocr.params(),
+        ),
     };
     match result {
         Ok(code) => code,
@@ -130,9 +199,11 @@ fn load_data(source: &DataSource) -> Result<Arc<Splits>> {
 pub fn epoch_bar(len: usize, message: String) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} batches {per_sec} {wide_msg:.dim}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} batches {per_sec} {wide_msg:.dim}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar.set_message(message);
     bar
@@ -180,15 +251,27 @@ fn train(args: &TrainArgs) -> Result<ExitCode> {
         data.test.len()
     );
     train_with_progress(&mut trainer, args.json)?;
-    for (name, ds) in [("train", &data.train), ("valid", &data.valid), ("test", &data.test)] {
+    for (name, ds) in [
+        ("train", &data.train),
+        ("valid", &data.valid),
+        ("test", &data.test),
+    ] {
         let ev = trainer.evaluate(ds);
         let line = format!("{name}: loss {:.4} accuracy {:.4}", ev.loss, ev.accuracy);
-        if args.json { eprintln!("{line}") } else { println!("{line}") }
+        if args.json {
+            eprintln!("{line}")
+        } else {
+            println!("{line}")
+        }
     }
     if let Some(path) = &args.save {
         let model = SavedModel {
             net: trainer.net.clone(),
-            classes: if config.task == Task::Classify { data.train.classes.clone() } else { Vec::new() },
+            classes: if config.task == Task::Classify {
+                data.train.classes.clone()
+            } else {
+                Vec::new()
+            },
             config: Some(serde_json::to_string(&trainer.config)?),
         };
         model.save(path)?;
@@ -204,7 +287,13 @@ pub fn toy_gradcheck() -> Result<GradCheckReport> {
     let mut net = Network::<f64>::new(spec, Init::Xavier, 0)?;
     let x = ds.images.mapv(f64::from);
     let t = ds.one_hot().mapv(f64::from);
-    Ok(check_gradients(&mut net, Loss::CrossEntropy, x.view(), t.view(), 1e-6))
+    Ok(check_gradients(
+        &mut net,
+        Loss::CrossEntropy,
+        x.view(),
+        t.view(),
+        1e-6,
+    ))
 }
 
 pub fn print_gradcheck(report: &GradCheckReport) {
@@ -212,7 +301,12 @@ pub fn print_gradcheck(report: &GradCheckReport) {
     for t in &report.tensors {
         println!("{:<20} {:>12.3e}", t.name, t.relative_error);
     }
-    println!("{:<20} {:>12.3e}  (tolerance {:.0e})", "total", report.total, GradCheckReport::TOLERANCE);
+    println!(
+        "{:<20} {:>12.3e}  (tolerance {:.0e})",
+        "total",
+        report.total,
+        GradCheckReport::TOLERANCE
+    );
 }
 
 fn gradcheck() -> Result<ExitCode> {
@@ -237,12 +331,21 @@ fn eval(model: &PathBuf, data: &str, split: &str) -> Result<ExitCode> {
         other => bail!("unknown split '{other}' (train, valid, test)"),
     };
     if model.classes.len() != ds.classes.len() {
-        bail!("the model has {} classes, the data {}", model.classes.len(), ds.classes.len());
+        bail!(
+            "the model has {} classes, the data {}",
+            model.classes.len(),
+            ds.classes.len()
+        );
     }
     let ev = evaluate(&mut model.net, Loss::CrossEntropy, Task::Classify, ds);
     let pred = predictions(&ev.outputs);
     let m = confusion_matrix(&ds.labels, &pred, ds.classes.len());
-    println!("{split}: {} samples, loss {:.4}, accuracy {:.4}", ds.len(), ev.loss, ev.accuracy);
+    println!(
+        "{split}: {} samples, loss {:.4}, accuracy {:.4}",
+        ds.len(),
+        ev.loss,
+        ev.accuracy
+    );
     println!("confusion matrix (rows: true class, columns: predicted)");
     print!("   ");
     for c in &ds.classes {
