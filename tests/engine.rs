@@ -23,30 +23,61 @@ fn gradient_check_catches_a_wrong_gradient() {
     let mut net = Network::<f64>::new(spec, Init::Xavier, 3).unwrap();
     let x = ds.images.mapv(f64::from);
     let t = ds.one_hot().mapv(f64::from);
-    let good = nnlab::nn::gradcheck::check_gradients(&mut net, nnlab::nn::Loss::CrossEntropy, x.view(), t.view(), 1e-6);
+    let good = nnlab::nn::gradcheck::check_gradients(
+        &mut net,
+        nnlab::nn::Loss::CrossEntropy,
+        x.view(),
+        t.view(),
+        1e-6,
+    );
     assert!(good.passed(), "{good:?}");
     // Identity and ReLU layers too.
     for act in [Activation::Relu, Activation::Identity, Activation::Sigmoid] {
         let spec = NetworkSpec::mlp(2, &[6, 5], act, 4);
         let mut net = Network::<f64>::new(spec, Init::Xavier, 4).unwrap();
-        let r = nnlab::nn::gradcheck::check_gradients(&mut net, nnlab::nn::Loss::CrossEntropy, x.view(), t.view(), 1e-6);
+        let r = nnlab::nn::gradcheck::check_gradients(
+            &mut net,
+            nnlab::nn::Loss::CrossEntropy,
+            x.view(),
+            t.view(),
+            1e-6,
+        );
         assert!(r.passed(), "{act:?}: {r:?}");
     }
     let spec = NetworkSpec::autoencoder(2, 3, 2);
     let mut net = Network::<f64>::new(spec, Init::Xavier, 5).unwrap();
-    let r = nnlab::nn::gradcheck::check_gradients(&mut net, nnlab::nn::Loss::SquaredError, x.view(), x.mapv(|v| v / 40.0).view(), 1e-6);
+    let r = nnlab::nn::gradcheck::check_gradients(
+        &mut net,
+        nnlab::nn::Loss::SquaredError,
+        x.view(),
+        x.mapv(|v| v / 40.0).view(),
+        1e-6,
+    );
     assert!(r.passed(), "autoencoder: {r:?}");
 }
 
 fn toy_splits() -> Arc<Splits> {
     let ds = toy::four_clusters(10, 0);
-    Arc::new(Splits { name: "toy".into(), train: ds.clone(), valid: ds.clone(), test: ds })
+    Arc::new(Splits {
+        name: "toy".into(),
+        train: ds.clone(),
+        valid: ds.clone(),
+        test: ds,
+    })
 }
 
 #[test]
 fn toy_problem_learns_as_in_the_course() {
     // 2 -> 25 sigmoid -> 4 softmax, batch 5, lr 1e-3, 500 passes over the 40 points.
-    let config = RunConfig { hidden: 25, batch: 5, lr: 1e-3, momentum: 0.0, epochs: 500, seed: 0, ..RunConfig::default() };
+    let config = RunConfig {
+        hidden: 25,
+        batch: 5,
+        lr: 1e-3,
+        momentum: 0.0,
+        epochs: 500,
+        seed: 0,
+        ..RunConfig::default()
+    };
     let mut trainer = Trainer::new(config, toy_splits()).unwrap();
     for _ in 0..500 {
         assert!(!trainer.run_epoch(|_| {}).diverged());
@@ -59,7 +90,13 @@ fn toy_problem_learns_as_in_the_course() {
 
 #[test]
 fn zero_init_keeps_hidden_units_identical() {
-    let config = RunConfig { hidden: 8, batch: 5, init: Init::Zero, epochs: 5, ..RunConfig::default() };
+    let config = RunConfig {
+        hidden: 8,
+        batch: 5,
+        init: Init::Zero,
+        epochs: 5,
+        ..RunConfig::default()
+    };
     let mut trainer = Trainer::new(config, toy_splits()).unwrap();
     for _ in 0..5 {
         trainer.run_epoch(|_| {});
@@ -75,18 +112,34 @@ fn zero_init_keeps_hidden_units_identical() {
 
 #[test]
 fn diverging_learning_rate_is_reported_not_applied() {
-    let config = RunConfig { hidden: 8, batch: 40, lr: 10.0, momentum: 0.0, ..RunConfig::default() };
+    let config = RunConfig {
+        hidden: 8,
+        batch: 40,
+        lr: 10.0,
+        momentum: 0.0,
+        ..RunConfig::default()
+    };
     let mut trainer = Trainer::new(config, toy_splits()).unwrap();
     let diverged = (0..50).map(|_| trainer.step()).any(|r| r.diverged());
     assert!(diverged, "lr 10 on unnormalised inputs must blow up");
-    assert!(trainer.net.params().iter().all(|(_, _, p)| p.value.iter().all(|v| v.is_finite())));
+    assert!(
+        trainer
+            .net
+            .params()
+            .iter()
+            .all(|(_, _, p)| p.value.iter().all(|v| v.is_finite()))
+    );
 }
 
 #[test]
 fn model_round_trips_through_safetensors() {
     let spec = NetworkSpec::mlp(1024, &[64], Activation::Sigmoid, 36);
     let net = Network::<f32>::new(spec, Init::Xavier, 7).unwrap();
-    let model = SavedModel { net, classes: nnlab::data::nist36_classes(), config: Some("{}".into()) };
+    let model = SavedModel {
+        net,
+        classes: nnlab::data::nist36_classes(),
+        config: Some("{}".into()),
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.safetensors");
     model.save(&path).unwrap();

@@ -62,7 +62,9 @@ impl Dataset {
     pub fn image(&self, i: usize) -> ArrayView2<'_, f32> {
         let row: ArrayView1<f32> = self.images.row(i);
         let (h, w) = (self.shape.h, self.shape.w);
-        row.slice_move(ndarray::s![..h * w]).into_shape_with_order((h, w)).expect("row holds an image")
+        row.slice_move(ndarray::s![..h * w])
+            .into_shape_with_order((h, w))
+            .expect("row holds an image")
     }
 
     /// The rows `indices`, in that order.
@@ -87,16 +89,28 @@ impl Dataset {
     /// Checks the invariants every loader promises; `what` names the source in errors.
     pub fn validate(&self, what: &str) -> Result<()> {
         if self.images.nrows() != self.labels.len() {
-            bail!("{what}: {} images but {} labels", self.images.nrows(), self.labels.len());
+            bail!(
+                "{what}: {} images but {} labels",
+                self.images.nrows(),
+                self.labels.len()
+            );
         }
         if self.images.ncols() != self.shape.len() {
-            bail!("{what}: rows have {} values, expected {}", self.images.ncols(), self.shape.len());
+            bail!(
+                "{what}: rows have {} values, expected {}",
+                self.images.ncols(),
+                self.shape.len()
+            );
         }
         if let Some(&l) = self.labels.iter().find(|&&l| l >= self.classes.len()) {
             bail!("{what}: label {l} but only {} classes", self.classes.len());
         }
         if let Some(i) = self.images.iter().position(|v| !v.is_finite()) {
-            bail!("{what}: value {} of image {} is not a number", i % self.shape.len(), i / self.shape.len());
+            bail!(
+                "{what}: value {} of image {} is not a number",
+                i % self.shape.len(),
+                i / self.shape.len()
+            );
         }
         Ok(())
     }
@@ -126,7 +140,11 @@ pub enum DataSource {
 impl DataSource {
     /// `builtin` or a path to a NIST36 folder.
     pub fn parse(s: &str) -> Self {
-        if s == "builtin" { Self::Builtin } else { Self::Nist36(PathBuf::from(s)) }
+        if s == "builtin" {
+            Self::Builtin
+        } else {
+            Self::Nist36(PathBuf::from(s))
+        }
     }
 
     pub fn load(&self) -> Result<Splits> {

@@ -53,7 +53,9 @@ impl Activation {
     }
 
     pub fn forward<F: Float>(self, x: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
-        Zip::from(&mut out).and(&x).for_each(|o, &v| *o = self.apply(v));
+        Zip::from(&mut out)
+            .and(&x)
+            .for_each(|o, &v| *o = self.apply(v));
     }
 
     /// `grad_in = grad_out * f'(x)`, with f' taken from the stored output.

@@ -35,14 +35,28 @@ impl<F: Float> Dense<F> {
 
     /// The weight matrix, `in x out`.
     pub fn w(&self) -> ArrayView2<'_, F> {
-        self.weight.value.view().into_dimensionality::<Ix2>().expect("dense weight is 2-D")
+        self.weight
+            .value
+            .view()
+            .into_dimensionality::<Ix2>()
+            .expect("dense weight is 2-D")
     }
 
     pub fn forward(&mut self, x: ArrayView2<F>) {
-        let w = self.weight.value.view().into_dimensionality::<Ix2>().expect("2-D");
+        let w = self
+            .weight
+            .value
+            .view()
+            .into_dimensionality::<Ix2>()
+            .expect("2-D");
         ensure_shape(&mut self.out, x.nrows(), w.ncols());
         general_mat_mul(F::one(), &x, &w, F::zero(), &mut self.out);
-        let b = self.bias.value.view().into_dimensionality::<ndarray::Ix1>().expect("1-D");
+        let b = self
+            .bias
+            .value
+            .view()
+            .into_dimensionality::<ndarray::Ix1>()
+            .expect("1-D");
         self.out += &b;
     }
 
@@ -51,11 +65,21 @@ impl<F: Float> Dense<F> {
     }
 
     pub fn backward(&mut self, x: ArrayView2<F>, grad_out: ArrayView2<F>, need_grad_in: bool) {
-        let mut gw = self.weight.grad.view_mut().into_dimensionality::<Ix2>().expect("2-D");
+        let mut gw = self
+            .weight
+            .grad
+            .view_mut()
+            .into_dimensionality::<Ix2>()
+            .expect("2-D");
         general_mat_mul(F::one(), &x.t(), &grad_out, F::zero(), &mut gw);
         self.bias.grad.assign(&grad_out.sum_axis(Axis(0)));
         if need_grad_in {
-            let w = self.weight.value.view().into_dimensionality::<Ix2>().expect("2-D");
+            let w = self
+                .weight
+                .value
+                .view()
+                .into_dimensionality::<Ix2>()
+                .expect("2-D");
             ensure_shape(&mut self.grad_in, grad_out.nrows(), w.nrows());
             general_mat_mul(F::one(), &grad_out, &w.t(), F::zero(), &mut self.grad_in);
         }

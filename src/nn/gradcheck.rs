@@ -83,7 +83,10 @@ pub fn check_gradients(
         });
         all.extend(pairs);
     }
-    GradCheckReport { tensors, total: relative_error(&all) }
+    GradCheckReport {
+        tensors,
+        total: relative_error(&all),
+    }
 }
 
 /// Reads (and optionally sets) element `j` of parameter tensor `k`.

@@ -18,7 +18,11 @@ pub struct Param<F> {
 impl<F: Float> Param<F> {
     pub fn new(value: ArrayD<F>) -> Self {
         let grad = ArrayD::zeros(value.raw_dim());
-        Self { value, grad, trainable: true }
+        Self {
+            value,
+            grad,
+            trainable: true,
+        }
     }
 }
 

@@ -51,11 +51,14 @@ impl Loss {
             Self::SquaredError => {
                 let two = F::one() + F::one();
                 let mut loss = 0.0;
-                Zip::from(grad.view_mut()).and(&output).and(&target).for_each(|g, &y, &t| {
-                    let d = y - t;
-                    loss += (d * d).to_f64_lossy();
-                    *g = two * d;
-                });
+                Zip::from(grad.view_mut())
+                    .and(&output)
+                    .and(&target)
+                    .for_each(|g, &y, &t| {
+                        let d = y - t;
+                        loss += (d * d).to_f64_lossy();
+                        *g = two * d;
+                    });
                 LossValue { loss, correct: 0 }
             }
         }
@@ -79,7 +82,9 @@ fn log_softmax_rows<F: Float>(z: ArrayView2<F>, mut probs: ArrayViewMut2<F>) -> 
         });
         p.mapv_inplace(|v| v / sum);
         let log_sum = sum.ln();
-        Zip::from(&mut lp).and(&row).for_each(|lp, &v| *lp = v - max - log_sum);
+        Zip::from(&mut lp)
+            .and(&row)
+            .for_each(|lp, &v| *lp = v - max - log_sum);
     }
     log_p
 }
@@ -119,7 +124,11 @@ mod tests {
     #[test]
     fn squared_error_gradient_is_twice_the_difference() {
         let mut g = Array2::zeros((0, 0));
-        let v = Loss::SquaredError.evaluate(array![[1.0f32, 2.0]].view(), array![[0.0, 0.0]].view(), &mut g);
+        let v = Loss::SquaredError.evaluate(
+            array![[1.0f32, 2.0]].view(),
+            array![[0.0, 0.0]].view(),
+            &mut g,
+        );
         assert_eq!(v.loss, 5.0);
         assert_eq!(g, array![[2.0, 4.0]]);
     }

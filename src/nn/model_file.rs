@@ -9,8 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// How samples must be prepared for a model: written into every model file.
-pub const INPUT_CONVENTION: &str =
-    "rows of 32x32 pixels in row-major order (x fastest), ink 1.0, paper 0.0; dense weights are [in x out]";
+pub const INPUT_CONVENTION: &str = "rows of 32x32 pixels in row-major order (x fastest), ink 1.0, paper 0.0; dense weights are [in x out]";
 
 const KEY_SPEC: &str = "nnlab.spec";
 const KEY_CLASSES: &str = "nnlab.classes";
@@ -41,8 +40,14 @@ impl SavedModel {
             views.push((format!("layers.{layer}.{name}"), view));
         }
         let mut meta = HashMap::new();
-        meta.insert(KEY_SPEC.to_string(), serde_json::to_string(self.net.spec())?);
-        meta.insert(KEY_CLASSES.to_string(), serde_json::to_string(&self.classes)?);
+        meta.insert(
+            KEY_SPEC.to_string(),
+            serde_json::to_string(self.net.spec())?,
+        );
+        meta.insert(
+            KEY_CLASSES.to_string(),
+            serde_json::to_string(&self.classes)?,
+        );
         meta.insert(KEY_INPUT.to_string(), INPUT_CONVENTION.to_string());
         if let Some(c) = &self.config {
             meta.insert(KEY_EXTRA.to_string(), c.clone());
@@ -57,7 +62,8 @@ impl SavedModel {
         let spec_json = meta
             .get(KEY_SPEC)
             .ok_or_else(|| anyhow!("not an nnlab model: no '{KEY_SPEC}' in its metadata"))?;
-        let spec: NetworkSpec = serde_json::from_str(spec_json).context("reading the architecture")?;
+        let spec: NetworkSpec =
+            serde_json::from_str(spec_json).context("reading the architecture")?;
         let classes: Vec<String> = match meta.get(KEY_CLASSES) {
             Some(c) => serde_json::from_str(c).context("reading the class names")?,
             None => Vec::new(),
@@ -68,7 +74,11 @@ impl SavedModel {
         net.for_each_param(|layer, name, p| {
             let key = format!("layers.{layer}.{name}");
             match read_f32(&tensors, &key, p.value.shape()) {
-                Ok(values) => p.value.as_slice_mut().expect("contiguous").copy_from_slice(&values),
+                Ok(values) => p
+                    .value
+                    .as_slice_mut()
+                    .expect("contiguous")
+                    .copy_from_slice(&values),
                 Err(e) => {
                     problem.get_or_insert(e);
                 }
@@ -77,7 +87,11 @@ impl SavedModel {
         if let Some(e) = problem {
             return Err(e);
         }
-        Ok(Self { net, classes, config: meta.get(KEY_EXTRA).cloned() })
+        Ok(Self {
+            net,
+            classes,
+            config: meta.get(KEY_EXTRA).cloned(),
+        })
     }
 
     /// Writes to a temporary file beside `path`, then renames it: a crash never leaves
@@ -97,12 +111,20 @@ impl SavedModel {
 }
 
 fn read_f32(tensors: &SafeTensors, key: &str, shape: &[usize]) -> Result<Vec<f32>> {
-    let t = tensors.tensor(key).map_err(|_| anyhow!("model has no tensor '{key}'"))?;
+    let t = tensors
+        .tensor(key)
+        .map_err(|_| anyhow!("model has no tensor '{key}'"))?;
     if t.dtype() != Dtype::F32 {
         bail!("tensor '{key}' is {:?}, expected F32", t.dtype());
     }
     if t.shape() != shape {
-        bail!("tensor '{key}' has shape {:?}, the architecture needs {shape:?}", t.shape());
+        bail!(
+            "tensor '{key}' has shape {:?}, the architecture needs {shape:?}",
+            t.shape()
+        );
     }
-    Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+    Ok(t.data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
 }

@@ -42,7 +42,11 @@ impl<F: Float> Network<F> {
     pub fn forward(&mut self, x: ArrayView2<F>, train: bool) -> ArrayView2<'_, F> {
         for i in 0..self.layers.len() {
             let (done, rest) = self.layers.split_at_mut(i);
-            let input = if i == 0 { x.view() } else { done[i - 1].output() };
+            let input = if i == 0 {
+                x.view()
+            } else {
+                done[i - 1].output()
+            };
             rest[0].forward(input, train);
         }
         self.layers.last().expect("a network has layers").output()
@@ -55,8 +59,16 @@ impl<F: Float> Network<F> {
         for i in (0..n).rev() {
             let (before, rest) = self.layers.split_at_mut(i);
             let (layer, after) = rest.split_first_mut().expect("i < n");
-            let input = if i == 0 { x.view() } else { before[i - 1].output() };
-            let grad = if i + 1 == n { grad_out.view() } else { after[0].grad_input() };
+            let input = if i == 0 {
+                x.view()
+            } else {
+                before[i - 1].output()
+            };
+            let grad = if i + 1 == n {
+                grad_out.view()
+            } else {
+                after[0].grad_input()
+            };
             // The first layer's input gradient would be d/d(pixels): nobody needs it.
             layer.backward(input, grad, i > 0);
         }
@@ -67,7 +79,11 @@ impl<F: Float> Network<F> {
     pub fn input_gradient(&mut self, x: ArrayView2<F>, grad_out: ArrayView2<F>) -> Array2<F> {
         self.backward(x, grad_out);
         let n = self.layers.len();
-        let grad = if n == 1 { grad_out.to_owned() } else { self.layers[1].grad_input().to_owned() };
+        let grad = if n == 1 {
+            grad_out.to_owned()
+        } else {
+            self.layers[1].grad_input().to_owned()
+        };
         self.layers[0].backward(x, grad.view(), true);
         self.layers[0].grad_input().to_owned()
     }
@@ -107,8 +123,8 @@ impl<F: Float> Network<F> {
 
     /// The same network in another float type (f32 <-> f64).
     pub fn cast<G: Float>(&self) -> Network<G> {
-        let mut other = Network::<G>::new(self.spec.clone(), Init::Zero, 0)
-            .expect("spec was valid for self");
+        let mut other =
+            Network::<G>::new(self.spec.clone(), Init::Zero, 0).expect("spec was valid for self");
         let source = self.params();
         let mut k = 0;
         other.for_each_param(|_, _, p| {

@@ -14,7 +14,11 @@ pub struct Sgd<F> {
 
 impl<F: Float> Sgd<F> {
     pub fn new(lr: f64, momentum: f64) -> Self {
-        Self { lr, momentum, velocity: Vec::new() }
+        Self {
+            lr,
+            momentum,
+            velocity: Vec::new(),
+        }
     }
 
     /// Applies the gradients stored in `net` (skipping frozen parameters).
@@ -28,10 +32,13 @@ impl<F: Float> Sgd<F> {
                 velocity.push(ArrayD::zeros(p.value.raw_dim()));
             }
             if p.trainable {
-                Zip::from(&mut p.value).and(&mut velocity[k]).and(&p.grad).for_each(|w, v, &g| {
-                    *v = mu * *v - lr * g;
-                    *w += *v;
-                });
+                Zip::from(&mut p.value)
+                    .and(&mut velocity[k])
+                    .and(&p.grad)
+                    .for_each(|w, v, &g| {
+                        *v = mu * *v - lr * g;
+                        *w += *v;
+                    });
             }
             k += 1;
         });

@@ -55,8 +55,12 @@ impl std::str::FromStr for Init {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LayerSpec {
     /// `y = x W + b`, W is in x out.
-    Dense { out: usize },
-    Activation { f: Activation },
+    Dense {
+        out: usize,
+    },
+    Activation {
+        f: Activation,
+    },
 }
 
 impl LayerSpec {
@@ -94,13 +98,18 @@ impl NetworkSpec {
             layers.push(LayerSpec::Activation { f: activation });
         }
         layers.push(LayerSpec::Dense { out: outputs });
-        Self { input: Shape::flat(inputs), layers }
+        Self {
+            input: Shape::flat(inputs),
+            layers,
+        }
     }
 
     /// The course's autoencoder: `inputs -> hidden (ReLU) x depth -> inputs (sigmoid)`.
     pub fn autoencoder(inputs: usize, hidden: usize, depth: usize) -> Self {
         let mut spec = Self::mlp(inputs, &vec![hidden; depth], Activation::Relu, inputs);
-        spec.layers.push(LayerSpec::Activation { f: Activation::Sigmoid });
+        spec.layers.push(LayerSpec::Activation {
+            f: Activation::Sigmoid,
+        });
         spec
     }
 

@@ -62,7 +62,51 @@ pub fn working_grey(img: &DynamicImage, max_side: u32) -> (GrayImage, f32) {
         ((w as f32 / scale).round() as u32).max(1),
         ((h as f32 / scale).round() as u32).max(1),
     );
-    // `thumbnail` averages whole source areas: fast, and no aliasing of thin strokes.
-    let small = img.thumbnail_exact(nw, nh);
-    (small.to_luma8(), w as f32 / nw as f32)
+    let small = match img {
+        DynamicImage::ImageRgb8(rgb) => shrink_to_grey(rgb.as_raw(), 3, w, h, nw, nh),
+        DynamicImage::ImageLuma8(grey) => shrink_to_grey(grey.as_raw(), 1, w, h, nw, nh),
+        other => shrink_to_grey(other.to_luma8().as_raw(), 1, w, h, nw, nh),
+    };
+    (small, w as f32 / nw as f32)
+}
+
+/// Averages blocks of `pixels` (`channels` = 1 grey or 3 RGB, `w x h`) into a `nw x nh`
+/// grey image in one pass: the photo is never converted at full size, and averaging whole
+/// areas keeps thin strokes (no aliasing).
+fn shrink_to_grey(pixels: &[u8], channels: usize, w: u32, h: u32, nw: u32, nh: u32) -> GrayImage {
+    // Output column of each source column.
+    let column: Vec<usize> = (0..w)
+        .map(|x| (x as u64 * nw as u64 / w as u64) as usize)
+        .collect();
+    let mut per_column = vec![0u32; nw as usize];
+    for &c in &column {
+        per_column[c] += 1;
+    }
+    let mut out = GrayImage::new(nw, nh);
+    let mut sums = vec![0u32; nw as usize];
+    let mut y = 0;
+    for (oy, out_row) in out.chunks_exact_mut(nw as usize).enumerate() {
+        let y_end = ((oy as u64 + 1) * h as u64 / nh as u64) as u32;
+        sums.fill(0);
+        for sy in y..y_end {
+            let row = &pixels[sy as usize * w as usize * channels..][..w as usize * channels];
+            if channels == 3 {
+                for (px, &c) in row.chunks_exact(3).zip(&column) {
+                    // Rec. 709 luma in 8-bit fixed point.
+                    sums[c] += (54 * px[0] as u32 + 183 * px[1] as u32 + 19 * px[2] as u32) >> 8;
+                }
+            } else {
+                for (&v, &c) in row.iter().zip(&column) {
+                    sums[c] += v as u32;
+                }
+            }
+        }
+        let rows = (y_end - y).max(1);
+        for ((o, &s), &n) in out_row.iter_mut().zip(&sums).zip(&per_column) {
+            let n = (n * rows).max(1);
+            *o = ((s + n / 2) / n) as u8;
+        }
+        y = y_end;
+    }
+    out
 }

@@ -52,7 +52,7 @@ impl Default for OcrParams {
             max_side: 1600,
             threshold_offset: 0,
             close_size: 0.4,
-            dilate_size: 0.2,
+            dilate_size: 0.0,
             min_area: 0.15,
             min_size: 0.35,
             one_kind_per_word: true,

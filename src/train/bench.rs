@@ -19,9 +19,23 @@ fn random_data(seed: u64) -> Arc<Splits> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let images = Array2::from_shape_simple_fn((SAMPLES, PIXELS), || rng.random::<f32>());
     let labels = (0..SAMPLES).map(|_| rng.random_range(0..36)).collect();
-    let train = Dataset { images, labels, classes: nist36_classes(), shape: Shape::image(1, 32, 32) };
-    let empty = Dataset { images: Array2::zeros((0, PIXELS)), labels: vec![], ..train.clone() };
-    Arc::new(Splits { name: "random".into(), train, valid: empty.clone(), test: empty })
+    let train = Dataset {
+        images,
+        labels,
+        classes: nist36_classes(),
+        shape: Shape::image(1, 32, 32),
+    };
+    let empty = Dataset {
+        images: Array2::zeros((0, PIXELS)),
+        labels: vec![],
+        ..train.clone()
+    };
+    Arc::new(Splits {
+        name: "random".into(),
+        train,
+        valid: empty.clone(),
+        test: empty,
+    })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -31,7 +45,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Workload A: one epoch of 1024-64-36 sigmoid/softmax, plain SGD lr 1e-3.
 fn mlp_epoch(data: &Arc<Splits>, batch: usize, epochs: usize) -> Result<f64> {
-    let config = RunConfig { batch, lr: 1e-3, momentum: 0.0, ..RunConfig::default() };
+    let config = RunConfig {
+        batch,
+        lr: 1e-3,
+        momentum: 0.0,
+        ..RunConfig::default()
+    };
     let mut trainer = Trainer::new(config, data.clone())?;
     for _ in 0..3 {
         trainer.step();
@@ -63,7 +82,10 @@ fn forward_pass(data: &Arc<Splits>, passes: usize) -> Result<f64> {
 }
 
 fn report(name: &str, seconds: f64) {
-    println!("bench {name} epoch_s={seconds:.4} samples_per_s={:.0}", SAMPLES as f64 / seconds);
+    println!(
+        "bench {name} epoch_s={seconds:.4} samples_per_s={:.0}",
+        SAMPLES as f64 / seconds
+    );
 }
 
 pub fn run(workload: &str, epochs: usize) -> Result<ExitCode> {

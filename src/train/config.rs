@@ -81,7 +81,9 @@ impl RunConfig {
             Task::Classify => NetworkSpec::mlp(input.len(), &hidden, self.activation, classes),
             Task::Autoencode => {
                 let mut spec = NetworkSpec::mlp(input.len(), &hidden, self.activation, input.len());
-                spec.layers.push(crate::nn::LayerSpec::Activation { f: Activation::Sigmoid });
+                spec.layers.push(crate::nn::LayerSpec::Activation {
+                    f: Activation::Sigmoid,
+                });
                 spec.input = input;
                 spec
             }

@@ -19,7 +19,11 @@ pub fn most_confused(m: &Array2<usize>, n: usize) -> Vec<(usize, usize, usize)> 
         for b in a + 1..m.ncols() {
             let total = m[[a, b]] + m[[b, a]];
             if total > 0 {
-                let (t, p) = if m[[a, b]] >= m[[b, a]] { (a, b) } else { (b, a) };
+                let (t, p) = if m[[a, b]] >= m[[b, a]] {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
                 pairs.push((t, p, total));
             }
         }
@@ -38,7 +42,11 @@ pub fn psnr(original: ArrayView1<f32>, reconstruction: ArrayView1<f32>) -> f64 {
         .map(|(&a, &b)| ((a - b) as f64).powi(2))
         .sum::<f64>()
         / original.len().max(1) as f64;
-    if mse == 0.0 { f64::INFINITY } else { -10.0 * mse.log10() }
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        -10.0 * mse.log10()
+    }
 }
 
 #[cfg(test)]

@@ -101,7 +101,11 @@ impl Trainer {
 
     /// Continues training `net` (e.g. a loaded or fine-tuned model).
     pub fn with_network(config: RunConfig, data: Arc<Splits>, net: Network<f32>) -> Result<Self> {
-        anyhow::ensure!(!data.train.is_empty(), "the training split of {} is empty", data.name);
+        anyhow::ensure!(
+            !data.train.is_empty(),
+            "the training split of {} is empty",
+            data.name
+        );
         anyhow::ensure!(config.batch > 0, "the batch size must be at least 1");
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(0x5eed));
         let order = epoch_order(data.train.len(), &mut rng);
@@ -163,7 +167,8 @@ impl Trainer {
             epoch_done: None,
         };
         let first = *self.first_loss.get_or_insert(report.loss);
-        report.diverged = !report.loss.is_finite() || report.loss > DIVERGENCE_FACTOR * first.max(1e-3);
+        report.diverged =
+            !report.loss.is_finite() || report.loss > DIVERGENCE_FACTOR * first.max(1e-3);
         if report.diverged {
             return report; // leave the weights as they were before this batch
         }
@@ -240,7 +245,11 @@ pub fn evaluate(net: &mut Network<f32>, loss: Loss, task: Task, ds: &Dataset) ->
         outputs.slice_mut(s![start..end, ..]).assign(&shown);
     }
     let n = ds.len().max(1) as f64;
-    Evaluation { loss: total / n, accuracy: correct as f64 / n, outputs }
+    Evaluation {
+        loss: total / n,
+        accuracy: correct as f64 / n,
+        outputs,
+    }
 }
 
 /// The predicted class of every row of `probabilities`.
