@@ -74,37 +74,38 @@ pub fn working_grey(img: &DynamicImage, max_side: u32) -> (GrayImage, f32) {
 /// grey image in one pass: the photo is never converted at full size, and averaging whole
 /// areas keeps thin strokes (no aliasing).
 fn shrink_to_grey(pixels: &[u8], channels: usize, w: u32, h: u32, nw: u32, nh: u32) -> GrayImage {
-    // Output column of each source column.
-    let column: Vec<usize> = (0..w)
-        .map(|x| (x as u64 * nw as u64 / w as u64) as usize)
+    let row_len = w as usize * channels;
+    // Source columns [starts[i], starts[i+1]) make output column i.
+    let starts: Vec<usize> = (0..=nw)
+        .map(|i| (i as u64 * w as u64 / nw as u64) as usize)
         .collect();
-    let mut per_column = vec![0u32; nw as usize];
-    for &c in &column {
-        per_column[c] += 1;
-    }
     let mut out = GrayImage::new(nw, nh);
-    let mut sums = vec![0u32; nw as usize];
+    // Each output row first sums its source rows per value (vectorises), then its columns.
+    let mut column_sums = vec![0u32; row_len];
     let mut y = 0;
     for (oy, out_row) in out.chunks_exact_mut(nw as usize).enumerate() {
-        let y_end = ((oy as u64 + 1) * h as u64 / nh as u64) as u32;
-        sums.fill(0);
-        for sy in y..y_end {
-            let row = &pixels[sy as usize * w as usize * channels..][..w as usize * channels];
-            if channels == 3 {
-                for (px, &c) in row.chunks_exact(3).zip(&column) {
-                    // Rec. 709 luma in 8-bit fixed point.
-                    sums[c] += (54 * px[0] as u32 + 183 * px[1] as u32 + 19 * px[2] as u32) >> 8;
-                }
-            } else {
-                for (&v, &c) in row.iter().zip(&column) {
-                    sums[c] += v as u32;
-                }
+        let y_end = ((oy as u64 + 1) * h as u64 / nh as u64) as usize;
+        column_sums.fill(0);
+        for row in pixels[y * row_len..y_end * row_len].chunks_exact(row_len) {
+            for (s, &v) in column_sums.iter_mut().zip(row) {
+                *s += v as u32;
             }
         }
-        let rows = (y_end - y).max(1);
-        for ((o, &s), &n) in out_row.iter_mut().zip(&sums).zip(&per_column) {
-            let n = (n * rows).max(1);
-            *o = ((s + n / 2) / n) as u8;
+        let rows = (y_end - y).max(1) as u32;
+        for (o, cols) in out_row.iter_mut().zip(starts.windows(2)) {
+            let block = &column_sums[cols[0] * channels..cols[1] * channels];
+            let sum = if channels == 3 {
+                let (mut r, mut g, mut b) = (0u64, 0u64, 0u64);
+                for px in block.chunks_exact(3) {
+                    (r, g, b) = (r + px[0] as u64, g + px[1] as u64, b + px[2] as u64);
+                }
+                // Rec. 709 luma in 8-bit fixed point.
+                (54 * r + 183 * g + 19 * b) >> 8
+            } else {
+                block.iter().map(|&v| v as u64).sum()
+            };
+            let n = ((cols[1] - cols[0]) as u64 * rows as u64).max(1);
+            *o = ((sum + n / 2) / n).min(255) as u8;
         }
         y = y_end;
     }
