@@ -1,0 +1,193 @@
+//! The `nnlab` binary end to end on the NIST36 fixture.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn nnlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nnlab"))
+        .args(args)
+        .output()
+        .expect("the nnlab binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `nnlab args`, asserting success; returns stdout.
+fn nnlab_ok(args: &[&str]) -> String {
+    let out = nnlab(args);
+    assert!(
+        out.status.success(),
+        "nnlab {args:?} failed:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// Accuracy from a line `<split>: loss L accuracy A`.
+fn accuracy(stdout: &str, split: &str) -> f64 {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{split}: ")))
+        .unwrap_or_else(|| panic!("no {split} line in:\n{stdout}"));
+    let acc: f64 = line.split_whitespace().last().unwrap().parse().unwrap();
+    assert!((0.0..=1.0).contains(&acc), "{line}");
+    acc
+}
+
+fn fixture() -> String {
+    common::nist36_fixture().display().to_string()
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("temp paths are UTF-8")
+}
+
+#[test]
+fn train_saves_a_model_that_eval_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.safetensors");
+    let data = fixture();
+    let stdout = nnlab_ok(&[
+        "train",
+        "--data",
+        &data,
+        "--epochs",
+        "3",
+        "--hidden",
+        "32",
+        "--save",
+        path_str(&model),
+    ]);
+    for split in ["train", "valid", "test"] {
+        accuracy(&stdout, split);
+    }
+    assert!(model.is_file());
+
+    let stdout = nnlab_ok(&["eval", "--model", path_str(&model), "--data", &data]);
+    let first = stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with("test: 72 samples") && first.contains("accuracy"),
+        "{stdout}"
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.starts_with("confusion matrix"))
+        .expect("a confusion matrix")
+        + 1;
+    let columns: Vec<&str> = lines[header].split_whitespace().collect();
+    assert_eq!(columns.len(), 36);
+    assert_eq!((columns[0], columns[35]), ("A", "9"));
+    let rows = &lines[header + 1..header + 37];
+    let mut total = 0;
+    for row in rows {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells.len(), 37, "row label + 36 counts: {row}");
+        let counts: Vec<usize> = cells[1..].iter().map(|c| c.parse().unwrap()).collect();
+        assert_eq!(
+            counts.iter().sum::<usize>(),
+            2,
+            "the fixture's test split has 2 samples per class: {row}"
+        );
+        total += counts.iter().sum::<usize>();
+    }
+    assert_eq!(total, 72);
+}
+
+#[test]
+fn json_prints_one_parsable_line_per_epoch() {
+    let stdout = nnlab_ok(&[
+        "train",
+        "--data",
+        &fixture(),
+        "--epochs",
+        "2",
+        "--hidden",
+        "16",
+        "--json",
+    ]);
+    let epochs: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(epochs.len(), 2, "{stdout}");
+    for (i, e) in epochs.iter().enumerate() {
+        assert_eq!(e["epoch"], i + 1);
+        assert!(e["train_loss"].as_f64().unwrap().is_finite());
+        assert!((0.0..=1.0).contains(&e["valid_acc"].as_f64().unwrap()));
+    }
+}
+
+#[test]
+fn gradcheck_passes() {
+    let stdout = nnlab_ok(&["gradcheck"]);
+    assert!(stdout.lines().any(|l| l.trim() == "PASS"), "{stdout}");
+}
+
+#[test]
+fn missing_data_folder_is_a_clean_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-nist-here");
+    let out = nnlab(&["train", "--data", path_str(&missing), "--epochs", "1"]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no-nist-here"),
+        "the message names the folder: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// The weights of a safetensors file: everything after its 8-byte length and JSON header.
+fn tensor_bytes(bytes: &[u8]) -> &[u8] {
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    &bytes[8 + header_len..]
+}
+
+fn header(bytes: &[u8]) -> serde_json::Value {
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    serde_json::from_slice(&bytes[8..8 + header_len]).unwrap()
+}
+
+#[test]
+fn a_config_file_reproduces_a_run_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    let run_config =
+        serde_json::json!({"data": {"nist36": fixture()}, "hidden": 16, "epochs": 2, "seed": 7});
+    std::fs::write(&config, run_config.to_string()).unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let model = dir.path().join(name);
+        let mut args = vec![
+            "train",
+            "--config",
+            path_str(&config),
+            "--save",
+            path_str(&model),
+        ];
+        args.extend(extra);
+        nnlab_ok(&args);
+        std::fs::read(&model).unwrap()
+    };
+    let (first, second, other_seed) = (
+        run("a.safetensors", &[]),
+        run("b.safetensors", &[]),
+        run("c.safetensors", &["--seed", "8"]),
+    );
+    assert_eq!(
+        tensor_bytes(&first),
+        tensor_bytes(&second),
+        "same config, different weights"
+    );
+    assert_eq!(header(&first), header(&second));
+    assert_ne!(
+        tensor_bytes(&first),
+        tensor_bytes(&other_seed),
+        "the seed must matter"
+    );
+}
