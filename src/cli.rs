@@ -3,9 +3,9 @@
 use crate::data::{DataSource, Splits, toy};
 use crate::nn::gradcheck::{GradCheckReport, check_gradients};
 use crate::nn::{Activation, Init, Loss, Network, NetworkSpec, SavedModel};
-use crate::train::metrics::{confusion_matrix, most_confused};
+use crate::train::metrics::{confusion_matrix, mean_finite, most_confused, psnr};
 use crate::train::trainer::{evaluate, predictions};
-use crate::train::{RunConfig, Task, Trainer};
+use crate::train::{Model, RunConfig, Task, Trainer, finetune};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -22,12 +22,32 @@ use std::sync::Arc;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Open the window, train with the default settings, save a PNG of the window here and close.
+    #[arg(long, value_name = "PATH")]
+    pub screenshot: Option<PathBuf>,
+    /// The tab the screenshot shows: curves, weights or confusion.
+    #[arg(long, default_value = "curves", requires = "screenshot")]
+    pub tab: crate::gui::Tab,
+    /// Epochs the screenshot run trains.
+    #[arg(long, default_value_t = 20, requires = "screenshot")]
+    pub train_epochs: usize,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train a classifier and print train/valid/test loss and accuracy.
     Train(TrainArgs),
+    /// Train a saved model's layers on new classes: its last dense layer is replaced, its
+    /// first `--freeze` layers keep their weights.
+    Finetune(FinetuneArgs),
+    /// Train the autoencoder (1024-32-32-32-1024) and print the mean validation PSNR.
+    Autoencoder {
+        #[command(flatten)]
+        train: TrainArgs,
+        /// Write originals beside their reconstructions (5 classes x 2 validation images).
+        #[arg(long)]
+        recon_png: Option<PathBuf>,
+    },
     /// Check back-propagated gradients against central differences (exit 1 on failure).
     Gradcheck,
     /// Accuracy and confusion matrix of a saved model on a data set.
@@ -43,7 +63,7 @@ pub enum Command {
     },
     /// Time the engine on the anchor workloads; ends with `bench <name> samples_per_s=<n>` lines.
     Bench {
-        /// mlp (workload A at batch 32 and 128 and the forward pass D), or all.
+        /// mlp (workload A at batch 32 and 128 and the forward pass D), cnn (workload C), or all.
         #[arg(long, default_value = "all")]
         workload: String,
         /// Timed epochs per workload (the median is reported).
@@ -101,9 +121,22 @@ pub struct TrainArgs {
     /// Start from this run configuration (JSON); the flags below override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// `builtin` or a folder with nist36_{train,valid,test}.mat.
+    /// `builtin`, a folder with nist36_{train,valid,test}.mat, CIFAR-10 batches
+    /// (data_batch_1.bin ... test_batch.bin) or one sub-folder of images per class.
     #[arg(long)]
     pub data: Option<String>,
+    /// Side the images of an image folder are resized to.
+    #[arg(long)]
+    pub image_size: Option<usize>,
+    /// Only these classes, e.g. `0-9` or `A,B,C` (names as the data set has them).
+    #[arg(long)]
+    pub classes: Option<String>,
+    /// Train on only the first N samples of each class.
+    #[arg(long)]
+    pub per_class: Option<usize>,
+    /// mlp or cnn (the course's CNN; its defaults: lr 3e-4, momentum 0.9, 10 epochs).
+    #[arg(long)]
+    pub model: Option<Model>,
     #[arg(long)]
     pub hidden: Option<usize>,
     /// Number of hidden layers.
@@ -140,26 +173,106 @@ impl TrainArgs {
                     .with_context(|| format!("reading {}", p.display()))?;
                 serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
             }
-            None => base,
+            None => self.model.map_or(base, RunConfig::for_model),
         };
         if let Some(d) = &self.data {
             c.data = DataSource::parse(d);
+        }
+        if let (Some(s), DataSource::ImageFolder { side, .. }) = (self.image_size, &mut c.data) {
+            *side = s;
         }
         macro_rules! take {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
         }
         take!(
-            hidden, depth, activation, init, epochs, lr, momentum, batch, seed
+            model, hidden, depth, activation, init, epochs, lr, momentum, batch, seed
         );
         Ok(c)
     }
+
+    /// The data of `config`, narrowed to `--classes` and `--per-class`.
+    pub fn load_data(&self, config: &RunConfig) -> Result<Arc<Splits>> {
+        let mut splits = config.data.load()?;
+        if let Some(list) = &self.classes {
+            splits = splits.only_classes(&class_indices(list, &splits.train.classes)?);
+        }
+        if let Some(n) = self.per_class {
+            splits.train = splits.train.first_per_class(n);
+        }
+        Ok(Arc::new(splits))
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FinetuneArgs {
+    /// The saved model to start from (safetensors).
+    #[arg(long)]
+    pub from: PathBuf,
+    /// How many of its first layers keep their weights (`all`: every layer but the new last one).
+    #[arg(long, default_value = "all", value_parser = parse_freeze)]
+    pub freeze: usize,
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+fn parse_freeze(s: &str) -> Result<usize, String> {
+    if s == "all" {
+        Ok(usize::MAX)
+    } else {
+        s.parse()
+            .map_err(|_| format!("'{s}' is not a layer count or 'all'"))
+    }
+}
+
+/// Class indices for a list like `0-9`, `A,B,C` or `A-E,7`; ranges follow `classes`' order.
+pub fn class_indices(list: &str, classes: &[String]) -> Result<Vec<usize>> {
+    let find = |name: &str| {
+        classes
+            .iter()
+            .position(|c| c == name)
+            .with_context(|| format!("no class '{name}' (classes: {})", classes.join(" ")))
+    };
+    let mut keep = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let range = item
+            .split_once('-')
+            .filter(|(a, b)| !a.is_empty() && !b.is_empty());
+        let (first, last) = match range {
+            Some((a, b)) => (find(a)?, find(b)?),
+            None => (find(item)?, find(item)?),
+        };
+        if first > last {
+            bail!("class range '{item}' runs backwards");
+        }
+        keep.extend(
+            (first..=last)
+                .filter(|i| !keep.contains(i))
+                .collect::<Vec<_>>(),
+        );
+    }
+    if keep.len() < 2 {
+        bail!(
+            "'{list}' names {} class(es); a classifier needs at least two",
+            keep.len()
+        );
+    }
+    Ok(keep)
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => crate::gui::run(),
-        Some(Command::Train(args)) => train(&args),
+        None => crate::gui::run(cli.screenshot.map(|path| crate::gui::ScreenshotPlan {
+            path,
+            tab: cli.tab,
+            epochs: cli.train_epochs,
+        })),
+        Some(Command::Train(args)) => train(&args, RunConfig::default()).map(|_| ExitCode::SUCCESS),
+        Some(Command::Autoencoder {
+            train: args,
+            recon_png,
+        }) => autoencoder(&args, recon_png),
+        Some(Command::Finetune(args)) => fine_tune(&args),
         Some(Command::Gradcheck) => gradcheck(),
         Some(Command::Eval { model, data, split }) => eval(&model, &data, &split),
         Some(Command::Bench { workload, epochs }) => crate::train::bench::run(&workload, epochs),
@@ -189,10 +302,6 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn load_data(source: &DataSource) -> Result<Arc<Splits>> {
-    Ok(Arc::new(source.load()?))
 }
 
 /// An epoch progress bar on stderr (hidden when stderr is not a terminal).
@@ -238,10 +347,42 @@ pub fn train_with_progress(trainer: &mut Trainer, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn train(args: &TrainArgs) -> Result<ExitCode> {
-    let config = args.run_config(RunConfig::default())?;
-    let data = load_data(&config.data)?;
-    let mut trainer = Trainer::new(config.clone(), data.clone())?;
+fn train(args: &TrainArgs, base: RunConfig) -> Result<Trainer> {
+    let config = args.run_config(base)?;
+    let data = args.load_data(&config)?;
+    let trainer = Trainer::new(config, data)?;
+    train_and_report(trainer, args)
+}
+
+/// Fine-tunes with the saved model's own settings (or the defaults for its kind), overridden by the flags.
+fn fine_tune(args: &FinetuneArgs) -> Result<ExitCode> {
+    let model = SavedModel::load(&args.from)?;
+    let base = match &model.config {
+        Some(json) => {
+            serde_json::from_str(json).context("reading the model's run configuration")?
+        }
+        None => RunConfig::default(),
+    };
+    let config = args.train.run_config(base)?;
+    let data = args.train.load_data(&config)?;
+    let trainer = finetune::trainer(&model, data, config, args.freeze)?;
+    let frozen = trainer
+        .net
+        .params()
+        .iter()
+        .filter(|(_, n, p)| !p.trainable && !n.starts_with("running_"))
+        .count();
+    eprintln!(
+        "fine-tuning {} ({frozen} parameter tensors frozen)",
+        args.from.display()
+    );
+    train_and_report(trainer, &args.train).map(|_| ExitCode::SUCCESS)
+}
+
+/// Trains for the configured epochs, prints every split's loss and accuracy and saves the
+/// model if asked. Returns the trainer for task-specific reports.
+fn train_and_report(mut trainer: Trainer, args: &TrainArgs) -> Result<Trainer> {
+    let data = trainer.data.clone();
     eprintln!(
         "training {} on {} ({} train / {} valid / {} test)",
         trainer.net.spec().describe(),
@@ -256,6 +397,9 @@ fn train(args: &TrainArgs) -> Result<ExitCode> {
         ("valid", &data.valid),
         ("test", &data.test),
     ] {
+        if ds.is_empty() {
+            continue;
+        }
         let ev = trainer.evaluate(ds);
         let line = format!("{name}: loss {:.4} accuracy {:.4}", ev.loss, ev.accuracy);
         if args.json {
@@ -267,7 +411,7 @@ fn train(args: &TrainArgs) -> Result<ExitCode> {
     if let Some(path) = &args.save {
         let model = SavedModel {
             net: trainer.net.clone(),
-            classes: if config.task == Task::Classify {
+            classes: if trainer.config.task == Task::Classify {
                 data.train.classes.clone()
             } else {
                 Vec::new()
@@ -276,6 +420,30 @@ fn train(args: &TrainArgs) -> Result<ExitCode> {
         };
         model.save(path)?;
         eprintln!("saved {}", path.display());
+    }
+    Ok(trainer)
+}
+
+fn autoencoder(args: &TrainArgs, recon_png: Option<PathBuf>) -> Result<ExitCode> {
+    let mut trainer = train(args, RunConfig::autoencoder())?;
+    let valid = trainer.data.valid.clone();
+    let recon = trainer.evaluate(&valid).outputs;
+    let psnrs: Vec<f64> = (0..valid.len())
+        .map(|i| psnr(valid.images.row(i), recon.row(i)))
+        .collect();
+    println!(
+        "valid PSNR: mean {:.2} dB over {} images",
+        mean_finite(&psnrs),
+        psnrs.len()
+    );
+    if let Some(path) = recon_png {
+        let picks = crate::train::metrics::reconstruction_picks(&valid.labels, 5, 2);
+        let tiles: Vec<_> = picks
+            .iter()
+            .flat_map(|&i| [valid.images.row(i), recon.row(i)])
+            .collect();
+        crate::data::grid::save_grid_png(&path, &tiles, 4, 3)?;
+        eprintln!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -321,7 +489,7 @@ fn gradcheck() -> Result<ExitCode> {
     }
 }
 
-fn eval(model: &PathBuf, data: &str, split: &str) -> Result<ExitCode> {
+fn eval(model: &std::path::Path, data: &str, split: &str) -> Result<ExitCode> {
     let mut model = SavedModel::load(model)?;
     let splits = DataSource::parse(data).load()?;
     let ds = match split {

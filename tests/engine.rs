@@ -143,6 +143,11 @@ fn model_round_trips_through_safetensors() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.safetensors");
     model.save(&path).unwrap();
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        model.to_bytes().unwrap(),
+        "saving is reproducible"
+    );
     let back = SavedModel::load(&path).unwrap();
     assert_eq!(back.classes, model.classes);
     assert_eq!(back.net.spec(), model.net.spec());

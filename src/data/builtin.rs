@@ -1,8 +1,257 @@
-//! `builtin`: the embedded default data set (being built).
+//! `builtin`: the embedded default data set, 36 classes (A-Z, 0-9) of 32x32 characters in
+//! NIST36's sizes (300 / 100 / 50 per class for train / valid / test), generated at start-up
+//! from files compiled into the binary:
+//! - 53 handwriting fonts in `assets/fonts/` (letters and digits), each in one split only, so
+//!   validation and test measure new hands, not memory;
+//! - real MNIST digits in `assets/mnist/`, split by index, as a third of every digit class
+//!   (the rest come from the fonts, so "looks hand-written" does not mean "digit").
+//!
+//! Every sample gets its own seeded distortion (`augment`) and goes through
+//! `crop::normalize_glyph`, as OCR crops and the drawing canvas do. The same seed gives the
+//! same bytes, whatever the number of threads.
 
-use super::Splits;
-use anyhow::{Result, bail};
+use super::augment::Variation;
+use super::crop::normalize_glyph;
+use super::mnist::Digits;
+use super::render::Hand;
+use super::{Dataset, PIXELS, Splits, nist36_classes};
+use crate::nn::{SavedModel, Shape};
+use anyhow::{Context, Result, anyhow};
+use ndarray::{Array2, Axis};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::ops::Range;
+use std::sync::OnceLock;
 
+/// The seed of the data set every run uses.
+pub const SEED: u64 = 2026;
+/// Letters before digits in the class order (A-Z, then 0-9).
+const LETTERS: usize = 26;
+/// Fraction of every digit class drawn from MNIST; the rest is font-rendered.
+const MNIST_SHARE: f64 = 1.0 / 3.0;
+
+/// One of the three splits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Split {
+    Train,
+    Valid,
+    Test,
+}
+
+impl Split {
+    pub const ALL: [Split; 3] = [Split::Train, Split::Valid, Split::Test];
+
+    /// Samples per class, as in NIST36.
+    pub fn per_class(self) -> usize {
+        match self {
+            Split::Train => 300,
+            Split::Valid => 100,
+            Split::Test => 50,
+        }
+    }
+
+    /// The MNIST images (per digit) this split may use, disjoint from the other splits'.
+    fn mnist_range(self) -> Range<usize> {
+        match self {
+            Split::Train => 0..280,
+            Split::Valid => 280..350,
+            Split::Test => 350..400,
+        }
+    }
+}
+
+/// A handwriting font compiled into the binary and the split it belongs to.
+pub struct HandFile {
+    pub name: &'static str,
+    pub bytes: &'static [u8],
+    pub split: Split,
+}
+
+macro_rules! hand {
+    ($file:literal, $split:ident) => {
+        HandFile {
+            name: $file,
+            bytes: include_bytes!(concat!("../../assets/fonts/", $file)),
+            split: Split::$split,
+        }
+    };
+}
+
+/// Every hand. Splits were assigned by position in this alphabetical list (every fifth
+/// font from the second to validation, most fifths from the fourth to test), not by accuracy.
+pub const HANDS: &[HandFile] = &[
+    hand!("amatic-sc.ttf", Train),
+    hand!("annie-use-your-telescope.ttf", Valid),
+    hand!("architects-daughter.ttf", Train),
+    hand!("balsamiq-sans.ttf", Test),
+    hand!("breip.ttf", Train),
+    hand!("bwht-build.otf", Train),
+    hand!("bwht-connect.otf", Valid),
+    hand!("bwht-create.otf", Train),
+    hand!("bwht-learn.otf", Test),
+    hand!("bwht-mentor.otf", Train),
+    hand!("caveat-brush.ttf", Train),
+    hand!("caveat.ttf", Valid),
+    hand!("chilanka.ttf", Train),
+    hand!("comic-neue.otf", Train),
+    hand!("comic-relief.ttf", Train),
+    hand!("covered-by-your-grace.ttf", Train),
+    hand!("delicious-handrawn.ttf", Valid),
+    hand!("delius.ttf", Train),
+    hand!("finger-paint.ttf", Test),
+    hand!("gaegu.ttf", Train),
+    hand!("gloria-hallelujah.ttf", Train),
+    hand!("gochi-hand.ttf", Valid),
+    hand!("handlee.ttf", Train),
+    hand!("happy-monkey.ttf", Test),
+    hand!("humor-sans.ttf", Train),
+    hand!("indie-flower.ttf", Train),
+    hand!("itim.ttf", Valid),
+    hand!("kalam.ttf", Train),
+    hand!("kiloji.ttf", Train),
+    hand!("klee-one.ttf", Train),
+    hand!("mansalva.ttf", Train),
+    hand!("mouse-memoirs.ttf", Valid),
+    hand!("nanum-brush-script.ttf", Train),
+    hand!("nanum-pen-script.ttf", Test),
+    hand!("neucha.ttf", Train),
+    hand!("patrick-hand.ttf", Train),
+    hand!("permanent-marker.ttf", Valid),
+    hand!("playpen-sans.ttf", Train),
+    hand!("poor-story.ttf", Test),
+    hand!("reenie-beanie.ttf", Train),
+    hand!("rock-salt.ttf", Train),
+    hand!("schoolbell.ttf", Valid),
+    hand!("seto.ttf", Train),
+    hand!("shadows-into-light.ttf", Train),
+    hand!("shantell-sans.ttf", Train),
+    hand!("short-stack.ttf", Train),
+    hand!("sriracha.ttf", Valid),
+    hand!("sue-ellen-francisco.ttf", Train),
+    hand!("swanky-and-moo-moo.ttf", Test),
+    hand!("the-girl-next-door.ttf", Train),
+    hand!("yomogi.ttf", Train),
+    hand!("yusei-magic.ttf", Valid),
+    hand!("zen-kurenaido.ttf", Train),
+];
+
+const DIGITS_FILE: &str = "assets/mnist/digits.bin.gz";
+const DIGITS: &[u8] = include_bytes!("../../assets/mnist/digits.bin.gz");
+const DEFAULT_MODEL: &[u8] = include_bytes!("../../assets/default_model.safetensors");
+
+/// Where one sample is drawn from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// Index into `HANDS`.
+    Font(usize),
+    /// Index of the image among MNIST's images of the sample's digit.
+    Mnist(usize),
+}
+
+/// The `(class, source)` of every sample of `split`, class by class.
+pub fn plan(split: Split) -> Vec<(usize, Source)> {
+    let fonts: Vec<usize> = (0..HANDS.len())
+        .filter(|&f| HANDS[f].split == split)
+        .collect();
+    let n = split.per_class();
+    let mnist = split.mnist_range();
+    let n_mnist = (n as f64 * MNIST_SHARE).round() as usize;
+    let mut out = Vec::with_capacity(n * nist36_classes().len());
+    for class in 0..nist36_classes().len() {
+        let from_mnist = if class < LETTERS { 0 } else { n_mnist };
+        for i in 0..n {
+            let source = if i < from_mnist {
+                // Spread over the split's range, each image at most once.
+                Source::Mnist(mnist.start + i * mnist.len() / from_mnist)
+            } else {
+                // Rotate the start by class so every font gets its share across classes.
+                Source::Font(fonts[(i - from_mnist + class) % fonts.len()])
+            };
+            out.push((class, source));
+        }
+    }
+    out
+}
+
+/// Generates the three splits from `seed`, on all cores.
+pub fn generate(seed: u64) -> Result<Splits> {
+    let digits = Digits::parse(DIGITS, DIGITS_FILE)?;
+    let classes = nist36_classes();
+    let glyphs = HANDS
+        .iter()
+        .map(|h| {
+            let hand = Hand::parse(h.name, h.bytes)?;
+            classes
+                .iter()
+                .map(|c| hand.rasterise(c.chars().next().expect("one char")))
+                .collect()
+        })
+        .collect::<Result<Vec<Vec<Array2<f32>>>>>()?;
+    let make = |split: Split| {
+        let plan = plan(split);
+        let mut images = Array2::zeros((plan.len(), PIXELS));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = plan.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            for (c, (mut rows, jobs)) in images
+                .axis_chunks_iter_mut(Axis(0), chunk)
+                .zip(plan.chunks(chunk))
+                .enumerate()
+            {
+                let (glyphs, digits) = (&glyphs, &digits);
+                scope.spawn(move || {
+                    for (k, (mut row, &(class, source))) in
+                        rows.outer_iter_mut().zip(jobs).enumerate()
+                    {
+                        let mut rng =
+                            ChaCha8Rng::seed_from_u64(sample_seed(seed, split, c * chunk + k));
+                        let clean = match source {
+                            Source::Font(f) => glyphs[f][class].clone(),
+                            Source::Mnist(i) => digits.image(class - LETTERS, i),
+                        };
+                        let varied = Variation::random(&mut rng).apply(&clean, &mut rng);
+                        row.assign(&normalize_glyph(varied.view()));
+                    }
+                });
+            }
+        });
+        let ds = Dataset {
+            images,
+            labels: plan.iter().map(|&(class, _)| class).collect(),
+            classes: classes.clone(),
+            shape: Shape::image(1, super::SIDE, super::SIDE),
+        };
+        ds.validate(&format!("builtin {split:?}"))?;
+        Ok::<_, anyhow::Error>(ds)
+    };
+    Ok(Splits {
+        name: "builtin".into(),
+        train: make(Split::Train)?,
+        valid: make(Split::Valid)?,
+        test: make(Split::Test)?,
+    })
+}
+
+/// A seed per sample (SplitMix64 of its position), so samples are independent of the
+/// order and the thread they are made in.
+fn sample_seed(seed: u64, split: Split, index: usize) -> u64 {
+    let mut z = seed ^ ((split as u64) << 40) ^ index as u64;
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The builtin splits for `SEED`, generated once per process and then copied from a cache.
 pub fn splits() -> Result<Splits> {
-    bail!("the builtin data set is not available yet; pass a NIST36 folder with --data")
+    static CACHE: OnceLock<Result<Splits, String>> = OnceLock::new();
+    CACHE
+        .get_or_init(|| generate(SEED).map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(|e| anyhow!("generating the builtin data set: {e}"))
+}
+
+/// The classifier shipped in `assets/default_model.safetensors` (trained on `builtin`).
+pub fn default_model() -> Result<SavedModel> {
+    SavedModel::from_bytes(DEFAULT_MODEL).context("reading the embedded default model")
 }

@@ -1,9 +1,17 @@
 //! Data sets. Inside nnlab every image is a row of `side x side` pixels in row-major
 //! order (x fastest), **ink 1.0 and paper 0.0** (loaders convert on the way in).
+//! Colour images (CIFAR-10, image folders) are rows of `3 x H x W` plain RGB values in 0..1.
 
+pub mod augment;
 pub mod builtin;
+pub mod cifar;
 pub mod crop;
+pub mod grid;
+pub mod image_folder;
+pub mod mnist;
 pub mod nist36;
+pub mod preview;
+pub mod render;
 pub mod toy;
 
 use crate::nn::Shape;
@@ -77,6 +85,32 @@ impl Dataset {
         }
     }
 
+    /// Only the samples of the classes `keep` (indices into `classes`), relabelled
+    /// 0.. in the order of `keep`.
+    pub fn only_classes(&self, keep: &[usize]) -> Self {
+        let rows: Vec<usize> = (0..self.len())
+            .filter(|&i| keep.contains(&self.labels[i]))
+            .collect();
+        let mut ds = self.subset(&rows);
+        for l in &mut ds.labels {
+            *l = keep.iter().position(|k| k == l).expect("kept class");
+        }
+        ds.classes = keep.iter().map(|&k| self.classes[k].clone()).collect();
+        ds
+    }
+
+    /// The first `n` samples of every class, in their original order.
+    pub fn first_per_class(&self, n: usize) -> Self {
+        let mut taken = vec![0; self.classes.len()];
+        let rows: Vec<usize> = (0..self.len())
+            .filter(|&i| {
+                taken[self.labels[i]] += 1;
+                taken[self.labels[i]] <= n
+            })
+            .collect();
+        self.subset(&rows)
+    }
+
     /// How many samples each class has.
     pub fn class_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.classes.len()];
@@ -126,6 +160,18 @@ pub struct Splits {
     pub test: Dataset,
 }
 
+impl Splits {
+    /// Only the classes `keep` in every split (see [`Dataset::only_classes`]).
+    pub fn only_classes(&self, keep: &[usize]) -> Self {
+        Self {
+            name: self.name.clone(),
+            train: self.train.only_classes(keep),
+            valid: self.valid.only_classes(keep),
+            test: self.test.only_classes(keep),
+        }
+    }
+}
+
 /// Where a run's data comes from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -135,15 +181,34 @@ pub enum DataSource {
     Builtin,
     /// A folder holding `nist36_{train,valid,test}.mat`.
     Nist36(PathBuf),
+    /// A folder holding CIFAR-10's binary batches (`data_batch_1.bin` ... `test_batch.bin`).
+    Cifar10(PathBuf),
+    /// A folder with one sub-folder of images per class, resized to `side x side`.
+    ImageFolder { path: PathBuf, side: usize },
 }
 
+/// The side images from an image folder are resized to unless the user chooses one.
+pub const DEFAULT_IMAGE_SIDE: usize = 32;
+
 impl DataSource {
-    /// `builtin` or a path to a NIST36 folder.
+    /// `builtin`, or a folder recognised by its content: CIFAR-10 batches, class
+    /// sub-folders of images, else NIST36 (whose loader names any missing file).
     pub fn parse(s: &str) -> Self {
         if s == "builtin" {
-            Self::Builtin
+            return Self::Builtin;
+        }
+        let path = PathBuf::from(s);
+        if path.join("nist36_train.mat").is_file() {
+            Self::Nist36(path)
+        } else if cifar::is_cifar_folder(&path) {
+            Self::Cifar10(path)
+        } else if image_folder::is_image_folder(&path) {
+            Self::ImageFolder {
+                path,
+                side: DEFAULT_IMAGE_SIDE,
+            }
         } else {
-            Self::Nist36(PathBuf::from(s))
+            Self::Nist36(path)
         }
     }
 
@@ -151,13 +216,16 @@ impl DataSource {
         match self {
             Self::Builtin => builtin::splits(),
             Self::Nist36(dir) => nist36::load_folder(dir),
+            Self::Cifar10(dir) => cifar::load_folder(dir),
+            Self::ImageFolder { path, side } => image_folder::load_folder(path, *side),
         }
     }
 
     pub fn label(&self) -> String {
         match self {
             Self::Builtin => "builtin".into(),
-            Self::Nist36(p) => p.display().to_string(),
+            Self::Nist36(p) | Self::Cifar10(p) => p.display().to_string(),
+            Self::ImageFolder { path, side } => format!("{} ({side}x{side})", path.display()),
         }
     }
 }

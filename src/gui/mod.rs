@@ -1,14 +1,91 @@
-//! The desktop window (being built).
+//! The desktop lab: a side panel with the run settings, tabs with the curves, the
+//! first layer's weights and the confusion matrix, and a status line. Training runs on
+//! the worker thread of [`crate::train::worker`]; the window only sends commands and
+//! draws the events it gets back.
 
-use anyhow::{Result, anyhow};
+mod app;
+pub mod capture;
+pub mod confusion;
+pub mod curves;
+pub mod dialog;
+mod palette;
+mod screenshot;
+pub mod series;
+pub mod session;
+pub mod settings;
+pub mod status;
+pub mod weights;
+
+pub use app::LabApp;
+pub use screenshot::ScreenshotPlan;
+pub use settings::{Settings, Tab};
+
+use anyhow::{Result, anyhow, bail};
+use eframe::egui;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
-pub fn run() -> Result<ExitCode> {
-    let options = eframe::NativeOptions::default();
-    eframe::run_ui_native("nnlab", options, |ui, _frame| {
-        ui.heading("nnlab");
-        ui.label("The lab is being built: use `nnlab train` meanwhile.");
-    })
+/// What the user asked for in a panel; [`LabApp`] carries it out.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Train,
+    Pause,
+    Resume,
+    Step,
+    Stop,
+    Reset,
+    SetLr(f64),
+    PickNistFolder,
+    SaveModel,
+    LoadModel,
+    ExportCsv,
+    SavePlot,
+}
+
+/// Opens the window; with a plan, trains, saves a screenshot and closes.
+pub fn run(plan: Option<ScreenshotPlan>) -> Result<ExitCode> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("nnlab")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([900.0, 600.0]),
+        ..Default::default()
+    };
+    if let Some(p) = &plan
+        && p.path.exists()
+    {
+        std::fs::remove_file(&p.path)
+            .map_err(|e| anyhow!("{}: cannot replace it: {e}", p.path.display()))?;
+    }
+    let pilot_plan = plan.clone();
+    let failure = Arc::new(Mutex::new(None));
+    let pilot_failure = failure.clone();
+    eframe::run_native(
+        "nnlab",
+        options,
+        Box::new(move |cc| {
+            let app = match pilot_plan {
+                Some(plan) => LabApp::new(Settings::default(), Box::new(dialog::NativeDialog))
+                    .with_autopilot(screenshot::Autopilot::new(plan, pilot_failure)),
+                None => {
+                    let settings = cc
+                        .storage
+                        .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+                        .unwrap_or_default();
+                    LabApp::new(settings, Box::new(dialog::NativeDialog))
+                }
+            };
+            Ok(Box::new(app))
+        }),
+    )
     .map_err(|e| anyhow!("could not open the window: {e}"))?;
+    if let Some(message) = failure.lock().ok().and_then(|f| f.clone()) {
+        bail!("{message}");
+    }
+    if let Some(p) = plan
+        && !p.path.exists()
+    {
+        bail!("no screenshot was saved to {}", p.path.display());
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,8 +1,8 @@
 //! Fully connected layer `y = x W + b`, W is `in x out`.
 
+use super::gemm::gemm;
 use super::layer::{Param, ensure_shape};
 use super::{Float, Init};
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis, Ix2};
 use rand::Rng;
 
@@ -50,7 +50,7 @@ impl<F: Float> Dense<F> {
             .into_dimensionality::<Ix2>()
             .expect("2-D");
         ensure_shape(&mut self.out, x.nrows(), w.ncols());
-        general_mat_mul(F::one(), &x, &w, F::zero(), &mut self.out);
+        gemm(F::one(), &x, &w, F::zero(), &mut self.out.view_mut());
         let b = self
             .bias
             .value
@@ -71,8 +71,18 @@ impl<F: Float> Dense<F> {
             .view_mut()
             .into_dimensionality::<Ix2>()
             .expect("2-D");
-        general_mat_mul(F::one(), &x.t(), &grad_out, F::zero(), &mut gw);
-        self.bias.grad.assign(&grad_out.sum_axis(Axis(0)));
+        gemm(F::one(), &x.t(), &grad_out, F::zero(), &mut gw);
+        // Column sums of grad_out, without allocating.
+        self.bias.grad.fill(F::zero());
+        let mut gb = self
+            .bias
+            .grad
+            .view_mut()
+            .into_dimensionality::<ndarray::Ix1>()
+            .expect("1-D");
+        for row in grad_out.axis_iter(Axis(0)) {
+            gb += &row;
+        }
         if need_grad_in {
             let w = self
                 .weight
@@ -81,7 +91,13 @@ impl<F: Float> Dense<F> {
                 .into_dimensionality::<Ix2>()
                 .expect("2-D");
             ensure_shape(&mut self.grad_in, grad_out.nrows(), w.nrows());
-            general_mat_mul(F::one(), &grad_out, &w.t(), F::zero(), &mut self.grad_in);
+            gemm(
+                F::one(),
+                &grad_out,
+                &w.t(),
+                F::zero(),
+                &mut self.grad_in.view_mut(),
+            );
         }
     }
 

@@ -1,4 +1,6 @@
-//! Numerical gradient check: central differences over every parameter, in f64.
+//! Numerical gradient check: central differences over every trainable parameter, in f64.
+//! State such as batch norm's running statistics (`trainable = false`) has no gradient
+//! and is skipped.
 
 use super::{Loss, Network};
 use ndarray::{Array2, ArrayView2};
@@ -58,10 +60,17 @@ pub fn check_gradients(
         loss.evaluate(out.view(), target, &mut g).loss
     };
 
-    let names: Vec<(usize, &'static str)> = net.params().iter().map(|(i, n, _)| (*i, *n)).collect();
+    let names: Vec<(usize, &'static str, bool)> = net
+        .params()
+        .iter()
+        .map(|(i, n, p)| (*i, *n, p.trainable))
+        .collect();
     let mut all = Vec::new();
     let mut tensors = Vec::new();
-    for (k, (layer, name)) in names.into_iter().enumerate() {
+    for (k, (layer, name, trainable)) in names.into_iter().enumerate() {
+        if !trainable {
+            continue;
+        }
         let len = net.params()[k].2.value.len();
         let mut pairs = Vec::with_capacity(len);
         for j in 0..len {

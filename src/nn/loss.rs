@@ -3,8 +3,7 @@
 
 use super::Float;
 use super::layer::ensure_shape;
-use super::network::argmax_rows;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, Zip};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,17 +34,20 @@ impl Loss {
         ensure_shape(grad, output.nrows(), output.ncols());
         match self {
             Self::CrossEntropy => {
-                let log_p = log_softmax_rows(output, grad.view_mut());
-                let loss = -Zip::from(&target)
-                    .and(&log_p)
-                    .fold(0.0, |acc, &t, &lp| acc + (t * lp).to_f64_lossy());
-                let correct = argmax_rows(output)
-                    .into_iter()
-                    .zip(argmax_rows(target))
-                    .filter(|(a, b)| a == b)
-                    .count();
-                // grad already holds the probabilities: d/dz = p - t.
-                *grad -= &target;
+                let (mut loss, mut correct) = (0.0, 0);
+                for ((z, t), mut g) in output
+                    .axis_iter(Axis(0))
+                    .zip(target.axis_iter(Axis(0)))
+                    .zip(grad.axis_iter_mut(Axis(0)))
+                {
+                    let log_sum = softmax_into(z, g.view_mut());
+                    // -sum t log p with log p = z - log_sum; d/dz = p - t.
+                    loss -= Zip::from(&z)
+                        .and(&t)
+                        .fold(0.0, |acc, &z, &t| acc + (t * (z - log_sum)).to_f64_lossy());
+                    g -= &t;
+                    correct += usize::from(argmax(z) == argmax(t));
+                }
                 LossValue { loss, correct }
             }
             Self::SquaredError => {
@@ -65,34 +67,37 @@ impl Loss {
     }
 }
 
-/// Writes softmax(z) row by row into `probs` and returns log softmax(z).
-/// Subtracting each row's max keeps `exp` from overflowing.
-fn log_softmax_rows<F: Float>(z: ArrayView2<F>, mut probs: ArrayViewMut2<F>) -> Array2<F> {
-    let mut log_p = Array2::zeros(z.raw_dim());
-    for ((row, mut p), mut lp) in z
-        .axis_iter(Axis(0))
-        .zip(probs.axis_iter_mut(Axis(0)))
-        .zip(log_p.axis_iter_mut(Axis(0)))
-    {
-        let max = row.fold(F::neg_infinity(), |m, &v| m.max(v));
-        let mut sum = F::zero();
-        Zip::from(&mut p).and(&row).for_each(|p, &v| {
-            *p = (v - max).exp();
-            sum += *p;
-        });
-        p.mapv_inplace(|v| v / sum);
-        let log_sum = sum.ln();
-        Zip::from(&mut lp)
-            .and(&row)
-            .for_each(|lp, &v| *lp = v - max - log_sum);
+/// Writes softmax(z) of one row into `p` and returns log(sum(exp(z))).
+/// Subtracting the row's max keeps `exp` from overflowing.
+fn softmax_into<F: Float>(z: ArrayView1<F>, mut p: ArrayViewMut1<F>) -> F {
+    let max = z.fold(F::neg_infinity(), |m, &v| m.max(v));
+    let mut sum = F::zero();
+    Zip::from(&mut p).and(&z).for_each(|p, &v| {
+        *p = (v - max).exp();
+        sum += *p;
+    });
+    let inv = F::one() / sum;
+    p.mapv_inplace(|v| v * inv);
+    max + sum.ln()
+}
+
+/// Index of the largest value (the first one on ties).
+pub fn argmax<F: Float>(row: ArrayView1<F>) -> usize {
+    let mut best = 0;
+    for (j, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = j;
+        }
     }
-    log_p
+    best
 }
 
 /// Row-wise softmax, numerically stable.
 pub fn softmax_rows<F: Float>(z: ArrayView2<F>) -> Array2<F> {
     let mut p = Array2::zeros(z.raw_dim());
-    log_softmax_rows(z, p.view_mut());
+    for (row, out) in z.axis_iter(Axis(0)).zip(p.axis_iter_mut(Axis(0))) {
+        softmax_into(row, out);
+    }
     p
 }
 

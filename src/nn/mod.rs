@@ -9,13 +9,18 @@
 
 pub mod activation;
 pub mod batches;
+pub mod batchnorm;
+pub mod conv;
 pub mod dense;
+pub mod dropout;
+pub mod gemm;
 pub mod gradcheck;
 pub mod layer;
 pub mod loss;
 pub mod model_file;
 pub mod network;
 pub mod optim;
+pub mod pool;
 pub mod spec;
 
 pub use activation::Activation;

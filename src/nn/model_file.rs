@@ -11,10 +11,21 @@ use std::path::Path;
 /// How samples must be prepared for a model: written into every model file.
 pub const INPUT_CONVENTION: &str = "rows of 32x32 pixels in row-major order (x fastest), ink 1.0, paper 0.0; dense weights are [in x out]";
 
-const KEY_SPEC: &str = "nnlab.spec";
-const KEY_CLASSES: &str = "nnlab.classes";
-const KEY_INPUT: &str = "nnlab.input";
-const KEY_EXTRA: &str = "nnlab.config";
+/// The one metadata key. safetensors keeps metadata in a hash map, whose order changes
+/// from run to run, so everything goes under one key to make saved files reproducible.
+const KEY: &str = "nnlab";
+
+/// What the metadata says about the model (fields in a fixed order).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Header {
+    spec: NetworkSpec,
+    #[serde(default)]
+    classes: Vec<String>,
+    input: String,
+    /// The run configuration (JSON), if known.
+    #[serde(default)]
+    config: Option<String>,
+}
 
 /// A trained network with what is needed to use it.
 #[derive(Clone, Debug)]
@@ -39,35 +50,30 @@ impl SavedModel {
                 .map_err(|e| anyhow!("tensor layers.{layer}.{name}: {e}"))?;
             views.push((format!("layers.{layer}.{name}"), view));
         }
-        let mut meta = HashMap::new();
-        meta.insert(
-            KEY_SPEC.to_string(),
-            serde_json::to_string(self.net.spec())?,
-        );
-        meta.insert(
-            KEY_CLASSES.to_string(),
-            serde_json::to_string(&self.classes)?,
-        );
-        meta.insert(KEY_INPUT.to_string(), INPUT_CONVENTION.to_string());
-        if let Some(c) = &self.config {
-            meta.insert(KEY_EXTRA.to_string(), c.clone());
-        }
+        let header = Header {
+            spec: self.net.spec().clone(),
+            classes: self.classes.clone(),
+            input: INPUT_CONVENTION.to_string(),
+            config: self.config.clone(),
+        };
+        let meta = HashMap::from([(KEY.to_string(), serde_json::to_string(&header)?)]);
         safetensors::serialize(views, Some(meta)).map_err(|e| anyhow!("serialising model: {e}"))
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let (_, header) = SafeTensors::read_metadata(bytes)
             .map_err(|e| anyhow!("not a safetensors file: {e}"))?;
-        let meta = header.metadata().clone().unwrap_or_default();
-        let spec_json = meta
-            .get(KEY_SPEC)
-            .ok_or_else(|| anyhow!("not an nnlab model: no '{KEY_SPEC}' in its metadata"))?;
-        let spec: NetworkSpec =
-            serde_json::from_str(spec_json).context("reading the architecture")?;
-        let classes: Vec<String> = match meta.get(KEY_CLASSES) {
-            Some(c) => serde_json::from_str(c).context("reading the class names")?,
-            None => Vec::new(),
-        };
+        let json = header
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(KEY))
+            .ok_or_else(|| anyhow!("not an nnlab model: no '{KEY}' entry in its metadata"))?;
+        let Header {
+            spec,
+            classes,
+            config,
+            ..
+        } = serde_json::from_str(json).context("reading the model description")?;
         let tensors = SafeTensors::deserialize(bytes).map_err(|e| anyhow!("corrupt model: {e}"))?;
         let mut net = Network::<f32>::new(spec, Init::Zero, 0)?;
         let mut problem = None;
@@ -90,7 +96,7 @@ impl SavedModel {
         Ok(Self {
             net,
             classes,
-            config: meta.get(KEY_EXTRA).cloned(),
+            config,
         })
     }
 

@@ -139,15 +139,5 @@ impl<F: Float> Network<F> {
 
 /// Index of the largest value in each row.
 pub fn argmax_rows<F: Float>(x: ArrayView2<F>) -> Vec<usize> {
-    x.axis_iter(Axis(0))
-        .map(|row| {
-            let mut best = 0;
-            for (j, &v) in row.iter().enumerate() {
-                if v > row[best] {
-                    best = j;
-                }
-            }
-            best
-        })
-        .collect()
+    x.axis_iter(Axis(0)).map(super::loss::argmax).collect()
 }

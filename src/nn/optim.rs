@@ -31,7 +31,14 @@ impl<F: Float> Sgd<F> {
             if velocity.len() == k {
                 velocity.push(ArrayD::zeros(p.value.raw_dim()));
             }
-            if p.trainable {
+            if !p.trainable {
+                // frozen while fine-tuning
+            } else if mu == F::zero() {
+                // Plain SGD needs no pass over the velocity.
+                Zip::from(&mut p.value)
+                    .and(&p.grad)
+                    .for_each(|w, &g| *w -= lr * g);
+            } else {
                 Zip::from(&mut p.value)
                     .and(&mut velocity[k])
                     .and(&p.grad)

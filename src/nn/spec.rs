@@ -61,6 +61,39 @@ pub enum LayerSpec {
     Activation {
         f: Activation,
     },
+    /// `out` filters of `kernel x kernel` over all input channels.
+    Conv2d {
+        out: usize,
+        kernel: usize,
+        #[serde(default = "one")]
+        stride: usize,
+        #[serde(default)]
+        padding: usize,
+    },
+    /// The largest value of each `size x size` window, windows `stride` apart.
+    MaxPool2d {
+        size: usize,
+        stride: usize,
+    },
+    /// Normalises each channel (batch statistics in training, running ones in inference).
+    BatchNorm2d,
+    /// Reads a `C x H x W` image as a flat vector. Rows already are: the layer only marks
+    /// where images end and vectors begin.
+    Flatten,
+    /// Zeroes each value with probability `p` in training.
+    Dropout {
+        p: f64,
+    },
+}
+
+fn one() -> usize {
+    1
+}
+
+/// Output side of a window sliding over `side` pixels, if it fits at least once.
+pub fn window_output(side: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
+    let padded = side + 2 * padding;
+    (kernel > 0 && stride > 0 && padded >= kernel).then(|| (padded - kernel) / stride + 1)
 }
 
 impl LayerSpec {
@@ -69,7 +102,40 @@ impl LayerSpec {
         match *self {
             Self::Dense { out } if out > 0 => Ok(Shape::flat(out)),
             Self::Dense { .. } => Err("a dense layer needs at least one output".into()),
-            Self::Activation { .. } => Ok(input),
+            Self::Activation { .. } | Self::BatchNorm2d => Ok(input),
+            Self::Conv2d {
+                out,
+                kernel,
+                stride,
+                padding,
+            } => {
+                if out == 0 {
+                    return Err("a convolution needs at least one output channel".into());
+                }
+                let fit = |side| window_output(side, kernel, stride, padding);
+                match (fit(input.h), fit(input.w)) {
+                    (Some(h), Some(w)) => Ok(Shape::image(out, h, w)),
+                    _ => Err(format!(
+                        "a {kernel}x{kernel} kernel (stride {stride}, padding {padding}) does not fit a {}x{} image",
+                        input.h, input.w
+                    )),
+                }
+            }
+            Self::MaxPool2d { size, stride } => {
+                match (
+                    window_output(input.h, size, stride, 0),
+                    window_output(input.w, size, stride, 0),
+                ) {
+                    (Some(h), Some(w)) => Ok(Shape::image(input.c, h, w)),
+                    _ => Err(format!(
+                        "a {size}x{size} pool (stride {stride}) does not fit a {}x{} image",
+                        input.h, input.w
+                    )),
+                }
+            }
+            Self::Flatten => Ok(Shape::flat(input.len())),
+            Self::Dropout { p } if (0.0..1.0).contains(&p) => Ok(input),
+            Self::Dropout { p } => Err(format!("a dropout probability must be in [0, 1), not {p}")),
         }
     }
 
@@ -78,6 +144,26 @@ impl LayerSpec {
         match self {
             Self::Dense { out } => format!("Dense({out})"),
             Self::Activation { f } => f.name().to_string(),
+            Self::Conv2d {
+                out,
+                kernel,
+                stride,
+                padding,
+            } => {
+                let mut s = format!("Conv({out}, {kernel}x{kernel}");
+                if *stride != 1 {
+                    s.push_str(&format!(", stride {stride}"));
+                }
+                if *padding != 0 {
+                    s.push_str(&format!(", pad {padding}"));
+                }
+                s + ")"
+            }
+            Self::MaxPool2d { size, stride } if size == stride => format!("MaxPool({size})"),
+            Self::MaxPool2d { size, stride } => format!("MaxPool({size}, stride {stride})"),
+            Self::BatchNorm2d => "BatchNorm".into(),
+            Self::Flatten => "Flatten".into(),
+            Self::Dropout { p } => format!("Dropout({p})"),
         }
     }
 }
@@ -113,6 +199,38 @@ impl NetworkSpec {
         spec
     }
 
+    /// The course's CNN for `input` images: Conv(8, 3x3) BN ReLU MaxPool(2) Conv(16, 3x3) BN
+    /// ReLU Flatten Dense(48) sigmoid Dense(classes) (the loss adds softmax).
+    pub fn cnn(input: Shape, classes: usize) -> Self {
+        let conv = |out| LayerSpec::Conv2d {
+            out,
+            kernel: 3,
+            stride: 1,
+            padding: 0,
+        };
+        let act = |f| LayerSpec::Activation { f };
+        let layers = vec![
+            conv(8),
+            LayerSpec::BatchNorm2d,
+            act(Activation::Relu),
+            LayerSpec::MaxPool2d { size: 2, stride: 2 },
+            conv(16),
+            LayerSpec::BatchNorm2d,
+            act(Activation::Relu),
+            LayerSpec::Flatten,
+            LayerSpec::Dense { out: 48 },
+            act(Activation::Sigmoid),
+            LayerSpec::Dense { out: classes },
+        ];
+        Self { input, layers }
+    }
+
+    /// [`NetworkSpec::cnn`] on 1 x 32 x 32 characters with 36 classes:
+    /// 32 -> conv 30 -> pool 15 -> conv 13, so the first dense layer sees 16 x 13 x 13 = 2704.
+    pub fn course_cnn() -> Self {
+        Self::cnn(Shape::image(1, 32, 32), 36)
+    }
+
     /// Shapes after every layer (index 0 is the input), or the first inconsistency.
     pub fn shapes(&self) -> Result<Vec<Shape>, String> {
         if self.layers.is_empty() {
@@ -132,9 +250,14 @@ impl NetworkSpec {
         Ok(*self.shapes()?.last().expect("starts non-empty"))
     }
 
-    /// e.g. "1024 -> Dense(64) -> sigmoid -> Dense(36)".
+    /// e.g. "1024 -> Dense(64) -> sigmoid -> Dense(36)" or "1x32x32 -> Conv(8, 3x3) -> ...".
     pub fn describe(&self) -> String {
-        let mut s = self.input.len().to_string();
+        let i = self.input;
+        let mut s = if i.h * i.w > 1 {
+            format!("{}x{}x{}", i.c, i.h, i.w)
+        } else {
+            i.len().to_string()
+        };
         for l in &self.layers {
             s.push_str(" -> ");
             s.push_str(&l.label());

@@ -51,6 +51,23 @@ fn mlp_epoch(data: &Arc<Splits>, batch: usize, epochs: usize) -> Result<f64> {
         momentum: 0.0,
         ..RunConfig::default()
     };
+    epoch_seconds(config, data, epochs)
+}
+
+/// Workload C: one epoch of the course's CNN, batch 32, SGD with momentum 0.9.
+fn cnn_epoch(data: &Arc<Splits>, epochs: usize) -> Result<f64> {
+    epoch_seconds(
+        RunConfig {
+            batch: 32,
+            ..RunConfig::cnn()
+        },
+        data,
+        epochs,
+    )
+}
+
+/// Median seconds per training epoch of `config` on `data`, after 3 warm-up steps.
+fn epoch_seconds(config: RunConfig, data: &Arc<Splits>, epochs: usize) -> Result<f64> {
     let mut trainer = Trainer::new(config, data.clone())?;
     for _ in 0..3 {
         trainer.step();
@@ -99,8 +116,12 @@ pub fn run(workload: &str, epochs: usize) -> Result<ExitCode> {
         report("forward", forward_pass(&data, epochs)?);
         ran = true;
     }
+    if all || workload == "cnn" {
+        report("cnn_b32", cnn_epoch(&data, epochs)?);
+        ran = true;
+    }
     if !ran {
-        bail!("unknown workload '{workload}' (mlp, all)");
+        bail!("unknown workload '{workload}' (mlp, cnn, all)");
     }
     Ok(ExitCode::SUCCESS)
 }

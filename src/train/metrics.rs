@@ -49,6 +49,41 @@ pub fn psnr(original: ArrayView1<f32>, reconstruction: ArrayView1<f32>) -> f64 {
     }
 }
 
+/// Mean of the finite values (a perfect reconstruction's infinite PSNR would swamp it);
+/// infinite when every value is infinite.
+pub fn mean_finite(values: &[f64]) -> f64 {
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if finite.is_empty() && !values.is_empty() {
+        return f64::INFINITY;
+    }
+    finite.iter().sum::<f64>() / finite.len().max(1) as f64
+}
+
+/// The course's reconstruction view: `per_class` samples from each of the first `classes`
+/// classes that occur in `labels` (evenly spread over the class list), in class order.
+pub fn reconstruction_picks(labels: &[usize], classes: usize, per_class: usize) -> Vec<usize> {
+    let present: std::collections::BTreeSet<usize> = labels.iter().copied().collect();
+    let present: Vec<usize> = present.into_iter().collect();
+    let step = (present.len() / classes.max(1)).max(1);
+    let chosen: Vec<usize> = present
+        .iter()
+        .step_by(step)
+        .take(classes)
+        .copied()
+        .collect();
+    chosen
+        .iter()
+        .flat_map(|&c| {
+            labels
+                .iter()
+                .enumerate()
+                .filter(move |(_, l)| **l == c)
+                .map(|(i, _)| i)
+                .take(per_class)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

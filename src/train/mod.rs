@@ -3,8 +3,10 @@
 
 pub mod bench;
 pub mod config;
+pub mod finetune;
 pub mod metrics;
 pub mod trainer;
+pub mod worker;
 
-pub use config::{RunConfig, Task};
+pub use config::{Model, RunConfig, Task};
 pub use trainer::{EpochStats, StepReport, Trainer};

@@ -196,7 +196,8 @@ impl Trainer {
     }
 
     fn finish_epoch(&mut self) -> EpochStats {
-        let valid = self.evaluate(&self.data.valid.clone());
+        let data = Arc::clone(&self.data);
+        let valid = self.evaluate(&data.valid);
         let stats = EpochStats {
             epoch: self.epoch,
             train_loss: self.epoch_loss / self.epoch_seen.max(1) as f64,

@@ -1,0 +1,45 @@
+//! Pictures of many images at once: sample grids, reconstructions, weight tiles.
+
+use super::SIDE;
+use anyhow::{Context, Result};
+use image::{GrayImage, Luma};
+use ndarray::ArrayView1;
+use std::path::Path;
+
+/// Lays `tiles` (each a `SIDE x SIDE` row, ink 1.0) out `cols` per row with a 2-pixel gap,
+/// drawn as dark ink on white paper, `scale` screen pixels per image pixel.
+pub fn tile_grid(tiles: &[ArrayView1<f32>], cols: usize, scale: u32) -> GrayImage {
+    const GAP: u32 = 2;
+    let cols = cols.max(1);
+    let rows = tiles.len().div_ceil(cols).max(1);
+    let cell = SIDE as u32 * scale + GAP;
+    let mut img = GrayImage::from_pixel(
+        cols as u32 * cell + GAP,
+        rows as u32 * cell + GAP,
+        Luma([160]),
+    );
+    for (i, tile) in tiles.iter().enumerate() {
+        let (ox, oy) = (
+            (i % cols) as u32 * cell + GAP,
+            (i / cols) as u32 * cell + GAP,
+        );
+        for y in 0..SIDE as u32 * scale {
+            for x in 0..SIDE as u32 * scale {
+                let v = tile[(y / scale) as usize * SIDE + (x / scale) as usize].clamp(0.0, 1.0);
+                img.put_pixel(ox + x, oy + y, Luma([((1.0 - v) * 255.0).round() as u8]));
+            }
+        }
+    }
+    img
+}
+
+pub fn save_grid_png(
+    path: &Path,
+    tiles: &[ArrayView1<f32>],
+    cols: usize,
+    scale: u32,
+) -> Result<()> {
+    tile_grid(tiles, cols, scale)
+        .save(path)
+        .with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,232 @@
+//! The window's layout and its ends of the channels to the training worker.
+
+use super::capture::Capture;
+use super::confusion::ConfusionView;
+use super::dialog::{self, FileDialog};
+use super::screenshot::Autopilot;
+use super::session::Session;
+use super::settings::{Settings, Tab};
+use super::status::FrameTimes;
+use super::weights::WeightsView;
+use super::{Action, curves, settings, status};
+use crate::data::DataSource;
+use crate::train::worker::{Command, Event, WorkerHandle};
+use eframe::egui;
+use egui::{Rect, Ui};
+use std::time::Instant;
+
+pub struct LabApp {
+    pub settings: Settings,
+    pub session: Session,
+    pub confusion: ConfusionView,
+    pub frames: FrameTimes,
+    worker: Option<WorkerHandle>,
+    dialog: Box<dyn FileDialog>,
+    weights: WeightsView,
+    capture: Capture,
+    /// Where the plots of the Curves tab were drawn last frame (for "Save plot PNG").
+    plot_rect: Option<Rect>,
+    autopilot: Option<Autopilot>,
+    /// False in the screenshot mode, so a scripted run leaves the user's settings alone.
+    pub persist: bool,
+}
+
+impl LabApp {
+    pub fn new(settings: Settings, dialog: Box<dyn FileDialog>) -> Self {
+        Self {
+            settings,
+            session: Session::default(),
+            confusion: ConfusionView::default(),
+            frames: FrameTimes::default(),
+            worker: None,
+            dialog,
+            weights: WeightsView::default(),
+            capture: Capture::default(),
+            plot_rect: None,
+            autopilot: None,
+            persist: true,
+        }
+    }
+
+    pub(super) fn with_autopilot(mut self, autopilot: Autopilot) -> Self {
+        self.autopilot = Some(autopilot);
+        self.persist = false;
+        self
+    }
+
+    /// One frame of the whole window.
+    pub fn show(&mut self, ui: &mut Ui) {
+        let started = Instant::now();
+        self.receive(ui.ctx());
+        let mut actions = Vec::new();
+        if let Some(pilot) = &mut self.autopilot {
+            actions.extend(pilot.drive(
+                ui.ctx(),
+                &self.session,
+                &mut self.settings,
+                &mut self.confusion,
+            ));
+        }
+        egui::Panel::left("settings")
+            .resizable(false)
+            .exact_size(250.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    actions.extend(settings::ui(ui, &mut self.settings.config, &self.session));
+                });
+            });
+        egui::Panel::bottom("status").show(ui, |ui| status::ui(ui, &self.session, &self.frames));
+        egui::Panel::top("tabs").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                for tab in Tab::ALL {
+                    ui.selectable_value(&mut self.settings.tab, tab, tab.title());
+                }
+            });
+        });
+        egui::CentralPanel::default().show(ui, |ui| {
+            if let Some(notice) = &self.session.notice
+                && status::notice_ui(ui, notice)
+            {
+                self.session.notice = None;
+            }
+            self.tab_ui(ui, &mut actions);
+        });
+        for action in actions {
+            self.perform(ui.ctx(), action);
+        }
+        self.frames.record_ui(started.elapsed());
+    }
+
+    fn tab_ui(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) {
+        let s = &mut self.session;
+        match self.settings.tab {
+            Tab::Curves => {
+                self.plot_rect = Some(curves::ui(
+                    ui,
+                    &mut s.curves,
+                    &mut self.settings.curves,
+                    actions,
+                ));
+            }
+            Tab::Weights => {
+                let (before, current) = (s.initial_weights.as_ref(), s.weights.as_ref());
+                self.weights
+                    .ui(ui, before, current, &mut self.settings.weights);
+            }
+            Tab::Confusion => {
+                self.confusion
+                    .ui(ui, s.validation.as_ref(), s.data.as_ref().map(|d| &d.valid));
+            }
+        }
+    }
+
+    /// Applies the worker's events and finished captures.
+    fn receive(&mut self, ctx: &egui::Context) {
+        let worker = self.worker.get_or_insert_with(|| {
+            let ctx = ctx.clone();
+            WorkerHandle::spawn(move || ctx.request_repaint())
+        });
+        for event in worker.poll() {
+            if let Event::Started { config, .. } = &event {
+                // A loaded model brings its own settings; show them.
+                self.settings.config = config.clone();
+            }
+            self.session.apply(event);
+        }
+        for result in self.capture.finished() {
+            self.session.note_result("saved", result);
+        }
+    }
+
+    fn send(&mut self, command: Command) {
+        if let Some(w) = &mut self.worker {
+            w.send(command);
+        }
+    }
+
+    fn perform(&mut self, ctx: &egui::Context, action: Action) {
+        match action {
+            Action::Train => {
+                self.session.restart();
+                self.confusion.selected = None;
+                self.send(Command::Start(self.settings.config.clone()));
+            }
+            Action::Pause => self.send(Command::Pause),
+            Action::Resume => self.send(Command::Resume),
+            Action::Step => self.send(Command::Step),
+            Action::Stop => self.send(Command::Stop),
+            Action::Reset => {
+                self.session.restart();
+                self.confusion.selected = None;
+                self.send(Command::Reset);
+            }
+            Action::SetLr(lr) => {
+                if self.session.config.as_ref().is_some_and(|c| c.lr != lr) {
+                    self.send(Command::SetLr(lr));
+                }
+            }
+            Action::PickNistFolder => {
+                if let Some(dir) = self
+                    .dialog
+                    .pick_folder("Open a NIST36 folder (nist36_{train,valid,test}.mat)")
+                {
+                    self.settings.config.data = DataSource::Nist36(dir);
+                }
+            }
+            Action::SaveModel => {
+                if let Some(path) =
+                    self.dialog
+                        .save_file("Save model", dialog::MODEL, "model.safetensors")
+                {
+                    self.send(Command::Save(path));
+                }
+            }
+            Action::LoadModel => {
+                if let Some(path) = self.dialog.open_file("Load model", dialog::MODEL) {
+                    self.session.restart();
+                    self.send(Command::Load(path, self.settings.config.clone()));
+                }
+            }
+            Action::ExportCsv => {
+                if let Some(path) =
+                    self.dialog
+                        .save_file("Export history", dialog::CSV, "history.csv")
+                {
+                    let result = std::fs::write(&path, curves::history_csv(&self.session.history))
+                        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))
+                        .map(|()| path);
+                    self.session.note_result("exported", result);
+                }
+            }
+            Action::SavePlot => {
+                if let Some(path) = self
+                    .dialog
+                    .save_file("Save plot", dialog::PNG, "curves.png")
+                {
+                    self.capture.request(ctx, path, self.plot_rect);
+                }
+            }
+        }
+    }
+}
+
+impl eframe::App for LabApp {
+    fn ui(&mut self, ui: &mut Ui, frame: &mut eframe::Frame) {
+        self.show(ui);
+        if let Some(seconds) = frame.info().cpu_usage {
+            self.frames.record_frame(seconds);
+        }
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if self.autopilot.is_some() {
+            eprintln!("frame times: {}", self.frames.summary());
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.persist {
+            eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! The Confusion tab: the validation split's confusion matrix as a heatmap, per-class
+//! accuracy, the most confused pairs, and a gallery of the images in a clicked cell.
+
+use super::palette::{ink_image, sequential, texture};
+use crate::data::Dataset;
+use crate::train::metrics::most_confused;
+use crate::train::worker::ValidationSnapshot;
+use eframe::egui;
+use egui::{Align2, Color32, FontId, Pos2, Rect, RichText, Sense, Stroke, TextureHandle, Ui, Vec2};
+use ndarray::Array2;
+use std::sync::Arc;
+
+/// Room for the class labels left of and above the grid.
+const LABEL_MARGIN: f32 = 18.0;
+/// Most images shown for one cell.
+const GALLERY_LIMIT: usize = 64;
+
+#[derive(Default)]
+pub struct ConfusionView {
+    /// The clicked cell: (true class, predicted class).
+    pub selected: Option<(usize, usize)>,
+    /// Where the grid was drawn last frame and how many classes it had.
+    grid: Option<(Rect, usize)>,
+    gallery: Option<Gallery>,
+}
+
+/// The images of the selected cell, most confident first.
+pub struct Gallery {
+    validation: Arc<ValidationSnapshot>,
+    cell: (usize, usize),
+    /// (validation index, confidence, texture)
+    pub images: Vec<(usize, f32, TextureHandle)>,
+}
+
+impl ConfusionView {
+    /// The screen position of cell (true, predicted) in the last frame.
+    pub fn cell_center(&self, truth: usize, predicted: usize) -> Option<Pos2> {
+        let (rect, n) = self.grid?;
+        let cell = rect.width() / n as f32;
+        Some(rect.min + Vec2::new((predicted as f32 + 0.5) * cell, (truth as f32 + 0.5) * cell))
+    }
+
+    pub fn gallery(&self) -> Option<&Gallery> {
+        self.gallery.as_ref()
+    }
+
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        validation: Option<&Arc<ValidationSnapshot>>,
+        valid: Option<&Dataset>,
+    ) {
+        let (Some(v), Some(data)) = (validation, valid) else {
+            ui.weak("Press Train: the confusion matrix of the validation split appears here.");
+            return;
+        };
+        let Some(m) = &v.confusion else {
+            ui.label("This run does not classify, so it has no confusion matrix.");
+            return;
+        };
+        ui.label(format!(
+            "Validation split after epoch {}: accuracy {:.1}% on {} images. Rows: true class, columns: \
+             predicted. Click a cell to see its images.",
+            v.epoch,
+            100.0 * v.accuracy,
+            data.len()
+        ));
+        let side = (ui.available_height() - 10.0)
+            .min(ui.available_width() * 0.55)
+            .max(200.0);
+        ui.horizontal_top(|ui| {
+            if let Some(cell) = self.heatmap(ui, m, &data.classes, side) {
+                self.selected = Some(cell);
+            }
+            ui.vertical(|ui| {
+                ui.set_min_width(200.0);
+                if let Some(cell) = pairs_ui(ui, m, &data.classes) {
+                    self.selected = Some(cell);
+                }
+                ui.add_space(8.0);
+                self.gallery_ui(ui, v, data);
+                ui.add_space(8.0);
+                class_accuracy_ui(ui, m, &data.classes);
+            });
+        });
+    }
+
+    /// Draws the matrix; returns the cell clicked this frame.
+    fn heatmap(
+        &mut self,
+        ui: &mut Ui,
+        m: &Array2<usize>,
+        classes: &[String],
+        side: f32,
+    ) -> Option<(usize, usize)> {
+        let n = m.nrows();
+        let (outer, response) = ui.allocate_exact_size(Vec2::splat(side), Sense::click());
+        let grid = Rect::from_min_max(outer.min + Vec2::splat(LABEL_MARGIN), outer.max);
+        self.grid = Some((grid, n));
+        let cell = grid.width() / n as f32;
+        let painter = ui.painter_at(outer);
+        let row_totals: Vec<usize> = m.rows().into_iter().map(|r| r.sum()).collect();
+        for t in 0..n {
+            for p in 0..n {
+                let share = m[[t, p]] as f32 / row_totals[t].max(1) as f32;
+                let r = Rect::from_min_size(
+                    grid.min + Vec2::new(p as f32 * cell, t as f32 * cell),
+                    Vec2::splat(cell),
+                );
+                // The square root keeps single mistakes visible next to a full diagonal.
+                painter.rect_filled(r.shrink(0.5), 0.0, sequential(share.sqrt()));
+            }
+        }
+        let font = FontId::proportional((cell * 0.7).clamp(7.0, 12.0));
+        let text = ui.visuals().text_color();
+        for (i, name) in classes.iter().enumerate().take(n) {
+            let c = (i as f32 + 0.5) * cell;
+            painter.text(
+                Pos2::new(grid.left() - 3.0, grid.top() + c),
+                Align2::RIGHT_CENTER,
+                name,
+                font.clone(),
+                text,
+            );
+            painter.text(
+                Pos2::new(grid.left() + c, grid.top() - 2.0),
+                Align2::CENTER_BOTTOM,
+                name,
+                font.clone(),
+                text,
+            );
+        }
+        let cell_at = |pos: Pos2| {
+            let (p, t) = (
+                ((pos.x - grid.left()) / cell).floor(),
+                ((pos.y - grid.top()) / cell).floor(),
+            );
+            (grid.contains(pos) && p >= 0.0 && t >= 0.0)
+                .then(|| ((t as usize).min(n - 1), (p as usize).min(n - 1)))
+        };
+        if let Some((t, p)) = self.selected.filter(|&(t, p)| t < n && p < n) {
+            let r = Rect::from_min_size(
+                grid.min + Vec2::new(p as f32 * cell, t as f32 * cell),
+                Vec2::splat(cell),
+            );
+            painter.rect_stroke(
+                r,
+                0.0,
+                Stroke::new(2.0, Color32::from_rgb(230, 60, 60)),
+                egui::StrokeKind::Outside,
+            );
+        }
+        let hovered = response.hover_pos().and_then(cell_at);
+        let clicked = if response.clicked() {
+            response.interact_pointer_pos().and_then(cell_at)
+        } else {
+            None
+        };
+        if let Some((t, p)) = hovered {
+            let count = m[[t, p]];
+            let share = 100.0 * count as f32 / row_totals[t].max(1) as f32;
+            response.on_hover_text(format!(
+                "true {}, predicted {}: {count} image{} ({share:.0}% of {})",
+                classes[t],
+                classes[p],
+                if count == 1 { "" } else { "s" },
+                classes[t]
+            ));
+        }
+        clicked
+    }
+
+    fn gallery_ui(&mut self, ui: &mut Ui, v: &Arc<ValidationSnapshot>, data: &Dataset) {
+        let Some(cell) = self.selected else { return };
+        let stale = self
+            .gallery
+            .as_ref()
+            .is_none_or(|g| g.cell != cell || !Arc::ptr_eq(&g.validation, v));
+        if stale {
+            self.gallery = Some(Gallery::new(ui.ctx(), v, data, cell));
+        }
+        let Some(g) = &self.gallery else { return };
+        let (t, p) = cell;
+        let title = if t == p {
+            format!(
+                "{} recognised correctly ({})",
+                data.classes[t],
+                g.images.len()
+            )
+        } else {
+            format!(
+                "true {} predicted as {} ({}), most confident first",
+                data.classes[t],
+                data.classes[p],
+                g.images.len()
+            )
+        };
+        ui.label(RichText::new(title).strong());
+        if g.images.is_empty() {
+            ui.weak("no validation images in this cell");
+            return;
+        }
+        egui::ScrollArea::vertical()
+            .id_salt("gallery")
+            .max_height(220.0)
+            .show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    for (index, confidence, tex) in &g.images {
+                        ui.vertical(|ui| {
+                            ui.image((tex.id(), Vec2::splat(48.0)))
+                                .on_hover_text(format!(
+                                    "validation image {index}: {:.1}% {}",
+                                    100.0 * confidence,
+                                    data.classes[p]
+                                ));
+                            ui.small(format!("{:.0}%", 100.0 * confidence));
+                        });
+                    }
+                });
+            });
+    }
+}
+
+impl Gallery {
+    fn new(
+        ctx: &egui::Context,
+        v: &Arc<ValidationSnapshot>,
+        data: &Dataset,
+        cell: (usize, usize),
+    ) -> Self {
+        let (t, p) = cell;
+        let mut members: Vec<(usize, f32)> = (0..data.len().min(v.predicted.len()))
+            .filter(|&i| data.labels[i] == t && v.predicted[i] == p)
+            .map(|i| (i, v.confidence[i]))
+            .collect();
+        members.sort_by(|a, b| b.1.total_cmp(&a.1));
+        members.truncate(GALLERY_LIMIT);
+        let images = members
+            .into_iter()
+            .map(|(i, c)| {
+                (
+                    i,
+                    c,
+                    texture(ctx, &format!("valid-{i}"), ink_image(data.image(i))),
+                )
+            })
+            .collect();
+        Self {
+            validation: v.clone(),
+            cell,
+            images,
+        }
+    }
+}
+
+/// The ten most confused pairs as buttons; returns the cell of the one clicked.
+fn pairs_ui(ui: &mut Ui, m: &Array2<usize>, classes: &[String]) -> Option<(usize, usize)> {
+    ui.label(RichText::new("Most confused pairs").strong());
+    let pairs = most_confused(m, 10);
+    if pairs.is_empty() {
+        ui.weak("no mistakes on the validation split");
+    }
+    let mut clicked = None;
+    ui.horizontal_wrapped(|ui| {
+        for (t, p, n) in pairs {
+            let label = format!("{} / {}: {n}", classes[t], classes[p]);
+            let hover = format!(
+                "{} true {} read as {}, {} the other way",
+                m[[t, p]],
+                classes[t],
+                classes[p],
+                m[[p, t]]
+            );
+            if ui.button(label).on_hover_text(hover).clicked() {
+                clicked = Some((t, p));
+            }
+        }
+    });
+    clicked
+}
+
+fn class_accuracy_ui(ui: &mut Ui, m: &Array2<usize>, classes: &[String]) {
+    ui.label(RichText::new("Per-class accuracy").strong());
+    egui::Grid::new("class-accuracy")
+        .spacing([6.0, 2.0])
+        .show(ui, |ui| {
+            for (i, row) in m.rows().into_iter().enumerate() {
+                let total = row.sum();
+                let acc = if total == 0 {
+                    f32::NAN
+                } else {
+                    m[[i, i]] as f32 / total as f32
+                };
+                ui.label(&classes[i]);
+                let bar = egui::ProgressBar::new(if acc.is_nan() { 0.0 } else { acc })
+                    .desired_width(60.0)
+                    .text(if acc.is_nan() {
+                        "-".into()
+                    } else {
+                        format!("{:.0}%", 100.0 * acc)
+                    });
+                ui.add(bar);
+                if i % 3 == 2 {
+                    ui.end_row();
+                }
+            }
+        });
+}

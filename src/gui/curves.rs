@@ -1,0 +1,298 @@
+//! The Curves tab and [`CurvePlot`], the reusable line plot it is built from. A plot is
+//! fed finished series; it knows nothing about training.
+
+use super::Action;
+use super::series::smooth;
+use super::session::Curves;
+use crate::train::EpochStats;
+use eframe::egui;
+use egui::{Align2, Color32, Rect, Ui};
+use egui_plot::{
+    Corner, GridMark, HoverPosition, Legend, Line, LineStyle, Plot, PlotPoint, Text, VLine,
+};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+use std::ops::RangeInclusive;
+
+pub const TRAIN: Color32 = Color32::from_rgb(70, 140, 230);
+pub const VALID: Color32 = Color32::from_rgb(240, 140, 40);
+pub const BATCH: Color32 = Color32::from_rgb(150, 150, 170);
+pub const MARKER: Color32 = Color32::from_rgb(190, 90, 200);
+
+/// The view settings of the Curves tab (remembered between launches).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CurveOptions {
+    pub log_y: bool,
+    /// EMA weight in [0, 0.99]; 0 shows the raw series only.
+    pub smoothing: f64,
+    pub show_batches: bool,
+}
+
+impl Default for CurveOptions {
+    fn default() -> Self {
+        Self {
+            log_y: false,
+            smoothing: 0.6,
+            show_batches: true,
+        }
+    }
+}
+
+/// One named line of a plot.
+pub struct Curve<'a> {
+    pub name: &'a str,
+    pub points: &'a [[f64; 2]],
+    pub color: Color32,
+    /// Drawn thinner, under the others.
+    pub faint: bool,
+}
+
+/// A line plot over epochs with a legend, hover values, optional log y axis, optional
+/// smoothing (raw drawn faintly underneath) and vertical markers with labels.
+pub struct CurvePlot<'a> {
+    pub id: &'a str,
+    pub y_label: &'a str,
+    pub log_y: bool,
+    pub smoothing: f64,
+    /// (x, label) of each vertical marker.
+    pub markers: &'a [(f64, String)],
+    /// Bounds always shown, e.g. 0..1 for an accuracy.
+    pub y_include: Option<RangeInclusive<f64>>,
+    pub height: f32,
+    /// Plots sharing this id pan and zoom together along x.
+    pub link_x: Option<egui::Id>,
+}
+
+impl CurvePlot<'_> {
+    /// Draws the plot; returns its rectangle on screen.
+    pub fn show(self, ui: &mut Ui, curves: &[Curve]) -> Rect {
+        let log_y = self.log_y;
+        let y_label = self.y_label.to_owned();
+        let mut plot = Plot::new(self.id)
+            .height(self.height)
+            .legend(Legend::default().position(Corner::RightTop))
+            .x_axis_label("epoch")
+            .y_axis_label(self.y_label)
+            .include_x(0.0)
+            .label_formatter(move |pos: &HoverPosition| Some(hover_text(pos, &y_label, log_y)));
+        if let Some(link) = self.link_x {
+            plot = plot.link_axis(link, [true, false]);
+        }
+        if let Some(range) = &self.y_include {
+            let (lo, hi) = (to_axis(*range.start(), log_y), to_axis(*range.end(), log_y));
+            plot = plot
+                .include_y(lo.unwrap_or(-3.0))
+                .include_y(hi.unwrap_or(0.0));
+        }
+        if log_y {
+            plot = plot
+                .y_grid_spacer(egui_plot::log_grid_spacer(10))
+                .y_axis_formatter(|mark: GridMark, _: &RangeInclusive<f64>| {
+                    format_value(10f64.powf(mark.value))
+                });
+        }
+        // (points, curve, width, opacity); a smoothed curve is its raw line, faint, then the
+        // smoothed one on top.
+        let mut lines = Vec::new();
+        for c in curves.iter().filter(|c| !c.points.is_empty()) {
+            let (width, alpha) = if c.faint { (1.0, 0.6) } else { (2.0, 1.0) };
+            if self.smoothing > 0.0 && c.points.len() > 2 {
+                lines.push((c.points.to_vec(), c, 1.0, alpha * 0.3));
+                lines.push((smooth(c.points, self.smoothing), c, width, alpha));
+            } else {
+                lines.push((c.points.to_vec(), c, width, alpha));
+            }
+        }
+        let markers = self.markers;
+        let response = plot.show(ui, |plot_ui| {
+            for (points, curve, width, alpha) in lines {
+                let points: Vec<[f64; 2]> = points
+                    .into_iter()
+                    .filter_map(|[x, y]| to_axis(y, log_y).map(|y| [x, y]))
+                    .collect();
+                plot_ui.line(
+                    Line::new(curve.name, points)
+                        .color(curve.color.gamma_multiply(alpha))
+                        .width(width),
+                );
+            }
+            let top = plot_ui.plot_bounds().max()[1];
+            for (x, label) in markers {
+                plot_ui.vline(
+                    VLine::new("lr change", *x)
+                        .color(MARKER)
+                        .style(LineStyle::dashed_loose()),
+                );
+                plot_ui.text(
+                    Text::new("lr change", PlotPoint::new(*x, top), format!(" {label}"))
+                        .color(MARKER)
+                        .anchor(Align2::LEFT_TOP),
+                );
+            }
+        });
+        response.response.rect
+    }
+}
+
+/// A value as plotted: its log10 on a log axis (none for values that have no logarithm).
+fn to_axis(y: f64, log_y: bool) -> Option<f64> {
+    match (log_y, y.is_finite()) {
+        (_, false) => None,
+        (true, _) if y <= 0.0 => None,
+        (true, _) => Some(y.log10()),
+        (false, _) => Some(y),
+    }
+}
+
+fn hover_text(pos: &HoverPosition, y_label: &str, log_y: bool) -> String {
+    let value = |y: f64| if log_y { 10f64.powf(y) } else { y };
+    match pos {
+        HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        } => {
+            format!(
+                "{plot_name}\nepoch {:.2}\n{y_label} {}",
+                position.x,
+                format_value(value(position.y))
+            )
+        }
+        HoverPosition::Elsewhere { position } => {
+            format!(
+                "epoch {:.2}\n{y_label} {}",
+                position.x,
+                format_value(value(position.y))
+            )
+        }
+    }
+}
+
+/// Short, readable numbers for axes and hover labels.
+pub fn format_value(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || (1e-3..1e4).contains(&a) {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        format!("{v:.2e}")
+    }
+}
+
+/// The Curves tab: its view options, the loss and accuracy plots.
+/// Returns the screen rectangle of the plots (for "Save plot PNG").
+pub fn ui(
+    ui: &mut Ui,
+    curves: &mut Curves,
+    options: &mut CurveOptions,
+    actions: &mut Vec<Action>,
+) -> Rect {
+    ui.horizontal_wrapped(|ui| {
+        ui.checkbox(&mut options.log_y, "log y");
+        ui.checkbox(&mut options.show_batches, "batch loss");
+        ui.add(egui::Slider::new(&mut options.smoothing, 0.0..=0.99).text("smoothing"));
+        ui.separator();
+        if ui
+            .add_enabled(
+                !curves.train_loss.is_empty(),
+                egui::Button::new("Export CSV..."),
+            )
+            .clicked()
+        {
+            actions.push(Action::ExportCsv);
+        }
+        if ui.button("Save plot PNG...").clicked() {
+            actions.push(Action::SavePlot);
+        }
+    });
+    if curves.train_loss.is_empty() && curves.batch_loss.is_empty() {
+        ui.weak("Press Train: loss and accuracy appear here after each epoch.");
+    }
+    let markers: Vec<(f64, String)> = curves
+        .lr_changes
+        .iter()
+        .map(|&(x, lr)| (x, format!("lr {}", format_value(lr))))
+        .collect();
+    let link = ui.make_persistent_id("curves-x");
+    let height = ((ui.available_height() - 8.0) / 2.0).max(120.0);
+    let batch = if options.show_batches {
+        curves.batch_loss.points().to_vec()
+    } else {
+        Vec::new()
+    };
+    let loss_rect = CurvePlot {
+        id: "loss",
+        y_label: "loss",
+        log_y: options.log_y,
+        smoothing: options.smoothing,
+        markers: &markers,
+        y_include: None,
+        height,
+        link_x: Some(link),
+    }
+    .show(
+        ui,
+        &[
+            Curve {
+                name: "train batch",
+                points: &batch,
+                color: BATCH,
+                faint: true,
+            },
+            Curve {
+                name: "train",
+                points: curves.train_loss.points(),
+                color: TRAIN,
+                faint: false,
+            },
+            Curve {
+                name: "valid",
+                points: curves.valid_loss.points(),
+                color: VALID,
+                faint: false,
+            },
+        ],
+    );
+    let acc_rect = CurvePlot {
+        id: "accuracy",
+        y_label: "accuracy",
+        log_y: false,
+        smoothing: options.smoothing,
+        markers: &[],
+        y_include: Some(0.0..=1.0),
+        height,
+        link_x: Some(link),
+    }
+    .show(
+        ui,
+        &[
+            Curve {
+                name: "train",
+                points: curves.train_acc.points(),
+                color: TRAIN,
+                faint: false,
+            },
+            Curve {
+                name: "valid",
+                points: curves.valid_acc.points(),
+                color: VALID,
+                faint: false,
+            },
+        ],
+    );
+    loss_rect.union(acc_rect)
+}
+
+/// The per-epoch history as CSV (one header line, one line per epoch).
+pub fn history_csv(history: &[EpochStats]) -> String {
+    let mut s = String::from("epoch,train_loss,train_acc,valid_loss,valid_acc,lr,seconds\n");
+    for e in history {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{}",
+            e.epoch, e.train_loss, e.train_acc, e.valid_loss, e.valid_acc, e.lr, e.seconds
+        );
+    }
+    s
+}

@@ -1,0 +1,181 @@
+//! What the window knows about the current run, built only from the worker's events.
+
+use super::series::BoundedSeries;
+use crate::data::Splits;
+use crate::train::worker::{Ending, Event, Progress, ValidationSnapshot, WeightSnapshot};
+use crate::train::{EpochStats, RunConfig};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Phase {
+    /// No run yet (or after Reset).
+    Idle,
+    Loading(String),
+    Training,
+    Paused,
+    Diverged,
+    Finished(Ending),
+}
+
+/// A message shown prominently in the window.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Notice {
+    Error(String),
+    Warning(String),
+    Info(String),
+}
+
+/// Per-epoch curves of one run: the data the curve plots are fed.
+#[derive(Default)]
+pub struct Curves {
+    pub train_loss: BoundedSeries,
+    pub valid_loss: BoundedSeries,
+    pub train_acc: BoundedSeries,
+    pub valid_acc: BoundedSeries,
+    /// Loss of single batches (noisy; where smoothing helps most).
+    pub batch_loss: BoundedSeries,
+    /// Learning-rate changes: (position on the epoch axis, new rate).
+    pub lr_changes: Vec<(f64, f64)>,
+}
+
+impl Curves {
+    fn add_epoch(&mut self, s: &EpochStats) {
+        let x = s.epoch as f64;
+        self.train_loss.push(x, s.train_loss);
+        self.valid_loss.push(x, s.valid_loss);
+        self.train_acc.push(x, s.train_acc);
+        self.valid_acc.push(x, s.valid_acc);
+    }
+}
+
+pub struct Session {
+    pub phase: Phase,
+    pub notice: Option<Notice>,
+    pub config: Option<RunConfig>,
+    pub network: String,
+    pub data: Option<Arc<Splits>>,
+    pub progress: Option<Progress>,
+    /// Every finished epoch (for the CSV export).
+    pub history: Vec<EpochStats>,
+    pub curves: Curves,
+    pub initial_weights: Option<Arc<WeightSnapshot>>,
+    pub weights: Option<Arc<WeightSnapshot>>,
+    pub validation: Option<Arc<ValidationSnapshot>>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self {
+            phase: Phase::Idle,
+            notice: None,
+            config: None,
+            network: String::new(),
+            data: None,
+            progress: None,
+            history: Vec::new(),
+            curves: Curves::default(),
+            initial_weights: None,
+            weights: None,
+            validation: None,
+        }
+    }
+}
+
+impl Session {
+    /// True while a network exists that can be paused, stepped or stopped.
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Loading(_) | Phase::Training | Phase::Paused | Phase::Diverged
+        )
+    }
+
+    pub fn has_network(&self) -> bool {
+        self.weights.is_some() || self.initial_weights.is_some()
+    }
+
+    /// A fresh session for a run about to start (the notice of the last run is cleared).
+    pub fn restart(&mut self) {
+        *self = Self::default();
+    }
+
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::Loading(name) => self.phase = Phase::Loading(name),
+            Event::Started {
+                data,
+                network,
+                config,
+                initial,
+            } => {
+                self.phase = Phase::Training;
+                self.data = Some(data);
+                self.network = network;
+                self.config = Some(config);
+                self.weights = Some(initial.clone());
+                self.initial_weights = Some(initial);
+            }
+            Event::Progress(p) => self.add_progress(p),
+            Event::LrChanged { lr, position } => {
+                self.curves.lr_changes.push((position, lr));
+                if let Some(c) = &mut self.config {
+                    c.lr = lr;
+                }
+            }
+            Event::Weights(w) => self.weights = Some(w),
+            Event::Validation(v) => self.validation = Some(v),
+            Event::Paused => {
+                if self.phase != Phase::Diverged {
+                    self.phase = Phase::Paused;
+                }
+            }
+            Event::Resumed => {
+                self.phase = Phase::Training;
+                self.notice = None;
+            }
+            Event::Finished(ending) => self.phase = Phase::Finished(ending),
+            Event::Diverged {
+                epoch,
+                batch,
+                loss,
+                lr,
+            } => {
+                self.phase = Phase::Diverged;
+                self.notice = Some(Notice::Warning(format!(
+                    "Training diverged in epoch {epoch}, batch {batch}: the loss became {loss:.3e} with \
+                     learning rate {lr}. Training is paused and that batch was not applied. Try a lower \
+                     learning rate (e.g. {:.0e}) and Resume, or Reset.",
+                    lr / 10.0
+                )));
+            }
+            Event::Saved(path) => {
+                self.notice = Some(Notice::Info(format!("saved {}", path.display())))
+            }
+            Event::Error(message) => {
+                if matches!(self.phase, Phase::Loading(_)) {
+                    self.phase = Phase::Idle;
+                }
+                self.notice = Some(Notice::Error(message));
+            }
+        }
+    }
+
+    fn add_progress(&mut self, mut p: Progress) {
+        if p.batch_loss.is_finite() {
+            self.curves.batch_loss.push(p.position, p.batch_loss);
+        }
+        for s in p.epoch_done.drain(..) {
+            self.curves.add_epoch(&s);
+            self.history.push(s);
+        }
+        self.progress = Some(p);
+    }
+
+    pub fn note_result(&mut self, what: &str, result: anyhow::Result<PathBuf>) {
+        self.notice = Some(match result {
+            Ok(path) => Notice::Info(format!("{what} {}", path.display())),
+            Err(e) => Notice::Error(format!("{e:#}")),
+        });
+    }
+}

@@ -1,0 +1,243 @@
+//! The side panel: the run's settings and the buttons that drive the worker.
+
+use super::Action;
+use super::curves::CurveOptions;
+use super::session::{Phase, Session};
+use super::weights::WeightOptions;
+use crate::data::DataSource;
+use crate::nn::{Activation, Init};
+use crate::train::RunConfig;
+use eframe::egui;
+use egui::{DragValue, RichText, Slider, Ui};
+use serde::{Deserialize, Serialize};
+
+/// The tabs of the central area.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Tab {
+    #[default]
+    Curves,
+    Weights,
+    Confusion,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 3] = [Tab::Curves, Tab::Weights, Tab::Confusion];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Curves => "Curves",
+            Tab::Weights => "Weights",
+            Tab::Confusion => "Confusion",
+        }
+    }
+}
+
+impl std::str::FromStr for Tab {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Tab::ALL
+            .into_iter()
+            .find(|t| t.title().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown tab '{s}' (curves, weights, confusion)"))
+    }
+}
+
+/// Everything the window remembers between launches.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub config: RunConfig,
+    pub tab: Tab,
+    pub curves: CurveOptions,
+    pub weights: WeightOptions,
+}
+
+/// Learning rates the slider spans.
+const LR_RANGE: std::ops::RangeInclusive<f64> = 1e-5..=10.0;
+
+/// The settings and buttons; returns what the user asked for.
+pub fn ui(ui: &mut Ui, config: &mut RunConfig, session: &Session) -> Vec<Action> {
+    let mut actions = Vec::new();
+    ui.heading("Run settings");
+    ui.add_space(4.0);
+    // The network and data of a run are fixed while it exists; the rate is not.
+    let locked = session.is_active();
+    ui.add_enabled_ui(!locked, |ui| data_ui(ui, config, &mut actions));
+    ui.add_space(6.0);
+    ui.add_enabled_ui(!locked, |ui| network_ui(ui, config));
+    ui.add_space(6.0);
+    if let Some(lr) = learning_rate_ui(ui, &mut config.lr) {
+        if locked {
+            actions.push(Action::SetLr(lr));
+        }
+    }
+    ui.add_enabled_ui(!locked, |ui| schedule_ui(ui, config));
+    ui.add_space(10.0);
+    buttons_ui(ui, session, &mut actions);
+    ui.add_space(10.0);
+    ui.separator();
+    ui.label(RichText::new("Model").strong());
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(session.has_network(), egui::Button::new("Save model..."))
+            .clicked()
+        {
+            actions.push(Action::SaveModel);
+        }
+        if ui
+            .add_enabled(!locked, egui::Button::new("Load model..."))
+            .clicked()
+        {
+            actions.push(Action::LoadModel);
+        }
+    });
+    actions
+}
+
+fn data_ui(ui: &mut Ui, config: &mut RunConfig, actions: &mut Vec<Action>) {
+    ui.label(RichText::new("Data").strong());
+    ui.horizontal(|ui| {
+        ui.radio_value(&mut config.data, DataSource::Builtin, "builtin");
+        if ui.button("Open NIST36 folder...").clicked() {
+            actions.push(Action::PickNistFolder);
+        }
+    });
+    if let DataSource::Nist36(dir) = &config.data {
+        let name = dir
+            .file_name()
+            .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
+        ui.label(format!("NIST36: {name}"))
+            .on_hover_text(dir.display().to_string());
+    }
+}
+
+fn network_ui(ui: &mut Ui, c: &mut RunConfig) {
+    ui.label(RichText::new("Network").strong());
+    egui::Grid::new("network")
+        .num_columns(2)
+        .spacing([8.0, 4.0])
+        .show(ui, |ui| {
+            row(
+                ui,
+                "Hidden units",
+                DragValue::new(&mut c.hidden).range(1..=1024),
+            );
+            row(
+                ui,
+                "Hidden layers",
+                DragValue::new(&mut c.depth).range(1..=4),
+            );
+            let label = ui.label("Activation");
+            egui::ComboBox::from_id_salt("activation")
+                .selected_text(c.activation.name())
+                .show_ui(ui, |ui| {
+                    for a in Activation::ALL {
+                        ui.selectable_value(&mut c.activation, a, a.name());
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            ui.end_row();
+            ui.label("Init");
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut c.init, Init::Xavier, "Xavier");
+                ui.radio_value(&mut c.init, Init::Zero, "zero");
+            });
+            ui.end_row();
+        });
+}
+
+/// A grid row: a label and the widget it names.
+fn row(ui: &mut Ui, label: &str, widget: impl egui::Widget) {
+    let label = ui.label(label);
+    ui.add(widget).labelled_by(label.id);
+    ui.end_row();
+}
+
+/// The rate on a log slider and as a number; returns the new rate once the user is done
+/// changing it (at the end of a drag, not on every pixel of it).
+fn learning_rate_ui(ui: &mut Ui, lr: &mut f64) -> Option<f64> {
+    let label = ui.label(RichText::new("Learning rate").strong());
+    ui.horizontal(|ui| {
+        let slider = ui
+            .add(
+                Slider::new(lr, LR_RANGE)
+                    .logarithmic(true)
+                    .show_value(false),
+            )
+            .labelled_by(label.id);
+        let field = ui
+            .add(
+                DragValue::new(lr)
+                    .range(LR_RANGE)
+                    .speed(0.0)
+                    .update_while_editing(false)
+                    .custom_formatter(|v, _| format!("{v:.1e}"))
+                    .custom_parser(|s| s.trim().parse().ok()),
+            )
+            .labelled_by(label.id);
+        let done =
+            slider.drag_stopped() || (slider.changed() && !slider.dragged()) || field.changed();
+        done.then_some(*lr)
+    })
+    .inner
+}
+
+fn schedule_ui(ui: &mut Ui, c: &mut RunConfig) {
+    egui::Grid::new("schedule")
+        .num_columns(2)
+        .spacing([8.0, 4.0])
+        .show(ui, |ui| {
+            row(ui, "Momentum", Slider::new(&mut c.momentum, 0.0..=0.99));
+            row(
+                ui,
+                "Batch size",
+                DragValue::new(&mut c.batch).range(1..=4096),
+            );
+            row(
+                ui,
+                "Epochs",
+                DragValue::new(&mut c.epochs).range(1..=100_000),
+            );
+            row(ui, "Seed", DragValue::new(&mut c.seed));
+        });
+}
+
+fn buttons_ui(ui: &mut Ui, session: &Session, actions: &mut Vec<Action>) {
+    let phase = &session.phase;
+    let running = *phase == Phase::Training;
+    let paused = matches!(phase, Phase::Paused | Phase::Diverged);
+    ui.horizontal_wrapped(|ui| {
+        let train = egui::Button::new(RichText::new("Train").strong());
+        if ui.add_enabled(!session.is_active(), train).clicked() {
+            actions.push(Action::Train);
+        }
+        if paused {
+            if ui.button("Resume").clicked() {
+                actions.push(Action::Resume);
+            }
+        } else if ui
+            .add_enabled(running, egui::Button::new("Pause"))
+            .clicked()
+        {
+            actions.push(Action::Pause);
+        }
+        if ui
+            .add_enabled(paused, egui::Button::new("Step"))
+            .on_hover_text("train one batch")
+            .clicked()
+        {
+            actions.push(Action::Step);
+        }
+        if ui
+            .add_enabled(session.is_active(), egui::Button::new("Stop"))
+            .clicked()
+        {
+            actions.push(Action::Stop);
+        }
+        if ui.button("Reset").clicked() {
+            actions.push(Action::Reset);
+        }
+    });
+}

@@ -1,0 +1,261 @@
+//! The Weights tab: the first layer's weights as one image tile per hidden unit, the
+//! snapshot from before training beside the current one.
+
+use super::palette::{diverging, texture};
+use crate::train::worker::WeightSnapshot;
+use eframe::egui;
+use egui::{Color32, ColorImage, RichText, TextureHandle, Ui, Vec2};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Pixels between tiles.
+const GAP: usize = 2;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WeightOptions {
+    /// One colour scale for all tiles (compare units) or one per tile (see each unit's pattern).
+    pub shared_scale: bool,
+}
+
+impl Default for WeightOptions {
+    fn default() -> Self {
+        Self { shared_scale: true }
+    }
+}
+
+/// A snapshot drawn as a grid of tiles.
+pub struct TileImage {
+    pub image: ColorImage,
+    /// Largest |weight| over all tiles (the shared scale).
+    pub max_abs: f32,
+    pub columns: usize,
+    pub side: usize,
+}
+
+/// The grid of `side x side` tiles for the columns of `weights` (inputs x units), or
+/// `None` when the inputs are not a square image.
+pub fn tiles(snapshot: &WeightSnapshot, shared_scale: bool) -> Option<TileImage> {
+    let w = &snapshot.weights;
+    let (inputs, units) = w.dim();
+    let side = (inputs as f64).sqrt().round() as usize;
+    if side * side != inputs || units == 0 {
+        return None;
+    }
+    let columns = (units as f64).sqrt().ceil() as usize;
+    let rows = units.div_ceil(columns);
+    let cell = side + GAP;
+    let size = [columns * cell - GAP, rows * cell - GAP];
+    let mut image = ColorImage::filled(size, Color32::TRANSPARENT);
+    let max_abs = w.iter().fold(0f32, |m, v| m.max(v.abs()));
+    for unit in 0..units {
+        let column = w.column(unit);
+        let scale = if shared_scale {
+            max_abs
+        } else {
+            column.iter().fold(0f32, |m, v| m.max(v.abs()))
+        };
+        let scale = scale.max(1e-12);
+        let (x0, y0) = ((unit % columns) * cell, (unit / columns) * cell);
+        for (i, v) in column.iter().enumerate() {
+            image[(x0 + i % side, y0 + i / side)] = diverging(v / scale);
+        }
+    }
+    Some(TileImage {
+        image,
+        max_abs,
+        columns,
+        side,
+    })
+}
+
+/// Uploaded textures, rebuilt only when a snapshot or the scale option changes.
+#[derive(Default)]
+pub struct WeightsView {
+    before: Option<Cached>,
+    current: Option<Cached>,
+}
+
+struct Cached {
+    snapshot: Arc<WeightSnapshot>,
+    shared_scale: bool,
+    texture: TextureHandle,
+    max_abs: f32,
+    columns: usize,
+    side: usize,
+}
+
+impl Cached {
+    fn refresh(
+        slot: &mut Option<Cached>,
+        ctx: &egui::Context,
+        name: &str,
+        s: &Arc<WeightSnapshot>,
+        shared: bool,
+    ) {
+        if slot
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(&c.snapshot, s) && c.shared_scale == shared)
+        {
+            return;
+        }
+        *slot = tiles(s, shared).map(|t| Cached {
+            snapshot: s.clone(),
+            shared_scale: shared,
+            texture: texture(ctx, name, t.image),
+            max_abs: t.max_abs,
+            columns: t.columns,
+            side: t.side,
+        });
+    }
+}
+
+impl WeightsView {
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        before: Option<&Arc<WeightSnapshot>>,
+        current: Option<&Arc<WeightSnapshot>>,
+        options: &mut WeightOptions,
+    ) {
+        ui.horizontal(|ui| {
+            ui.label("Colour scale:");
+            ui.radio_value(&mut options.shared_scale, true, "shared by all units");
+            ui.radio_value(&mut options.shared_scale, false, "per unit");
+        });
+        let (Some(before), Some(current)) = (before, current) else {
+            ui.weak("Press Train: the first layer's weights appear here, one 32x32 tile per hidden unit.");
+            return;
+        };
+        Cached::refresh(
+            &mut self.before,
+            ui.ctx(),
+            "weights-before",
+            before,
+            options.shared_scale,
+        );
+        Cached::refresh(
+            &mut self.current,
+            ui.ctx(),
+            "weights-current",
+            current,
+            options.shared_scale,
+        );
+        let (Some(b), Some(c)) = (&self.before, &self.current) else {
+            ui.label("The first layer's inputs are not a square image, so its weights cannot be drawn as tiles.");
+            return;
+        };
+        let width = (ui.available_width() - 16.0) / 2.0;
+        ui.columns(2, |cols| {
+            show_tiles(&mut cols[0], b, "Before training", width);
+            show_tiles(
+                &mut cols[1],
+                c,
+                &format!("After epoch {}", c.snapshot.epoch),
+                width,
+            );
+        });
+    }
+}
+
+fn show_tiles(ui: &mut Ui, c: &Cached, title: &str, width: f32) {
+    ui.label(RichText::new(title).strong());
+    let [w, h] = c.texture.size();
+    let zoom = (width / w as f32)
+        .min((ui.available_height() - 60.0) / h as f32)
+        .max(0.5);
+    let response = ui
+        .image((c.texture.id(), Vec2::new(w as f32, h as f32) * zoom))
+        .interact(egui::Sense::hover());
+    if let Some(pos) = response.hover_pos() {
+        let cell = (c.side + GAP) as f32 * zoom;
+        let (col, row) = (
+            ((pos.x - response.rect.left()) / cell) as usize,
+            ((pos.y - response.rect.top()) / cell) as usize,
+        );
+        let unit = row * c.columns + col;
+        if col < c.columns && unit < c.snapshot.weights.ncols() {
+            let w = c.snapshot.weights.column(unit);
+            let (lo, hi) = w
+                .iter()
+                .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+            response.on_hover_text(format!("hidden unit {unit}\nweights {lo:.3} .. {hi:.3}"));
+        }
+    }
+    colour_bar(ui, c.max_abs, c.shared_scale, width.min(w as f32 * zoom));
+}
+
+/// The colour map with its end values.
+fn colour_bar(ui: &mut Ui, max_abs: f32, shared: bool, width: f32) {
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(width.max(100.0), 10.0), egui::Sense::hover());
+    let steps = 64;
+    for i in 0..steps {
+        let t = (i as f32 + 0.5) / steps as f32 * 2.0 - 1.0;
+        let x0 = rect.left() + rect.width() * i as f32 / steps as f32;
+        let x1 = rect.left() + rect.width() * (i + 1) as f32 / steps as f32;
+        let r = egui::Rect::from_x_y_ranges(x0..=x1, rect.y_range());
+        ui.painter().rect_filled(r, 0.0, diverging(t));
+    }
+    let end = if shared {
+        format!("{max_abs:.3}")
+    } else {
+        "max |w| of the unit".into()
+    };
+    ui.horizontal(|ui| {
+        ui.small(format!("-{end}"));
+        ui.add_space(8.0);
+        ui.small("0 (white)");
+        ui.add_space(8.0);
+        ui.small(format!("+{end}"));
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn tiles_put_each_unit_in_its_own_square() {
+        let t = tiles(
+            &WeightSnapshot {
+                epoch: 0,
+                weights: two_units(),
+            },
+            true,
+        )
+        .unwrap();
+        assert_eq!(t.image.size, [2 * 2 + GAP, 2]);
+        assert_eq!(
+            t.image[(2 + GAP, 0)],
+            diverging(1.0),
+            "unit 1, pixel (0, 0)"
+        );
+        assert_eq!(
+            t.image[(1, 1)],
+            diverging(-0.5),
+            "unit 0, pixel (1, 1), shared scale"
+        );
+        let per = tiles(
+            &WeightSnapshot {
+                epoch: 0,
+                weights: two_units(),
+            },
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            per.image[(1, 1)],
+            diverging(-1.0),
+            "per-unit scale stretches unit 0"
+        );
+    }
+
+    /// Two units on 2x2 inputs: unit 1's first input is +1, unit 0's last is -0.5.
+    fn two_units() -> Array2<f32> {
+        let mut w = Array2::zeros((4, 2));
+        w[[0, 1]] = 1.0;
+        w[[3, 0]] = -0.5;
+        w
+    }
+}

@@ -1,0 +1,218 @@
+//! Batch normalisation per channel of rows that hold `C x H x W` images.
+//!
+//! Training mode normalises with the batch's statistics (over all images and pixels of a
+//! channel) and updates running averages; inference mode uses the running averages. The
+//! running statistics are state, not trainable: they are stored as parameters with
+//! `trainable = false` so model files keep them, and the optimiser and gradient check skip them.
+
+use super::layer::{Param, ensure_shape};
+use super::{Float, Shape};
+use ndarray::{Array1, Array2, ArrayView2};
+
+/// Added to the variance before the square root (PyTorch's default).
+const EPS: f64 = 1e-5;
+/// Weight of the newest batch in the running statistics (PyTorch's default).
+const MOMENTUM: f64 = 0.1;
+
+#[derive(Clone, Debug)]
+pub struct BatchNorm2d<F> {
+    /// Scale per channel (gamma), starts at 1.
+    pub weight: Param<F>,
+    /// Shift per channel (beta), starts at 0.
+    pub bias: Param<F>,
+    pub running_mean: Param<F>,
+    pub running_var: Param<F>,
+    pub shape: Shape,
+    /// The normalised input of the last forward pass.
+    x_hat: Array2<F>,
+    /// 1 / sqrt(var + eps) per channel as used by the last forward pass.
+    inv_std: Vec<F>,
+    trained: bool,
+    out: Array2<F>,
+    grad_in: Array2<F>,
+}
+
+/// A parameter that is saved but never trained.
+fn state<F: Float>(value: Array1<F>) -> Param<F> {
+    Param {
+        trainable: false,
+        ..Param::new(value.into_dyn())
+    }
+}
+
+/// Sum of a slice with several accumulators, so the compiler can vectorise it.
+fn sum<F: Float>(xs: &[F]) -> F {
+    let mut acc = [F::zero(); 8];
+    let chunks = xs.chunks_exact(8);
+    let tail = chunks.remainder().iter().fold(F::zero(), |a, &b| a + b);
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    acc.iter().fold(tail, |a, &b| a + b)
+}
+
+/// Sum of elementwise products of two slices of equal length.
+fn dot<F: Float>(xs: &[F], ys: &[F]) -> F {
+    let mut acc = [F::zero(); 8];
+    let (cx, cy) = (xs.chunks_exact(8), ys.chunks_exact(8));
+    let tail = cx
+        .remainder()
+        .iter()
+        .zip(cy.remainder())
+        .fold(F::zero(), |a, (&x, &y)| a + x * y);
+    for (a8, b8) in cx.zip(cy) {
+        for ((a, &x), &y) in acc.iter_mut().zip(a8).zip(b8) {
+            *a += x * y;
+        }
+    }
+    acc.iter().fold(tail, |a, &b| a + b)
+}
+
+impl<F: Float> BatchNorm2d<F> {
+    pub fn new(shape: Shape) -> Self {
+        let c = shape.c;
+        let empty = || Array2::zeros((0, 0));
+        Self {
+            weight: Param::new(Array1::ones(c).into_dyn()),
+            bias: Param::new(Array1::zeros(c).into_dyn()),
+            running_mean: state(Array1::zeros(c)),
+            running_var: state(Array1::ones(c)),
+            shape,
+            x_hat: empty(),
+            inv_std: vec![F::one(); c],
+            trained: false,
+            out: empty(),
+            grad_in: empty(),
+        }
+    }
+
+    /// The planes (one channel of one image) of `data`, each with its channel.
+    fn planes(&self, data: &[F]) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> {
+        let (c, p) = (self.shape.c, self.shape.h * self.shape.w);
+        (0..data.len() / p).map(move |k| (k % c, k * p..(k + 1) * p))
+    }
+
+    pub fn forward(&mut self, x: ArrayView2<F>, train: bool) {
+        let (n, c, p) = (x.nrows(), self.shape.c, self.shape.h * self.shape.w);
+        let x = x.as_standard_layout();
+        let xs = x.as_slice().expect("standard layout");
+        let mut mean = vec![F::zero(); c];
+        if train {
+            let count = F::from_usize(n * p).expect("small count");
+            for (ch, r) in self.planes(xs) {
+                mean[ch] += sum(&xs[r]);
+            }
+            mean.iter_mut().for_each(|m| *m = *m / count);
+            // Two passes (mean, then squared deviations) keep the variance accurate.
+            let mut var = vec![F::zero(); c];
+            for (ch, r) in self.planes(xs) {
+                let m = mean[ch];
+                var[ch] += xs[r].iter().fold(F::zero(), |a, &v| a + (v - m) * (v - m));
+            }
+            var.iter_mut().for_each(|v| *v = *v / count);
+            self.update_running(&mean, &var, n * p);
+            for (s, &v) in self.inv_std.iter_mut().zip(&var) {
+                *s = (v + F::from_f64_lossy(EPS)).sqrt().recip();
+            }
+        } else {
+            mean.copy_from_slice(self.running_mean.value.as_slice().expect("contiguous"));
+            let rv = self.running_var.value.as_slice().expect("contiguous");
+            for (s, &v) in self.inv_std.iter_mut().zip(rv) {
+                *s = (v + F::from_f64_lossy(EPS)).sqrt().recip();
+            }
+        }
+        self.trained = train;
+        ensure_shape(&mut self.x_hat, n, c * p);
+        ensure_shape(&mut self.out, n, c * p);
+        let gamma = self.weight.value.as_slice().expect("contiguous");
+        let beta = self.bias.value.as_slice().expect("contiguous");
+        let xh = self.x_hat.as_slice_mut().expect("owned");
+        let out = self.out.as_slice_mut().expect("owned");
+        for (k, ((src, h), o)) in xs
+            .chunks_exact(p)
+            .zip(xh.chunks_exact_mut(p))
+            .zip(out.chunks_exact_mut(p))
+            .enumerate()
+        {
+            let ch = k % c;
+            let (m, s, g, b) = (mean[ch], self.inv_std[ch], gamma[ch], beta[ch]);
+            for ((&v, h), o) in src.iter().zip(h.iter_mut()).zip(o.iter_mut()) {
+                *h = (v - m) * s;
+                *o = g * *h + b;
+            }
+        }
+    }
+
+    /// Moves the running statistics towards this batch's (unbiased variance, as PyTorch).
+    fn update_running(&mut self, mean: &[F], var: &[F], count: usize) {
+        let mu = F::from_f64_lossy(MOMENTUM);
+        let unbias = F::from_f64_lossy(count as f64 / (count.max(2) - 1) as f64);
+        let rm = self.running_mean.value.as_slice_mut().expect("contiguous");
+        for (r, &m) in rm.iter_mut().zip(mean) {
+            *r = (F::one() - mu) * *r + mu * m;
+        }
+        let rv = self.running_var.value.as_slice_mut().expect("contiguous");
+        for (r, &v) in rv.iter_mut().zip(var) {
+            *r = (F::one() - mu) * *r + mu * v * unbias;
+        }
+    }
+
+    pub fn output(&self) -> ArrayView2<'_, F> {
+        self.out.view()
+    }
+
+    pub fn backward(&mut self, grad_out: ArrayView2<F>, need_grad_in: bool) {
+        let (n, c, p) = (grad_out.nrows(), self.shape.c, self.shape.h * self.shape.w);
+        let grad_out = grad_out.as_standard_layout();
+        let g = grad_out.as_slice().expect("standard layout");
+        let xh = self.x_hat.as_slice().expect("owned");
+        let (mut dbeta, mut dgamma) = (vec![F::zero(); c], vec![F::zero(); c]);
+        for (ch, r) in self.planes(g) {
+            dbeta[ch] += sum(&g[r.clone()]);
+            dgamma[ch] += dot(&g[r.clone()], &xh[r]);
+        }
+        self.bias
+            .grad
+            .as_slice_mut()
+            .expect("contiguous")
+            .copy_from_slice(&dbeta);
+        self.weight
+            .grad
+            .as_slice_mut()
+            .expect("contiguous")
+            .copy_from_slice(&dgamma);
+        if !need_grad_in {
+            return;
+        }
+        ensure_shape(&mut self.grad_in, n, c * p);
+        let gamma = self.weight.value.as_slice().expect("contiguous");
+        let count = F::from_usize(n * p).expect("small count");
+        let gi = self.grad_in.as_slice_mut().expect("owned");
+        for (k, ((dy, h), dx)) in g
+            .chunks_exact(p)
+            .zip(xh.chunks_exact(p))
+            .zip(gi.chunks_exact_mut(p))
+            .enumerate()
+        {
+            let ch = k % c;
+            let scale = gamma[ch] * self.inv_std[ch];
+            if self.trained {
+                // dx = gamma / sigma * (dy - mean(dy) - x_hat * mean(dy * x_hat))
+                let (mb, mg) = (dbeta[ch] / count, dgamma[ch] / count);
+                for ((d, &y), &h) in dx.iter_mut().zip(dy).zip(h) {
+                    *d = scale * (y - mb - h * mg);
+                }
+            } else {
+                for (d, &y) in dx.iter_mut().zip(dy) {
+                    *d = scale * y;
+                }
+            }
+        }
+    }
+
+    pub fn grad_input(&self) -> ArrayView2<'_, F> {
+        self.grad_in.view()
+    }
+}

@@ -1,0 +1,592 @@
+//! The training worker: a thread that owns the [`Trainer`] and the loaded data and talks
+//! to the GUI over two channels. Commands go down, events come up; nothing else is shared,
+//! so the UI never waits on training and training never waits on painting.
+//!
+//! Every event carries the number of the run it belongs to: `Start` and `Reset` begin a
+//! new run on both ends of the channel, so the UI drops stale events that were already in
+//! flight when the user pressed Reset.
+
+use super::metrics::confusion_matrix;
+use super::trainer::{Evaluation, predictions};
+use super::{EpochStats, RunConfig, Task, Trainer};
+use crate::data::{DataSource, Splits};
+use crate::nn::{Layer, SavedModel};
+use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
+use ndarray::Array2;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// What the UI asks the worker to do.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// Load the data (unless already loaded) and train a fresh network.
+    Start(RunConfig),
+    Pause,
+    Resume,
+    /// Train one mini-batch while paused.
+    Step,
+    /// End the run; the trained network stays for snapshots and saving.
+    Stop,
+    /// Forget the run.
+    Reset,
+    /// Takes effect at the next batch.
+    SetLr(f64),
+    /// Send the current weights and validation results now.
+    Snapshot,
+    /// Save the current network (safetensors).
+    Save(PathBuf),
+    /// Load a saved network and continue from it, paused.
+    Load(PathBuf, RunConfig),
+}
+
+/// How far training has come, sent at most every [`PROGRESS_INTERVAL`] and at every epoch end.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    /// Epoch in progress and batch within it (both 1-based).
+    pub epoch: usize,
+    pub batch: usize,
+    pub batches_per_epoch: usize,
+    /// Position on the epoch axis: `epoch - 1 + batch / batches_per_epoch`.
+    pub position: f64,
+    /// Loss per sample of the last batch.
+    pub batch_loss: f64,
+    pub lr: f64,
+    pub samples_per_s: f64,
+    /// Training time of this run (pauses excluded).
+    pub elapsed: Duration,
+    /// Set when an epoch ended since the previous progress event.
+    pub epoch_done: Vec<EpochStats>,
+}
+
+/// The first layer's weights, `inputs x units` (one column per hidden unit).
+#[derive(Clone, Debug)]
+pub struct WeightSnapshot {
+    pub epoch: usize,
+    pub weights: Array2<f32>,
+}
+
+/// The network's outputs on the validation split.
+#[derive(Clone, Debug)]
+pub struct ValidationSnapshot {
+    pub epoch: usize,
+    pub loss: f64,
+    pub accuracy: f64,
+    /// Probabilities (classifier) or reconstructions (autoencoder), one row per image.
+    pub outputs: Array2<f32>,
+    /// Classifier only: predicted class and its probability per image, and the
+    /// `[true, predicted]` counts.
+    pub predicted: Vec<usize>,
+    pub confidence: Vec<f32>,
+    pub confusion: Option<Array2<usize>>,
+}
+
+/// Why a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// All epochs done.
+    Completed,
+    /// The user pressed Stop.
+    Stopped,
+}
+
+/// What the worker reports.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// Loading the data set named here (builtin generation may take a second).
+    Loading(String),
+    /// Training began (or a model was loaded): the data, the network and its weights
+    /// before any update.
+    Started {
+        data: Arc<Splits>,
+        network: String,
+        config: RunConfig,
+        initial: Arc<WeightSnapshot>,
+    },
+    Progress(Progress),
+    /// The learning rate changed at this position on the epoch axis.
+    LrChanged {
+        lr: f64,
+        position: f64,
+    },
+    Weights(Arc<WeightSnapshot>),
+    Validation(Arc<ValidationSnapshot>),
+    Paused,
+    Resumed,
+    Finished(Ending),
+    /// A batch's loss was NaN, infinite or exploded; training paused before applying it.
+    Diverged {
+        epoch: usize,
+        batch: usize,
+        loss: f64,
+        lr: f64,
+    },
+    Saved(PathBuf),
+    Error(String),
+}
+
+/// An event and the run it belongs to.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub run: u64,
+    pub event: Event,
+}
+
+/// Progress events are sent at most this often (epoch ends always).
+pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
+/// Weight and validation snapshots at most this often while training.
+pub const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The UI's end of the worker: send commands, receive this run's events.
+pub struct WorkerHandle {
+    commands: Sender<Command>,
+    reports: Receiver<Report>,
+    run: u64,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    /// Starts the worker thread; it calls `repaint` after sending each event.
+    pub fn spawn(repaint: impl Fn() + Send + 'static) -> Self {
+        let (commands, command_rx) = unbounded();
+        let (report_tx, reports) = unbounded();
+        let thread = std::thread::Builder::new()
+            .name("nnlab-train".into())
+            .spawn(move || Worker::new(command_rx, report_tx, Box::new(repaint)).run())
+            .expect("spawning the training thread");
+        Self {
+            commands,
+            reports,
+            run: 0,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn send(&mut self, command: Command) {
+        if matches!(
+            command,
+            Command::Start(_) | Command::Reset | Command::Load(..)
+        ) {
+            self.run += 1;
+        }
+        // The worker only ends when this handle is dropped, so sending cannot fail.
+        let _ = self.commands.send(command);
+    }
+
+    /// The events of the current run received so far (stale ones are dropped).
+    pub fn poll(&self) -> Vec<Event> {
+        self.reports
+            .try_iter()
+            .filter(|r| r.run == self.run)
+            .map(|r| r.event)
+            .collect()
+    }
+
+    /// Waits up to `timeout` for the next event of the current run.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
+        let deadline = Instant::now() + timeout;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.reports.recv_timeout(left) {
+                Ok(r) if r.run == self.run => return Some(r.event),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        let (dead, _) = unbounded();
+        self.commands = dead; // disconnects the worker's receiver, which ends its loop
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Idle,
+    Running,
+    Paused,
+}
+
+struct Worker {
+    commands: Receiver<Command>,
+    reports: Sender<Report>,
+    repaint: Box<dyn Fn() + Send>,
+    run: u64,
+    state: State,
+    data: Option<(DataSource, Arc<Splits>)>,
+    trainer: Option<Trainer>,
+    /// Training time before the current stretch, and when the current stretch began.
+    trained_for: Duration,
+    stretch_started: Option<Instant>,
+    samples: usize,
+    /// The last batch trained: epoch and batch within it (1-based; batch 0 before any).
+    at: (usize, usize),
+    pending_epochs: Vec<EpochStats>,
+    last_progress: Option<Instant>,
+    last_snapshot: Option<Instant>,
+}
+
+impl Worker {
+    fn new(
+        commands: Receiver<Command>,
+        reports: Sender<Report>,
+        repaint: Box<dyn Fn() + Send>,
+    ) -> Self {
+        Self {
+            commands,
+            reports,
+            repaint,
+            run: 0,
+            state: State::Idle,
+            data: None,
+            trainer: None,
+            trained_for: Duration::ZERO,
+            stretch_started: None,
+            samples: 0,
+            at: (1, 0),
+            pending_epochs: Vec::new(),
+            last_progress: None,
+            last_snapshot: None,
+        }
+    }
+
+    fn run(mut self) {
+        loop {
+            let command = if self.state == State::Running {
+                match self.commands.try_recv() {
+                    Ok(c) => Some(c),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => return,
+                }
+            } else {
+                match self.commands.recv() {
+                    Ok(c) => Some(c),
+                    Err(_) => return,
+                }
+            };
+            match command {
+                Some(c) => self.handle(c),
+                None => self.train_one_batch(),
+            }
+        }
+    }
+
+    fn send(&self, event: Event) {
+        // The UI may be gone while the worker finishes a batch; nothing to do then.
+        let _ = self.reports.send(Report {
+            run: self.run,
+            event,
+        });
+        (self.repaint)();
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Start(config) => {
+                self.run += 1;
+                self.start(config, None);
+            }
+            Command::Load(path, config) => {
+                self.run += 1;
+                self.start(config, Some(path));
+            }
+            Command::Reset => {
+                self.run += 1;
+                self.trainer = None;
+                self.set_state(State::Idle);
+            }
+            Command::Pause if self.state == State::Running => {
+                self.set_state(State::Paused);
+                self.send_progress();
+                self.send_snapshots();
+                self.send(Event::Paused);
+            }
+            Command::Resume if self.state == State::Paused && self.trainer.is_some() => {
+                self.set_state(State::Running);
+                self.send(Event::Resumed);
+            }
+            Command::Step if self.state == State::Paused => {
+                self.train_one_batch();
+                self.send_progress();
+                self.send_snapshots();
+            }
+            Command::Stop if self.state != State::Idle => self.finish(Ending::Stopped),
+            Command::SetLr(lr) => {
+                if let Some(t) = &mut self.trainer {
+                    t.set_lr(lr);
+                    let position = self.position();
+                    self.send(Event::LrChanged { lr, position });
+                }
+            }
+            Command::Snapshot => self.send_snapshots(),
+            Command::Save(path) => match self.save(&path) {
+                Ok(()) => self.send(Event::Saved(path)),
+                Err(e) => self.send(Event::Error(format!("{e:#}"))),
+            },
+            Command::Pause | Command::Resume | Command::Step | Command::Stop => {}
+        }
+    }
+
+    fn set_state(&mut self, state: State) {
+        if let Some(start) = self.stretch_started.take() {
+            self.trained_for += start.elapsed();
+        }
+        if state == State::Running {
+            self.stretch_started = Some(Instant::now());
+        }
+        self.state = state;
+    }
+
+    /// Where training stands on the epoch axis (0 before the first batch).
+    fn position(&self) -> f64 {
+        let per_epoch = self
+            .trainer
+            .as_ref()
+            .map_or(1, |t| t.batches_per_epoch().max(1));
+        (self.at.0 - 1) as f64 + self.at.1 as f64 / per_epoch as f64
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.trained_for + self.stretch_started.map_or(Duration::ZERO, |s| s.elapsed())
+    }
+
+    fn start(&mut self, config: RunConfig, model: Option<PathBuf>) {
+        self.trainer = None;
+        self.set_state(State::Idle);
+        match self.make_trainer(config, model.as_deref()) {
+            Ok(trainer) => {
+                let event = Event::Started {
+                    data: trainer.data.clone(),
+                    network: trainer.net.spec().describe(),
+                    config: trainer.config.clone(),
+                    initial: Arc::new(first_layer(&trainer)),
+                };
+                self.trainer = Some(trainer);
+                self.trained_for = Duration::ZERO;
+                self.samples = 0;
+                self.at = (1, 0);
+                self.pending_epochs.clear();
+                self.last_progress = None;
+                self.last_snapshot = None;
+                self.send(event);
+                if model.is_some() {
+                    self.set_state(State::Paused);
+                    self.send_snapshots();
+                    self.send(Event::Paused);
+                } else {
+                    self.set_state(State::Running);
+                }
+            }
+            Err(e) => self.send(Event::Error(format!("{e:#}"))),
+        }
+    }
+
+    fn make_trainer(
+        &mut self,
+        config: RunConfig,
+        model: Option<&std::path::Path>,
+    ) -> anyhow::Result<Trainer> {
+        let data = self.load_data(&config.data)?;
+        match model {
+            None => Trainer::new(config, data),
+            Some(path) => {
+                let saved = SavedModel::load(path)?;
+                // The model's own settings (hidden units, rate...) on the data chosen now.
+                let config = saved
+                    .config
+                    .as_deref()
+                    .and_then(|json| serde_json::from_str::<RunConfig>(json).ok())
+                    .map_or(config.clone(), |saved| RunConfig {
+                        data: config.data.clone(),
+                        ..saved
+                    });
+                let inputs = saved.net.spec().input.len();
+                if inputs != data.train.shape.len() {
+                    anyhow::bail!(
+                        "{}: the model reads {inputs} values per image, {} has {}",
+                        path.display(),
+                        data.name,
+                        data.train.shape.len()
+                    );
+                }
+                if config.task == Task::Classify && saved.classes.len() != data.train.classes.len()
+                {
+                    anyhow::bail!(
+                        "{}: the model has {} classes, the data set {} has {}",
+                        path.display(),
+                        saved.classes.len(),
+                        data.name,
+                        data.train.classes.len()
+                    );
+                }
+                Trainer::with_network(config, data, saved.net)
+            }
+        }
+    }
+
+    fn load_data(&mut self, source: &DataSource) -> anyhow::Result<Arc<Splits>> {
+        if let Some((loaded, data)) = &self.data
+            && loaded == source
+        {
+            return Ok(data.clone());
+        }
+        self.send(Event::Loading(source.label()));
+        let data = Arc::new(source.load()?);
+        self.data = Some((source.clone(), data.clone()));
+        Ok(data)
+    }
+
+    fn train_one_batch(&mut self) {
+        let Some(trainer) = &mut self.trainer else {
+            self.set_state(State::Idle);
+            return;
+        };
+        let report = trainer.step();
+        if report.diverged() {
+            let lr = trainer.config.lr;
+            self.set_state(State::Paused);
+            self.send_progress();
+            self.send(Event::Diverged {
+                epoch: report.epoch,
+                batch: report.batch,
+                loss: report.loss,
+                lr,
+            });
+            return;
+        }
+        self.samples += report.samples;
+        self.at = (report.epoch, report.batch);
+        let done = report.epoch_done.is_some();
+        let last_epoch = report
+            .epoch_done
+            .as_ref()
+            .is_some_and(|s| s.epoch >= trainer.config.epochs);
+        self.pending_epochs.extend(report.epoch_done);
+        let due =
+            |last: Option<Instant>, every: Duration| last.is_none_or(|t| t.elapsed() >= every);
+        if done || due(self.last_progress, PROGRESS_INTERVAL) {
+            self.send_progress_of(report.loss);
+        }
+        if last_epoch {
+            self.finish(Ending::Completed);
+        } else if done && due(self.last_snapshot, SNAPSHOT_INTERVAL) {
+            self.send_snapshots();
+        }
+    }
+
+    fn send_progress(&mut self) {
+        let loss = self
+            .trainer
+            .as_ref()
+            .and_then(|t| t.history.last())
+            .map_or(f64::NAN, |s| s.train_loss);
+        self.send_progress_of(loss);
+    }
+
+    fn send_progress_of(&mut self, batch_loss: f64) {
+        let Some(t) = &self.trainer else { return };
+        let elapsed = self.elapsed();
+        let (epoch, batch) = self.at;
+        let progress = Progress {
+            epoch,
+            batch,
+            batches_per_epoch: t.batches_per_epoch(),
+            position: self.position(),
+            batch_loss,
+            lr: t.config.lr,
+            samples_per_s: self.samples as f64 / elapsed.as_secs_f64().max(1e-9),
+            elapsed,
+            epoch_done: std::mem::take(&mut self.pending_epochs),
+        };
+        self.last_progress = Some(Instant::now());
+        self.send(Event::Progress(progress));
+    }
+
+    fn send_snapshots(&mut self) {
+        let Some(t) = &mut self.trainer else { return };
+        let weights = Arc::new(first_layer(t));
+        let validation = Arc::new(validate(t));
+        self.last_snapshot = Some(Instant::now());
+        self.send(Event::Weights(weights));
+        self.send(Event::Validation(validation));
+    }
+
+    fn finish(&mut self, ending: Ending) {
+        self.set_state(State::Idle);
+        self.send_progress();
+        self.send_snapshots();
+        self.send(Event::Finished(ending));
+    }
+
+    fn save(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        let Some(t) = &self.trainer else {
+            anyhow::bail!("there is no trained network to save yet: press Train first")
+        };
+        let model = SavedModel {
+            net: t.net.clone(),
+            classes: if t.config.task == Task::Classify {
+                t.data.train.classes.clone()
+            } else {
+                Vec::new()
+            },
+            config: Some(serde_json::to_string(&t.config)?),
+        };
+        model.save(path)
+    }
+}
+
+/// The first dense layer's weights.
+fn first_layer(t: &Trainer) -> WeightSnapshot {
+    let weights = t
+        .net
+        .layers()
+        .iter()
+        .find_map(|l| match l {
+            Layer::Dense(d) => Some(d.w().to_owned()),
+            _ => None,
+        })
+        .unwrap_or_else(|| Array2::zeros((0, 0)));
+    WeightSnapshot {
+        epoch: t.history.len(),
+        weights,
+    }
+}
+
+fn validate(t: &mut Trainer) -> ValidationSnapshot {
+    let data = t.data.clone();
+    let Evaluation {
+        loss,
+        accuracy,
+        outputs,
+    } = t.evaluate(&data.valid);
+    let (predicted, confidence, confusion) = match t.config.task {
+        Task::Classify => {
+            let predicted = predictions(&outputs);
+            let confidence = predicted
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| outputs[[i, p]])
+                .collect();
+            let confusion =
+                confusion_matrix(&data.valid.labels, &predicted, data.valid.classes.len());
+            (predicted, confidence, Some(confusion))
+        }
+        Task::Autoencode => (Vec::new(), Vec::new(), None),
+    };
+    ValidationSnapshot {
+        epoch: t.history.len(),
+        loss,
+        accuracy,
+        outputs,
+        predicted,
+        confidence,
+        confusion,
+    }
+}

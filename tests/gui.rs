@@ -1,0 +1,262 @@
+//! The lab window driven through egui_kittest: buttons reach the training worker and its
+//! events reach the panels. Training runs on a real worker thread, so every wait polls
+//! with a generous deadline instead of sleeping a fixed time.
+
+mod common;
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use nnlab::data::DataSource;
+use nnlab::gui::dialog::{FileDialog, FileKind};
+use nnlab::gui::session::{Notice, Phase};
+use nnlab::gui::{LabApp, Settings};
+use nnlab::train::worker::Ending;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Answers every dialog with a fixed path and never opens a window.
+struct FixedDialog(Option<PathBuf>);
+
+impl FileDialog for FixedDialog {
+    fn pick_folder(&mut self, _: &str) -> Option<PathBuf> {
+        self.0.clone()
+    }
+    fn open_file(&mut self, _: &str, _: FileKind) -> Option<PathBuf> {
+        self.0.clone()
+    }
+    fn save_file(&mut self, _: &str, _: FileKind, _: &str) -> Option<PathBuf> {
+        self.0.clone()
+    }
+}
+
+/// The lab on the NIST36 fixture with a small network.
+fn lab(epochs: usize, lr: f64, dialog_answer: Option<PathBuf>) -> Harness<'static, LabApp> {
+    let mut settings = Settings::default();
+    settings.config.data = DataSource::Nist36(common::nist36_fixture());
+    settings.config.hidden = 16;
+    settings.config.epochs = epochs;
+    settings.config.lr = lr;
+    let app = LabApp::new(settings, Box::new(FixedDialog(dialog_answer)));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut LabApp| app.show(ui), app);
+    h.step();
+    h
+}
+
+/// Runs frames until `done` holds; fails after a minute (the machine may be busy).
+fn wait_for(h: &mut Harness<'_, LabApp>, what: &str, done: impl Fn(&LabApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(h.state()) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; phase {:?}",
+            h.state().session.phase
+        );
+        std::thread::sleep(Duration::from_millis(5));
+        h.step();
+    }
+}
+
+fn position(app: &LabApp) -> f64 {
+    app.session.progress.as_ref().map_or(0.0, |p| p.position)
+}
+
+fn click_at(h: &mut Harness<'_, LabApp>, pos: egui::Pos2) {
+    h.event(egui::Event::PointerMoved(pos));
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    h.step();
+    h.step();
+}
+
+#[test]
+fn train_button_starts_the_worker_and_the_curves_receive_points() {
+    let csv = tempfile::tempdir().unwrap().keep().join("history.csv");
+    let mut h = lab(3, 0.05, Some(csv.clone()));
+    assert_eq!(h.state().session.phase, Phase::Idle);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let s = &mut h.state_mut().session;
+    assert_eq!(s.history.len(), 3, "one row per epoch");
+    assert_eq!(s.curves.train_loss.count(), 3);
+    assert_eq!(s.curves.valid_acc.count(), 3);
+    assert!(
+        s.curves.batch_loss.count() >= 3,
+        "batch losses are plotted too"
+    );
+    assert!(
+        s.curves
+            .train_loss
+            .points()
+            .iter()
+            .all(|p| p[1].is_finite() && p[1] > 0.0)
+    );
+    assert!(
+        s.validation.is_some() && s.weights.is_some(),
+        "snapshots arrived"
+    );
+    // Exporting writes the same history as CSV.
+    h.get_by_label("Export CSV...").click();
+    h.step();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        text.starts_with("epoch,train_loss,train_acc,valid_loss,valid_acc,lr,seconds\n"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 4, "{text}");
+}
+
+#[test]
+fn changing_the_learning_rate_while_training_reaches_the_worker() {
+    let mut h = lab(100_000, 0.01, None);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "training to begin", |a| position(a) > 0.0);
+    h.get_by_role_and_label(egui::accesskit::Role::SpinButton, "Learning rate")
+        .set_value_accesskit(0.002);
+    h.step();
+    wait_for(&mut h, "the worker to report the new rate", |a| {
+        a.session
+            .curves
+            .lr_changes
+            .iter()
+            .any(|&(_, lr)| lr == 0.002)
+    });
+    wait_for(&mut h, "progress at the new rate", |a| {
+        a.session.progress.as_ref().is_some_and(|p| p.lr == 0.002)
+    });
+    let (at, _) = h.state().session.curves.lr_changes[0];
+    assert!(at > 0.0, "the marker sits where training was, not at 0");
+    h.get_by_label("Stop").click();
+    wait_for(&mut h, "the run to stop", |a| {
+        a.session.phase == Phase::Finished(Ending::Stopped)
+    });
+}
+
+#[test]
+fn pause_stops_progress_and_step_and_resume_continue_it() {
+    let mut h = lab(100_000, 0.01, None);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "training to begin", |a| position(a) > 0.0);
+    h.get_by_label("Pause").click();
+    wait_for(&mut h, "the pause", |a| a.session.phase == Phase::Paused);
+    let paused_at = position(h.state());
+    let quiet_until = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < quiet_until {
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        position(h.state()),
+        paused_at,
+        "no batch trained while paused"
+    );
+    h.get_by_label("Step").click();
+    wait_for(&mut h, "one step", |a| position(a) > paused_at);
+    assert_eq!(
+        h.state().session.phase,
+        Phase::Paused,
+        "a step keeps the run paused"
+    );
+    let stepped_at = position(h.state());
+    h.get_by_label("Resume").click();
+    wait_for(&mut h, "training to continue", |a| {
+        position(a) > stepped_at + 1.0
+    });
+    h.get_by_label("Stop").click();
+}
+
+#[test]
+fn a_diverging_learning_rate_pauses_with_a_message_and_reset_clears_it() {
+    let mut h = lab(50, 10.0, None);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "divergence", |a| a.session.phase == Phase::Diverged);
+    h.step();
+    let message = h
+        .get_by_label_contains("Training diverged")
+        .value()
+        .unwrap_or_default();
+    assert!(message.contains("lower learning rate"), "{message}");
+    h.get_by_label("Reset").click();
+    h.step();
+    assert_eq!(h.state().session.phase, Phase::Idle);
+    assert!(h.state().session.notice.is_none());
+    h.step();
+    assert!(h.query_by_label_contains("Training diverged").is_none());
+}
+
+#[test]
+fn a_bad_nist36_folder_shows_the_loaders_message() {
+    let missing = PathBuf::from("/nonexistent/nist36");
+    let mut h = lab(3, 0.01, Some(missing.clone()));
+    h.get_by_label("Open NIST36 folder...").click();
+    h.step();
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the error", |a| a.session.notice.is_some());
+    let Some(Notice::Error(message)) = h.state().session.notice.clone() else {
+        panic!("expected an error, got {:?}", h.state().session.notice)
+    };
+    assert!(
+        message.contains("/nonexistent/nist36"),
+        "the message names the folder: {message}"
+    );
+    assert_eq!(h.state().session.phase, Phase::Idle, "nothing is running");
+    h.step();
+    assert!(
+        h.query_by_label_contains("/nonexistent/nist36").is_some(),
+        "the message is in the window"
+    );
+}
+
+#[test]
+fn clicking_a_confusion_cell_opens_its_gallery_most_confident_first() {
+    let mut h = lab(3, 0.05, None);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    h.get_by_label("Confusion").click();
+    h.step();
+    h.step();
+    let app = h.state();
+    let v = app.session.validation.clone().unwrap();
+    let m = v.confusion.clone().unwrap();
+    // A mistake if there is one, else the fullest cell.
+    let ((t, p), count) = m
+        .indexed_iter()
+        .filter(|&(_, &n)| n > 0)
+        .max_by_key(|&((t, p), &n)| (t != p, n))
+        .map(|(cell, &n)| (cell, n))
+        .unwrap();
+    let pos = app
+        .confusion
+        .cell_center(t, p)
+        .expect("the matrix was drawn");
+    assert!(app.confusion.gallery().is_none());
+    click_at(&mut h, pos);
+    assert_eq!(h.state().confusion.selected, Some((t, p)));
+    let gallery = h.state().confusion.gallery().expect("the gallery opened");
+    assert_eq!(gallery.images.len(), count.min(64));
+    let confidences: Vec<f32> = gallery.images.iter().map(|g| g.1).collect();
+    assert!(
+        confidences.windows(2).all(|w| w[0] >= w[1]),
+        "most confident first: {confidences:?}"
+    );
+    let data = h.state().session.data.clone().unwrap();
+    for &(i, _, _) in &gallery.images {
+        assert_eq!(
+            (data.valid.labels[i], v.predicted[i]),
+            (t, p),
+            "image {i} belongs to the cell"
+        );
+    }
+}
