@@ -254,3 +254,34 @@ fn png_header(w: u32, h: u32) -> Vec<u8> {
     bytes.extend(crc.sum().to_be_bytes());
     bytes
 }
+
+/// The four evaluation photos read with the shipped model: every letter found (one off at
+/// most) and accuracy floors a little below what the pipeline reaches.
+#[test]
+fn the_default_model_reads_the_evaluation_photos() {
+    let data = common::shared_data();
+    let truths = nnlab::ocr::eval::read_truth(&data.join("ocr_truth.txt")).unwrap();
+    let mut model = nnlab::data::builtin::default_model().unwrap();
+    let floors = [
+        ("01_list.jpg", 0.85),
+        ("02_letters.jpg", 0.86),
+        ("03_haiku.jpg", 0.92),
+        ("04_deep.jpg", 0.95),
+    ];
+    assert_eq!(truths.len(), floors.len());
+    for (t, (file, floor)) in truths.iter().zip(floors) {
+        assert_eq!(t.file, file);
+        let (_, reading) =
+            nnlab::ocr::read_file(&data.join(file), &mut model, &OcrParams::default()).unwrap();
+        let score = t.score(&reading);
+        assert!(
+            score.boxes.abs_diff(score.letters) <= 1,
+            "{file}: {score:?}"
+        );
+        assert!(
+            score.accuracy >= floor,
+            "{file}: {score:?} read '{}'",
+            reading.text()
+        );
+    }
+}

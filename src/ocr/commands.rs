@@ -1,9 +1,9 @@
 //! The `ocr` and `ocr-eval` commands (their flags are in `cli.rs`).
 
-use super::eval::{character_accuracy, read_truth};
-use super::{OcrParams, Reading, Timing, load, read, stages};
+use super::eval::read_truth;
+use super::{OcrParams, Reading, Timing, read_file, stages};
 use crate::nn::SavedModel;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -13,9 +13,7 @@ pub fn load_model(path: Option<&Path>) -> Result<SavedModel> {
         Some(p) => {
             SavedModel::load(p).with_context(|| format!("loading the model {}", p.display()))
         }
-        None => {
-            bail!("no default OCR model yet: pass --model FILE (one made by `nnlab train --save`)")
-        }
+        None => crate::data::builtin::default_model(),
     }
 }
 
@@ -28,21 +26,15 @@ fn print_timings(timings: &[Timing]) {
     eprintln!("  time {total:.1} ms: {}", parts.join(", "));
 }
 
-/// Reads the photo at `path`, timing the decoding too.
+/// Reads the photo at `path`, says what the segmentation measured, writes the stage
+/// images to `debug_dir`.
 fn read_photo(
     path: &Path,
     model: &mut SavedModel,
     params: &OcrParams,
     debug_dir: Option<&Path>,
 ) -> Result<Reading> {
-    let start = std::time::Instant::now();
-    let photo = load::read_image(path)?;
-    let decode = Timing {
-        stage: "decode",
-        ms: start.elapsed().as_secs_f64() * 1e3,
-    };
-    let (seg, mut reading) =
-        read(&photo, model, params).with_context(|| format!("reading {}", path.display()))?;
+    let (seg, reading) = read_file(path, model, params)?;
     eprintln!(
         "  {}: working {}x{}, pen {:.0} px, letters {:.0} px high, level {}",
         path.display(),
@@ -52,7 +44,6 @@ fn read_photo(
         seg.letter_height,
         seg.level
     );
-    reading.timings.insert(0, decode);
     if let Some(dir) = debug_dir {
         let stem = path
             .file_stem()
@@ -104,14 +95,13 @@ pub fn ocr_eval(
     );
     for t in &truths {
         let reading = read_photo(&image_dir.join(&t.file), &mut model, params, debug_dir)?;
-        let text = reading.text();
-        let accuracy = character_accuracy(&t.lines.join(""), &text);
-        let boxes = reading.characters().count();
+        let score = t.score(&reading);
         println!(
-            "{:<20} {accuracy:>8.3} {:>13}  {}",
+            "{:<20} {:>8.3} {:>13}  {}",
             t.file,
-            format!("{boxes}/{}", t.scored().len()),
-            text.replace('\n', "|")
+            score.accuracy,
+            format!("{}/{}", score.boxes, score.letters),
+            reading.text().replace('\n', "|")
         );
         print_timings(&reading.timings);
     }

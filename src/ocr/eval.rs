@@ -3,6 +3,7 @@
 //! The metric of the issue: keep only A-Z and 0-9 of the truth and of the prediction, join
 //! the lines, accuracy = 1 - Levenshtein distance / truth length.
 
+use super::Reading;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 
@@ -18,6 +19,26 @@ impl Truth {
     pub fn scored(&self) -> String {
         scored_chars(&self.lines.join(""))
     }
+
+    /// How well `reading` matches this text.
+    pub fn score(&self, reading: &Reading) -> PhotoScore {
+        PhotoScore {
+            accuracy: character_accuracy(&self.lines.join(""), &reading.text()),
+            boxes: reading.characters().count(),
+            letters: self.scored().len(),
+        }
+    }
+}
+
+/// One photo's result.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PhotoScore {
+    /// 1 - Levenshtein / truth length on A-Z and 0-9.
+    pub accuracy: f64,
+    /// Characters found.
+    pub boxes: usize,
+    /// Characters written (A-Z and 0-9 of the truth).
+    pub letters: usize,
 }
 
 /// Reads a truth file (blank lines are skipped).

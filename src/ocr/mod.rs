@@ -18,7 +18,7 @@ pub mod load;
 pub mod stages;
 
 use crate::nn::SavedModel;
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use classify::Guess;
 use components::{BBox, Labels};
 use image::{DynamicImage, GrayImage};
@@ -274,6 +274,24 @@ pub fn classify(seg: &Segmentation, model: &mut SavedModel, params: &OcrParams) 
     let mut timings = seg.timings.clone();
     timings.extend(clock.timings);
     Ok(Reading { lines, timings })
+}
+
+/// Reads the image file at `path` and then its text; the decoding is timed too.
+pub fn read_file(
+    path: &std::path::Path,
+    model: &mut SavedModel,
+    params: &OcrParams,
+) -> Result<(Segmentation, Reading)> {
+    let start = Instant::now();
+    let photo = load::read_image(path)?;
+    let decode = Timing {
+        stage: "decode",
+        ms: start.elapsed().as_secs_f64() * 1e3,
+    };
+    let (seg, mut reading) =
+        read(&photo, model, params).with_context(|| format!("reading {}", path.display()))?;
+    reading.timings.insert(0, decode);
+    Ok((seg, reading))
 }
 
 /// Segments and classifies a photo.
