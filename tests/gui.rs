@@ -306,7 +306,11 @@ fn the_autoencoder_task_trains_and_its_tab_shows_reconstructions() {
     });
     let v = h.state().session.validation.clone().unwrap();
     let data = h.state().session.data.clone().unwrap();
-    assert_eq!(v.psnr.len(), data.valid.len(), "a PSNR per validation image");
+    assert_eq!(
+        v.psnr.len(),
+        data.valid.len(),
+        "a PSNR per validation image"
+    );
     assert_eq!(v.latent.as_ref().unwrap().dim(), (data.valid.len(), 2));
     assert!(
         h.query_by_label_contains("mean valid PSNR").is_some(),

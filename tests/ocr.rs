@@ -8,19 +8,12 @@ use nnlab::nn::SavedModel;
 use nnlab::ocr::{OcrParams, load, read, segment};
 use nnlab::train::{RunConfig, Trainer};
 use std::io::Cursor;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-/// The shared test data folder (a worktree has no fixed path to it).
-fn shared_data() -> PathBuf {
-    std::env::var_os("NNLAB_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared"))
-        .join("data")
-}
+mod common;
 
 fn fixture() -> nnlab::data::Splits {
-    DataSource::Nist36(shared_data().join("nist36_fixture"))
+    DataSource::Nist36(common::nist36_fixture())
         .load()
         .expect("the NIST36 fixture loads")
 }

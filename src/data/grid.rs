@@ -49,7 +49,12 @@ pub fn save_grid_png(
 pub fn sample_grid(ds: &Dataset, rows: usize) -> GrayImage {
     let classes = ds.classes.len();
     let per_class: Vec<Vec<usize>> = (0..classes)
-        .map(|c| (0..ds.len()).filter(|&i| ds.labels[i] == c).take(rows).collect())
+        .map(|c| {
+            (0..ds.len())
+                .filter(|&i| ds.labels[i] == c)
+                .take(rows)
+                .collect()
+        })
         .collect();
     let blank = Array1::zeros(PIXELS);
     let tiles: Vec<ArrayView1<f32>> = (0..rows)
