@@ -1,5 +1,6 @@
 //! The window's layout and its ends of the channels to the training worker.
 
+use super::autoencoder::AutoencoderView;
 use super::capture::Capture;
 use super::confusion::ConfusionView;
 use super::dialog::{self, FileDialog};
@@ -23,6 +24,7 @@ pub struct LabApp {
     worker: Option<WorkerHandle>,
     dialog: Box<dyn FileDialog>,
     weights: WeightsView,
+    pub autoencoder: AutoencoderView,
     capture: Capture,
     /// Where the plots of the Curves tab were drawn last frame (for "Save plot PNG").
     plot_rect: Option<Rect>,
@@ -41,6 +43,7 @@ impl LabApp {
             worker: None,
             dialog,
             weights: WeightsView::default(),
+            autoencoder: AutoencoderView::default(),
             capture: Capture::default(),
             plot_rect: None,
             autopilot: None,
@@ -71,9 +74,13 @@ impl LabApp {
             .resizable(false)
             .exact_size(250.0)
             .show(ui, |ui| {
+                let task = self.settings.config.task;
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     actions.extend(settings::ui(ui, &mut self.settings.config, &self.session));
                 });
+                if self.settings.config.task != task {
+                    self.settings.tab = Tab::for_task(self.settings.config.task);
+                }
             });
         egui::Panel::bottom("status").show(ui, |ui| status::ui(ui, &self.session, &self.frames));
         egui::Panel::top("tabs").show(ui, |ui| {
@@ -117,6 +124,7 @@ impl LabApp {
                 self.confusion
                     .ui(ui, s.validation.as_ref(), s.data.as_ref().map(|d| &d.valid));
             }
+            Tab::Autoencoder => self.autoencoder.ui(ui, s, &self.settings.curves),
         }
     }
 
