@@ -180,7 +180,13 @@ impl<F: Float> Conv2d<F> {
         let o = self.window.output.c;
         ensure_shape(&mut self.product, o, n * p);
         let w = as_matrix(self.weight.value.view(), o);
-        gemm(F::one(), &w, &self.cols.view(), F::zero(), &mut self.product.view_mut());
+        gemm(
+            F::one(),
+            &w,
+            &self.cols.view(),
+            F::zero(),
+            &mut self.product.view_mut(),
+        );
         ensure_shape(&mut self.out, n, o * p);
         let bias = self.bias.value.as_slice().expect("contiguous");
         let product = self.product.as_slice().expect("owned");
@@ -223,7 +229,13 @@ impl<F: Float> Conv2d<F> {
             *b = row.sum();
         }
         let mut gw = as_matrix_mut(self.weight.grad.view_mut(), o);
-        gemm(F::one(), &self.product.view(), &self.cols.t(), F::zero(), &mut gw);
+        gemm(
+            F::one(),
+            &self.product.view(),
+            &self.cols.t(),
+            F::zero(),
+            &mut gw,
+        );
         if need_grad_in {
             let w = as_matrix(self.weight.value.view(), o);
             ensure_shape(&mut self.grad_cols, w.ncols(), n * p);
