@@ -141,7 +141,7 @@ pub struct TrainArgs {
     /// Train on only the first N samples of each class.
     #[arg(long)]
     pub per_class: Option<usize>,
-    /// mlp or cnn (the course's CNN; its defaults: lr 3e-4, momentum 0.9, 10 epochs).
+    /// mlp or cnn (the course's CNN; its defaults: lr 1e-3, momentum 0.9, 10 epochs).
     #[arg(long)]
     pub model: Option<Model>,
     #[arg(long)]

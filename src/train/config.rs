@@ -91,12 +91,13 @@ impl RunConfig {
         }
     }
 
-    /// The course's CNN with settings that train it well with the summed cross-entropy:
-    /// the course's lr 1e-2 was for the batch mean, so it is divided by the batch size.
+    /// The course's CNN with settings for the summed cross-entropy (the course's lr 1e-2
+    /// was for the batch mean, i.e. 3e-4 summed at batch 32; on `builtin` 1e-3 learned
+    /// faster: valid 0.81 against 0.79 after 3 epochs).
     pub fn cnn() -> Self {
         Self {
             model: Model::Cnn,
-            lr: 3e-4,
+            lr: 1e-3,
             momentum: 0.9,
             batch: 32,
             epochs: 10,
