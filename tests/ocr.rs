@@ -285,3 +285,95 @@ fn the_default_model_reads_the_evaluation_photos() {
         );
     }
 }
+
+/// A file dropped on the window in a test.
+#[derive(Debug)]
+struct Dropped {
+    path: std::path::PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl eframe::egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        Ok(self.bytes.clone())
+    }
+}
+
+/// Never opens a window.
+struct NoDialog;
+
+impl nnlab::gui::dialog::FileDialog for NoDialog {
+    fn pick_folder(&mut self, _: &str) -> Option<std::path::PathBuf> {
+        None
+    }
+    fn open_file(
+        &mut self,
+        _: &str,
+        _: nnlab::gui::dialog::FileKind,
+    ) -> Option<std::path::PathBuf> {
+        None
+    }
+    fn save_file(
+        &mut self,
+        _: &str,
+        _: nnlab::gui::dialog::FileKind,
+        _: &str,
+    ) -> Option<std::path::PathBuf> {
+        None
+    }
+}
+
+#[test]
+fn dropping_a_photo_on_the_ocr_tab_shows_its_text() {
+    use egui_kittest::kittest::Queryable;
+    use nnlab::gui::ocr::OcrPanel;
+    let data = fixture();
+    let page = DynamicImage::ImageLuma8(draw_page(&data.train, &PAGE));
+    let panel = OcrPanel::with_model(fixture_model(data));
+    let mut h = egui_kittest::Harness::builder()
+        .with_size(eframe::egui::vec2(1000.0, 700.0))
+        .build_ui_state(
+            |ui, panel: &mut OcrPanel| {
+                eframe::egui::CentralPanel::default()
+                    .show_inside(ui, |ui| panel.ui(ui, &mut NoDialog));
+            },
+            panel,
+        );
+    h.run();
+    assert!(h.query_by_label_contains("No photo yet").is_some());
+    let dropped = Dropped {
+        path: "page.png".into(),
+        bytes: encode(&page, ImageFormat::Png),
+    };
+    h.input_mut().dropped_files.push(Arc::new(dropped));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    h.step();
+    while h.state().is_running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pipeline did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
+    }
+    h.run();
+    let text = h.state().text.clone();
+    let truth = PAGE.join("\n");
+    assert!(
+        nnlab::ocr::eval::character_accuracy(&truth, &text) >= 0.8,
+        "read '{text}'"
+    );
+    assert!(h.query_by_label_contains("Recognised text").is_some());
+
+    // A file that is not an image gives a message, not a crash.
+    let junk = Dropped {
+        path: "notes.txt".into(),
+        bytes: b"not an image".to_vec(),
+    };
+    h.input_mut().dropped_files.push(Arc::new(junk));
+    h.run();
+    assert!(h.query_by_label_contains("unknown file format").is_some());
+}

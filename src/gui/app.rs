@@ -3,6 +3,7 @@
 use super::capture::Capture;
 use super::confusion::ConfusionView;
 use super::dialog::{self, FileDialog};
+use super::ocr::OcrPanel;
 use super::screenshot::Autopilot;
 use super::session::Session;
 use super::settings::{Settings, Tab};
@@ -23,6 +24,7 @@ pub struct LabApp {
     worker: Option<WorkerHandle>,
     dialog: Box<dyn FileDialog>,
     weights: WeightsView,
+    pub ocr: OcrPanel,
     capture: Capture,
     /// Where the plots of the Curves tab were drawn last frame (for "Save plot PNG").
     plot_rect: Option<Rect>,
@@ -41,6 +43,7 @@ impl LabApp {
             worker: None,
             dialog,
             weights: WeightsView::default(),
+            ocr: OcrPanel::default(),
             capture: Capture::default(),
             plot_rect: None,
             autopilot: None,
@@ -117,6 +120,7 @@ impl LabApp {
                 self.confusion
                     .ui(ui, s.validation.as_ref(), s.data.as_ref().map(|d| &d.valid));
             }
+            Tab::Ocr => self.ocr.ui(ui, self.dialog.as_mut()),
         }
     }
 

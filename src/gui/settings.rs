@@ -19,16 +19,18 @@ pub enum Tab {
     Curves,
     Weights,
     Confusion,
+    Ocr,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::Curves, Tab::Weights, Tab::Confusion];
+    pub const ALL: [Tab; 4] = [Tab::Curves, Tab::Weights, Tab::Confusion, Tab::Ocr];
 
     pub fn title(self) -> &'static str {
         match self {
             Tab::Curves => "Curves",
             Tab::Weights => "Weights",
             Tab::Confusion => "Confusion",
+            Tab::Ocr => "OCR",
         }
     }
 }
@@ -39,7 +41,7 @@ impl std::str::FromStr for Tab {
         Tab::ALL
             .into_iter()
             .find(|t| t.title().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown tab '{s}' (curves, weights, confusion)"))
+            .ok_or_else(|| format!("unknown tab '{s}' (curves, weights, confusion, ocr)"))
     }
 }
 
