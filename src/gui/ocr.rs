@@ -169,13 +169,14 @@ impl OcrPanel {
             }
             Some(Ok(_)) => {
                 egui::Panel::bottom("ocr text").show(ui, |ui| {
-                    ui.label("Recognised text (click a box to correct a character):");
+                    let label = ui.label("Recognised text (click a box to correct a character):");
                     ui.add(
                         egui::TextEdit::multiline(&mut self.text)
                             .desired_width(f32::INFINITY)
                             .desired_rows(4)
                             .font(egui::TextStyle::Monospace),
-                    );
+                    )
+                    .labelled_by(label.id);
                 });
                 self.picture_ui(ui);
             }
@@ -316,7 +317,7 @@ impl OcrPanel {
         egui::Tooltip::always_open(
             ui.ctx().clone(),
             ui.layer_id(),
-            ui.id().with("ocr hover"),
+            ui.scope_id().with("ocr hover"),
             egui::PopupAnchor::Pointer,
         )
         .show(|ui| {
@@ -332,12 +333,14 @@ impl OcrPanel {
         };
         let mut done_editing = false;
         ui.horizontal(|ui| {
-            ui.label(format!("Character {}:", *i + 1));
-            let r = ui.add(
-                egui::TextEdit::singleline(typed)
-                    .desired_width(30.0)
-                    .char_limit(1),
-            );
+            let label = ui.label(format!("Character {}:", *i + 1));
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(typed)
+                        .desired_width(30.0)
+                        .char_limit(1),
+                )
+                .labelled_by(label.id);
             done_editing = r.lost_focus() || ui.button("Set").clicked();
         });
         if !done_editing {
