@@ -3,7 +3,7 @@
 use crate::data::{DataSource, Splits, toy};
 use crate::nn::gradcheck::{GradCheckReport, check_gradients};
 use crate::nn::{Activation, Init, Loss, Network, NetworkSpec, SavedModel};
-use crate::train::metrics::{confusion_matrix, mean_finite, most_confused, psnr};
+use crate::train::metrics::{confusion_matrix, mean_finite, most_confused, psnr_rows};
 use crate::train::trainer::{evaluate, predictions};
 use crate::train::{Model, RunConfig, Task, Trainer, finetune};
 use anyhow::{Context, Result, bail};
@@ -25,7 +25,7 @@ pub struct Cli {
     /// Open the window, train with the default settings, save a PNG of the window here and close.
     #[arg(long, value_name = "PATH")]
     pub screenshot: Option<PathBuf>,
-    /// The tab the screenshot shows: curves, weights or confusion.
+    /// The tab the screenshot shows: curves, weights, confusion or autoencoder (which trains the autoencoder).
     #[arg(long, default_value = "curves", requires = "screenshot")]
     pub tab: crate::gui::Tab,
     /// Epochs the screenshot run trains.
@@ -60,6 +60,13 @@ pub enum Command {
         /// train, valid or test.
         #[arg(long, default_value = "test")]
         split: String,
+    },
+    /// Regenerate the embedded `builtin` data set (after changing its assets or generator).
+    GenBuiltin {
+        #[arg(long, default_value = crate::data::builtin::PACKED_FILE)]
+        out: PathBuf,
+        #[arg(long, default_value_t = crate::data::builtin::SEED)]
+        seed: u64,
     },
     /// Time the engine on the anchor workloads; ends with `bench <name> samples_per_s=<n>` lines.
     Bench {
@@ -274,6 +281,7 @@ pub fn main() -> ExitCode {
         }) => autoencoder(&args, recon_png),
         Some(Command::Finetune(args)) => fine_tune(&args),
         Some(Command::Gradcheck) => gradcheck(),
+        Some(Command::GenBuiltin { out, seed }) => gen_builtin(&out, seed),
         Some(Command::Eval { model, data, split }) => eval(&model, &data, &split),
         Some(Command::Bench { workload, epochs }) => crate::train::bench::run(&workload, epochs),
         Some(Command::Ocr { images, ocr, json }) => crate::ocr::commands::ocr(
@@ -428,9 +436,7 @@ fn autoencoder(args: &TrainArgs, recon_png: Option<PathBuf>) -> Result<ExitCode>
     let mut trainer = train(args, RunConfig::autoencoder())?;
     let valid = trainer.data.valid.clone();
     let recon = trainer.evaluate(&valid).outputs;
-    let psnrs: Vec<f64> = (0..valid.len())
-        .map(|i| psnr(valid.images.row(i), recon.row(i)))
-        .collect();
+    let psnrs = psnr_rows(valid.images.view(), recon.view());
     println!(
         "valid PSNR: mean {:.2} dB over {} images",
         mean_finite(&psnrs),
@@ -487,6 +493,20 @@ fn gradcheck() -> Result<ExitCode> {
         println!("FAIL");
         Ok(ExitCode::FAILURE)
     }
+}
+
+fn gen_builtin(out: &std::path::Path, seed: u64) -> Result<ExitCode> {
+    let start = std::time::Instant::now();
+    let splits = crate::data::builtin::generate(seed)?;
+    eprintln!("generated in {:.2}s", start.elapsed().as_secs_f64());
+    let bytes = crate::data::builtin::pack(&splits)?;
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!(
+        "wrote {} ({} bytes); rebuild to embed it",
+        out.display(),
+        bytes.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn eval(model: &std::path::Path, data: &str, split: &str) -> Result<ExitCode> {

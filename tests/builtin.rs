@@ -3,8 +3,8 @@
 
 use nnlab::data::builtin::{self, HANDS, Source, Split};
 use nnlab::data::crop::normalize_glyph;
+use nnlab::data::grid::sample_grid;
 use nnlab::data::mnist::Digits;
-use nnlab::data::preview::sample_grid;
 use nnlab::data::render::Hand;
 use nnlab::data::{DataSource, PIXELS, SIDE};
 use nnlab::train::{RunConfig, Trainer};
@@ -47,14 +47,44 @@ fn pixels_are_ink_on_paper_in_range() {
 }
 
 #[test]
-fn the_same_seed_gives_the_same_data_and_another_seed_other_data() {
-    let cached = builtin::splits().unwrap();
-    let again = builtin::generate(builtin::SEED).unwrap();
-    assert_eq!(cached.train.images, again.train.images);
-    assert_eq!(cached.test.images, again.test.images);
-    assert_eq!(cached.valid.labels, again.valid.labels);
-    let other = builtin::generate(builtin::SEED + 1).unwrap();
-    assert_ne!(cached.train.images, other.train.images);
+fn the_shipped_splits_are_what_the_seed_generates_and_another_seed_differs() {
+    let shipped = builtin::splits().unwrap();
+    let generated = builtin::generate(builtin::SEED).unwrap();
+    // The file stores bytes: compare after the same rounding.
+    let stored = builtin::unpack(&builtin::pack(&generated).unwrap(), "generated").unwrap();
+    assert!(
+        stored.train.images == shipped.train.images && stored.test.images == shipped.test.images,
+        "assets/builtin.bin.gz is stale: run `cargo run --release -- gen-builtin`"
+    );
+    assert_eq!(stored.valid.labels, shipped.valid.labels);
+    let other = builtin::generate_split(builtin::SEED + 1, Split::Test).unwrap();
+    assert_ne!(generated.test.images, other.images);
+    assert_eq!(generated.test.labels, other.labels);
+}
+
+#[test]
+fn the_packed_file_loader_rejects_damaged_files_with_a_message() {
+    let packed = builtin::pack(&builtin::splits().unwrap()).unwrap();
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&packed[..]), &mut raw).unwrap();
+    raw.truncate(raw.len() - 1);
+    let err = builtin::unpack(&gzip(&raw), "cut.bin.gz").unwrap_err();
+    assert!(
+        format!("{err:#}").contains("cut.bin.gz: Test split: the file is cut short"),
+        "{err:#}"
+    );
+    let err = builtin::unpack(b"nope", "junk.bin.gz").unwrap_err();
+    assert!(
+        format!("{err:#}").contains("junk.bin.gz: not a gzip stream"),
+        "{err:#}"
+    );
+}
+
+fn gzip(raw: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(raw).unwrap();
+    enc.finish().unwrap()
 }
 
 #[test]
@@ -123,13 +153,7 @@ fn the_digit_loader_rejects_corrupt_files_with_a_message() {
     let mut raw = Vec::new();
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&good[..]), &mut raw).unwrap();
     raw.truncate(raw.len() - 100);
-    let mut cut = Vec::new();
-    {
-        use std::io::Write;
-        let mut enc = flate2::write::GzEncoder::new(&mut cut, flate2::Compression::fast());
-        enc.write_all(&raw).unwrap();
-        enc.finish().unwrap();
-    }
+    let cut = gzip(&raw);
     let err = Digits::parse(&cut, "cut.gz").unwrap_err();
     assert!(
         format!("{err:#}").contains("cut.gz: header says 400 images per digit"),
@@ -145,7 +169,8 @@ fn a_rendered_glyph_is_cropped_centred_and_redrawn_with_one_pen() {
     // Put the glyph off-centre on a big page: the crop must find and centre it.
     let (h, w) = glyph.dim();
     let mut page = ndarray::Array2::zeros((h + 100, w + 60));
-    page.slice_mut(ndarray::s![80.., 50..]).assign(&glyph);
+    page.slice_mut(ndarray::s![80..80 + h, 50..50 + w])
+        .assign(&glyph);
     let row = normalize_glyph(page.view());
     let img = row.into_shape_with_order((SIDE, SIDE)).unwrap();
     let (top, left, bottom, right) = nnlab::data::crop::ink_box(img.view(), 0.1).unwrap();

@@ -8,7 +8,6 @@ use nnlab::nn::SavedModel;
 use nnlab::ocr::{OcrParams, load, read, segment};
 use nnlab::train::{RunConfig, Trainer};
 use std::io::Cursor;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 mod common;

@@ -36,7 +36,7 @@ pub struct Variation {
 
 impl Variation {
     pub fn random(rng: &mut impl Rng) -> Self {
-        let elastic_size = rng.random_range(0.0..2.5f32);
+        let elastic_size = rng.random_range(0.0..3.0f32);
         let normal = Normal::new(0.0, 1.0).expect("unit normal");
         let mut elastic = [[(0.0, 0.0); GRID]; GRID];
         for row in &mut elastic {
@@ -53,8 +53,8 @@ impl Variation {
             aspect: rng.random_range(0.8..1.25),
             elastic,
             jitter: (rng.random_range(-0.5..0.5), rng.random_range(-0.5..0.5)),
-            blur: rng.random_range(0.4..1.6),
-            pen_cut: rng.random_range(0.25..0.7),
+            blur: rng.random_range(0.3..1.0),
+            pen_cut: rng.random_range(0.2..0.5),
             noise: rng.random_range(0.0..0.12),
         }
     }
@@ -66,7 +66,13 @@ impl Variation {
         let normal = Normal::new(0.0, f64::from(self.noise.max(1e-6))).expect("positive sigma");
         blurred.mapv(|v| {
             let pen = ((v - self.pen_cut) * 4.0 + 0.5).clamp(0.0, 1.0);
-            (pen + normal.sample(rng) as f32).clamp(0.0, 1.0)
+            // Noise only near strokes: it roughens their edges; specks on blank paper far
+            // from the glyph would only move the crop box.
+            if v > 0.02 {
+                (pen + normal.sample(rng) as f32).clamp(0.0, 1.0)
+            } else {
+                pen
+            }
         })
     }
 

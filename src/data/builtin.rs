@@ -1,6 +1,6 @@
 //! `builtin`: the embedded default data set, 36 classes (A-Z, 0-9) of 32x32 characters in
-//! NIST36's sizes (300 / 100 / 50 per class for train / valid / test), generated at start-up
-//! from files compiled into the binary:
+//! NIST36's sizes (300 / 100 / 50 per class for train / valid / test), made from files
+//! compiled into the binary:
 //! - 53 handwriting fonts in `assets/fonts/` (letters and digits), each in one split only, so
 //!   validation and test measure new hands, not memory;
 //! - real MNIST digits in `assets/mnist/`, split by index, as a third of every digit class
@@ -8,7 +8,9 @@
 //!
 //! Every sample gets its own seeded distortion (`augment`) and goes through
 //! `crop::normalize_glyph`, as OCR crops and the drawing canvas do. The same seed gives the
-//! same bytes, whatever the number of threads.
+//! same bytes, whatever the number of threads. Generating takes longer than start-up may
+//! (about 20 s of CPU), so the generated splits ship as `assets/builtin.bin.gz` and
+//! `nnlab gen-builtin` regenerates them (a test checks they are up to date).
 
 use super::augment::Variation;
 use super::crop::normalize_glyph;
@@ -16,10 +18,13 @@ use super::mnist::Digits;
 use super::render::Hand;
 use super::{Dataset, PIXELS, Splits, nist36_classes};
 use crate::nn::{SavedModel, Shape};
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
 use ndarray::{Array2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use std::io::{Read, Write};
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -137,6 +142,10 @@ pub const HANDS: &[HandFile] = &[
 
 const DIGITS_FILE: &str = "assets/mnist/digits.bin.gz";
 const DIGITS: &[u8] = include_bytes!("../../assets/mnist/digits.bin.gz");
+/// The generated splits, as written by `pack`.
+pub const PACKED_FILE: &str = "assets/builtin.bin.gz";
+const PACKED: &[u8] = include_bytes!("../../assets/builtin.bin.gz");
+const PACKED_MAGIC: &[u8; 8] = b"NNBUILTN";
 const DEFAULT_MODEL: &[u8] = include_bytes!("../../assets/default_model.safetensors");
 
 /// Where one sample is drawn from.
@@ -173,8 +182,18 @@ pub fn plan(split: Split) -> Vec<(usize, Source)> {
     out
 }
 
-/// Generates the three splits from `seed`, on all cores.
+/// Generates the three splits from `seed`.
 pub fn generate(seed: u64) -> Result<Splits> {
+    Ok(Splits {
+        name: "builtin".into(),
+        train: generate_split(seed, Split::Train)?,
+        valid: generate_split(seed, Split::Valid)?,
+        test: generate_split(seed, Split::Test)?,
+    })
+}
+
+/// Generates one split from `seed`, on all cores.
+pub fn generate_split(seed: u64, split: Split) -> Result<Dataset> {
     let digits = Digits::parse(DIGITS, DIGITS_FILE)?;
     let classes = nist36_classes();
     let glyphs = HANDS
@@ -187,49 +206,40 @@ pub fn generate(seed: u64) -> Result<Splits> {
                 .collect()
         })
         .collect::<Result<Vec<Vec<Array2<f32>>>>>()?;
-    let make = |split: Split| {
-        let plan = plan(split);
-        let mut images = Array2::zeros((plan.len(), PIXELS));
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = plan.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            for (c, (mut rows, jobs)) in images
-                .axis_chunks_iter_mut(Axis(0), chunk)
-                .zip(plan.chunks(chunk))
-                .enumerate()
-            {
-                let (glyphs, digits) = (&glyphs, &digits);
-                scope.spawn(move || {
-                    for (k, (mut row, &(class, source))) in
-                        rows.outer_iter_mut().zip(jobs).enumerate()
-                    {
-                        let mut rng =
-                            ChaCha8Rng::seed_from_u64(sample_seed(seed, split, c * chunk + k));
-                        let clean = match source {
-                            Source::Font(f) => glyphs[f][class].clone(),
-                            Source::Mnist(i) => digits.image(class - LETTERS, i),
-                        };
-                        let varied = Variation::random(&mut rng).apply(&clean, &mut rng);
-                        row.assign(&normalize_glyph(varied.view()));
-                    }
-                });
-            }
-        });
-        let ds = Dataset {
-            images,
-            labels: plan.iter().map(|&(class, _)| class).collect(),
-            classes: classes.clone(),
-            shape: Shape::image(1, super::SIDE, super::SIDE),
-        };
-        ds.validate(&format!("builtin {split:?}"))?;
-        Ok::<_, anyhow::Error>(ds)
+    let plan = plan(split);
+    let mut images = Array2::zeros((plan.len(), PIXELS));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = plan.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        for (c, (mut rows, jobs)) in images
+            .axis_chunks_iter_mut(Axis(0), chunk)
+            .zip(plan.chunks(chunk))
+            .enumerate()
+        {
+            let (glyphs, digits) = (&glyphs, &digits);
+            scope.spawn(move || {
+                for (k, (mut row, &(class, source))) in rows.outer_iter_mut().zip(jobs).enumerate()
+                {
+                    let mut rng =
+                        ChaCha8Rng::seed_from_u64(sample_seed(seed, split, c * chunk + k));
+                    let clean = match source {
+                        Source::Font(f) => glyphs[f][class].clone(),
+                        Source::Mnist(i) => digits.image(class - LETTERS, i),
+                    };
+                    let varied = Variation::random(&mut rng).apply(&clean, &mut rng);
+                    row.assign(&normalize_glyph(varied.view()));
+                }
+            });
+        }
+    });
+    let ds = Dataset {
+        images,
+        labels: plan.iter().map(|&(class, _)| class).collect(),
+        classes,
+        shape: Shape::image(1, super::SIDE, super::SIDE),
     };
-    Ok(Splits {
-        name: "builtin".into(),
-        train: make(Split::Train)?,
-        valid: make(Split::Valid)?,
-        test: make(Split::Test)?,
-    })
+    ds.validate(&format!("builtin {split:?}"))?;
+    Ok(ds)
 }
 
 /// A seed per sample (SplitMix64 of its position), so samples are independent of the
@@ -242,13 +252,85 @@ fn sample_seed(seed: u64, split: Split, index: usize) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The builtin splits for `SEED`, generated once per process and then copied from a cache.
+/// The shipped builtin splits, unpacked once per process and then copied from a cache.
 pub fn splits() -> Result<Splits> {
     static CACHE: OnceLock<Result<Splits, String>> = OnceLock::new();
     CACHE
-        .get_or_init(|| generate(SEED).map_err(|e| format!("{e:#}")))
+        .get_or_init(|| unpack(PACKED, PACKED_FILE).map_err(|e| format!("{e:#}")))
         .clone()
-        .map_err(|e| anyhow!("generating the builtin data set: {e}"))
+        .map_err(|e| anyhow!("loading the builtin data set: {e}"))
+}
+
+/// The packed file: gzip of `b"NNBUILTN"`, then for train, valid and test a little-endian
+/// u32 count, one byte label per sample and 1024 bytes per image (ink = byte / 255).
+pub fn pack(splits: &Splits) -> Result<Vec<u8>> {
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(PACKED_MAGIC)?;
+    for ds in [&splits.train, &splits.valid, &splits.test] {
+        gz.write_all(&(ds.len() as u32).to_le_bytes())?;
+        gz.write_all(&ds.labels.iter().map(|&l| l as u8).collect::<Vec<_>>())?;
+        gz.write_all(
+            &ds.images
+                .iter()
+                .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+                .collect::<Vec<_>>(),
+        )?;
+    }
+    Ok(gz.finish()?)
+}
+
+/// Reads what `pack` wrote; `what` names the file in errors.
+pub fn unpack(gz: &[u8], what: &str) -> Result<Splits> {
+    let mut raw = Vec::new();
+    GzDecoder::new(gz)
+        .read_to_end(&mut raw)
+        .with_context(|| format!("{what}: not a gzip stream (run `nnlab gen-builtin`)"))?;
+    let Some(mut rest) = raw.strip_prefix(PACKED_MAGIC.as_slice()) else {
+        bail!("{what}: not a packed builtin data set (no NNBUILTN header)");
+    };
+    let classes = nist36_classes();
+    let mut read = |split: Split| -> Result<Dataset> {
+        let part = format!("{what}: {split:?} split");
+        let count =
+            u32::from_le_bytes(take(&mut rest, 4, &part)?.try_into().expect("4 bytes")) as usize;
+        let labels: Vec<usize> = take(&mut rest, count, &part)?
+            .iter()
+            .map(|&l| usize::from(l))
+            .collect();
+        let pixels = take(&mut rest, count * PIXELS, &part)?;
+        let images = Array2::from_shape_vec(
+            (count, PIXELS),
+            pixels.iter().map(|&b| f32::from(b) / 255.0).collect(),
+        )?;
+        let ds = Dataset {
+            images,
+            labels,
+            classes: classes.clone(),
+            shape: Shape::image(1, super::SIDE, super::SIDE),
+        };
+        ds.validate(&part)?;
+        Ok(ds)
+    };
+    let (train, valid, test) = (read(Split::Train)?, read(Split::Valid)?, read(Split::Test)?);
+    if !rest.is_empty() {
+        bail!("{what}: {} bytes after the test split", rest.len());
+    }
+    Ok(Splits {
+        name: "builtin".into(),
+        train,
+        valid,
+        test,
+    })
+}
+
+/// The first `n` bytes of `rest`, which moves past them.
+fn take<'a>(rest: &mut &'a [u8], n: usize, part: &str) -> Result<&'a [u8]> {
+    if rest.len() < n {
+        bail!("{part}: the file is cut short");
+    }
+    let (head, tail) = rest.split_at(n);
+    *rest = tail;
+    Ok(head)
 }
 
 /// The classifier shipped in `assets/default_model.safetensors` (trained on `builtin`).
