@@ -4,6 +4,7 @@ use super::autoencoder::AutoencoderView;
 use super::capture::Capture;
 use super::confusion::ConfusionView;
 use super::dialog::{self, FileDialog};
+use super::ocr::OcrPanel;
 use super::screenshot::Autopilot;
 use super::session::Session;
 use super::settings::{Settings, Tab};
@@ -24,6 +25,7 @@ pub struct LabApp {
     worker: Option<WorkerHandle>,
     dialog: Box<dyn FileDialog>,
     weights: WeightsView,
+    pub ocr: OcrPanel,
     pub autoencoder: AutoencoderView,
     capture: Capture,
     /// Where the plots of the Curves tab were drawn last frame (for "Save plot PNG").
@@ -43,6 +45,7 @@ impl LabApp {
             worker: None,
             dialog,
             weights: WeightsView::default(),
+            ocr: OcrPanel::default(),
             autoencoder: AutoencoderView::default(),
             capture: Capture::default(),
             plot_rect: None,
@@ -125,6 +128,7 @@ impl LabApp {
                     .ui(ui, s.validation.as_ref(), s.data.as_ref().map(|d| &d.valid));
             }
             Tab::Autoencoder => self.autoencoder.ui(ui, s, &self.settings.curves),
+            Tab::Ocr => self.ocr.ui(ui, self.dialog.as_mut()),
         }
     }
 

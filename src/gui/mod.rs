@@ -10,6 +10,7 @@ pub mod capture;
 pub mod confusion;
 pub mod curves;
 pub mod dialog;
+pub mod ocr;
 mod palette;
 mod screenshot;
 pub mod series;

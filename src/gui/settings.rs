@@ -20,10 +20,17 @@ pub enum Tab {
     Weights,
     Confusion,
     Autoencoder,
+    Ocr,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Curves, Tab::Weights, Tab::Confusion, Tab::Autoencoder];
+    pub const ALL: [Tab; 5] = [
+        Tab::Curves,
+        Tab::Weights,
+        Tab::Confusion,
+        Tab::Autoencoder,
+        Tab::Ocr,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -31,6 +38,7 @@ impl Tab {
             Tab::Weights => "Weights",
             Tab::Confusion => "Confusion",
             Tab::Autoencoder => "Autoencoder",
+            Tab::Ocr => "OCR",
         }
     }
 }

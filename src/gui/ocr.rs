@@ -1,0 +1,359 @@
+//! The OCR tab: drop a photo of handwriting (or open one), see the boxes and the text.
+//! The pipeline runs on a background thread and re-runs when a slider moves.
+
+use super::dialog::{FileDialog, FileKind};
+use super::palette::{ink_image, texture};
+use crate::data::SIDE;
+use crate::nn::SavedModel;
+use crate::ocr::stages::Stage;
+use crate::ocr::{OcrParams, Reading, Segmentation, load, read};
+use eframe::egui;
+use egui::{Color32, ColorImage, Pos2, Rect, Sense, Stroke, TextureHandle, Ui, Vec2};
+use image::DynamicImage;
+use ndarray::ArrayView2;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+
+pub const IMAGE: FileKind = FileKind {
+    name: "Photo (JPEG)",
+    extension: "jpg",
+};
+
+/// Below this probability a character is drawn in the warning colour.
+const LOW_CONFIDENCE: f32 = 0.5;
+const SURE: Color32 = Color32::from_rgb(0, 150, 60);
+const UNSURE: Color32 = Color32::from_rgb(230, 110, 0);
+
+/// A finished run.
+pub struct Done {
+    pub seg: Segmentation,
+    pub reading: Reading,
+}
+
+#[derive(Default)]
+pub struct OcrPanel {
+    pub params: OcrParams,
+    /// The classifier; the shipped default when none was given.
+    model: Option<SavedModel>,
+    photo: Option<(String, Arc<DynamicImage>)>,
+    running: Option<Receiver<Result<Done, String>>>,
+    /// The parameters changed while a run was going: run again when it ends.
+    stale: bool,
+    pub result: Option<Result<Done, String>>,
+    /// `None`: the photo; else a stage picture.
+    stage: Option<Stage>,
+    zoom: f32,
+    picture: Option<(Option<Stage>, TextureHandle)>,
+    hover_crop: Option<(usize, TextureHandle)>,
+    /// The recognised text (the user may edit and copy it).
+    pub text: String,
+    /// The character being corrected (index in reading order) and what the user typed.
+    correcting: Option<(usize, String)>,
+}
+
+impl OcrPanel {
+    /// A panel reading with `model` instead of the default.
+    pub fn with_model(model: SavedModel) -> Self {
+        Self {
+            model: Some(model),
+            ..Self::default()
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Opens the image in `bytes` (named `name`) and starts reading it.
+    pub fn open_bytes(&mut self, ctx: &egui::Context, name: String, bytes: &[u8]) {
+        match load::decode_image(bytes) {
+            Ok(img) => {
+                self.photo = Some((name, Arc::new(img)));
+                self.start(ctx);
+            }
+            Err(e) => self.fail(format!("{name}: {e:#}")),
+        }
+    }
+
+    fn fail(&mut self, message: String) {
+        self.photo = None;
+        self.result = Some(Err(message));
+        self.text.clear();
+        self.picture = None;
+    }
+
+    /// Runs the pipeline on the current photo in the background.
+    fn start(&mut self, ctx: &egui::Context) {
+        let Some((_, photo)) = &self.photo else {
+            return;
+        };
+        if self.running.is_some() {
+            self.stale = true;
+            return;
+        }
+        let model = match self.model.take() {
+            Some(m) => Ok(m),
+            None => crate::data::builtin::default_model().map_err(|e| format!("{e:#}")),
+        };
+        let model = match model {
+            Ok(m) => m,
+            Err(e) => return self.fail(e),
+        };
+        self.model = Some(model.clone());
+        let (photo, params, ctx) = (photo.clone(), self.params.clone(), ctx.clone());
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let mut model = model;
+            let outcome = read(&photo, &mut model, &params)
+                .map(|(seg, reading)| Done { seg, reading })
+                .map_err(|e| format!("{e:#}"));
+            let _ = tx.send(outcome);
+            ctx.request_repaint();
+        });
+        self.running = Some(rx);
+    }
+
+    fn receive(&mut self, ctx: &egui::Context) {
+        let Some(rx) = &self.running else { return };
+        let Ok(outcome) = rx.try_recv() else { return };
+        self.running = None;
+        self.text = outcome
+            .as_ref()
+            .map(|d| d.reading.text())
+            .unwrap_or_default();
+        self.result = Some(outcome);
+        self.picture = None;
+        self.hover_crop = None;
+        self.correcting = None;
+        if std::mem::take(&mut self.stale) {
+            self.start(ctx);
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui, dialog: &mut dyn FileDialog) {
+        let ctx = ui.ctx().clone();
+        self.receive(&ctx);
+        for file in ui.input(|i| i.raw.dropped_files.clone()) {
+            let name = file.path().display().to_string();
+            match file.bytes() {
+                Ok(bytes) => self.open_bytes(&ctx, name, &bytes),
+                Err(e) => self.fail(format!("{name}: cannot read it: {e}")),
+            }
+        }
+        ui.horizontal(|ui| {
+            if ui.button("Open photo…").clicked()
+                && let Some(path) = dialog.open_file("Open a photo of handwriting", IMAGE)
+            {
+                match std::fs::read(&path) {
+                    Ok(bytes) => self.open_bytes(&ctx, path.display().to_string(), &bytes),
+                    Err(e) => self.fail(format!("{}: {e}", path.display())),
+                }
+            }
+            ui.label("or drop an image on the window.");
+            if let Some((name, _)) = &self.photo {
+                ui.label(name.as_str());
+            }
+            if self.running.is_some() {
+                ui.spinner();
+            }
+        });
+        if self.controls_ui(ui) {
+            self.start(&ctx);
+        }
+        match &self.result {
+            None => {
+                ui.label("No photo yet.");
+            }
+            Some(Err(message)) => {
+                ui.colored_label(Color32::RED, message.as_str());
+            }
+            Some(Ok(_)) => {
+                egui::Panel::bottom("ocr text").show(ui, |ui| {
+                    let label = ui.label("Recognised text (click a box to correct a character):");
+                    ui.add(
+                        egui::TextEdit::multiline(&mut self.text)
+                            .desired_width(f32::INFINITY)
+                            .desired_rows(4)
+                            .font(egui::TextStyle::Monospace),
+                    )
+                    .labelled_by(label.id);
+                });
+                self.picture_ui(ui);
+            }
+        }
+    }
+
+    /// The sliders and toggles; true when a setting changed.
+    fn controls_ui(&mut self, ui: &mut Ui) -> bool {
+        let mut changed = false;
+        ui.horizontal_wrapped(|ui| {
+            let p = &mut self.params;
+            changed |= ui
+                .add(egui::Slider::new(&mut p.threshold_offset, -60..=60).text("threshold offset"))
+                .changed();
+            changed |= ui
+                .add(egui::Slider::new(&mut p.close_size, 0.0..=3.0).text("closing (pen widths)"))
+                .changed();
+            changed |= ui
+                .add(egui::Slider::new(&mut p.min_area, 0.0..=1.0).text("min area"))
+                .changed();
+            changed |= ui
+                .checkbox(&mut p.one_kind_per_word, "one kind per word")
+                .changed();
+            egui::ComboBox::from_label("view")
+                .selected_text(self.stage.map_or("photo", Stage::name))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.stage, None, "photo");
+                    for s in Stage::ALL {
+                        ui.selectable_value(&mut self.stage, Some(s), s.name());
+                    }
+                });
+            if self.zoom == 0.0 {
+                self.zoom = 1.0;
+            }
+            ui.add(
+                egui::Slider::new(&mut self.zoom, 0.25..=4.0)
+                    .logarithmic(true)
+                    .text("zoom"),
+            );
+        });
+        changed
+    }
+
+    /// The photo (or a stage) with the boxes and characters over it.
+    fn picture_ui(&mut self, ui: &mut Ui) {
+        let Some(Ok(done)) = &self.result else { return };
+        let ctx = ui.ctx().clone();
+        if self.picture.as_ref().is_none_or(|(s, _)| *s != self.stage) {
+            let rgb = self.stage.unwrap_or(Stage::Grey).render(&done.seg);
+            let image =
+                ColorImage::from_rgb([rgb.width() as usize, rgb.height() as usize], rgb.as_raw());
+            self.picture = Some((self.stage, texture(&ctx, "ocr picture", image)));
+        }
+        let Some((_, tex)) = &self.picture else {
+            return;
+        };
+        let seg = &done.seg;
+        let fit = ui.available_width() / seg.grey.width() as f32;
+        let scale = fit * self.zoom;
+        let size = Vec2::new(seg.grey.width() as f32, seg.grey.height() as f32) * scale;
+        let mut clicked = None;
+        let mut hovered = None;
+        egui::ScrollArea::both().show(ui, |ui| {
+            let (rect, response) = ui.allocate_exact_size(size, Sense::click());
+            let painter = ui.painter_at(rect);
+            painter.image(
+                tex.id(),
+                rect,
+                Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+                Color32::WHITE,
+            );
+            // Boxes are in photo pixels; the picture is at the working resolution.
+            let to_screen = scale / seg.scale;
+            for (i, c) in done.reading.characters().enumerate() {
+                let b = c.bbox;
+                let r = Rect::from_min_max(
+                    rect.min + Vec2::new(b.left as f32, b.top as f32) * to_screen,
+                    rect.min + Vec2::new(b.right as f32, b.bottom as f32) * to_screen,
+                );
+                let sure = c
+                    .top
+                    .first()
+                    .is_some_and(|g| g.probability >= LOW_CONFIDENCE);
+                let colour = if sure { SURE } else { UNSURE };
+                painter.rect_stroke(r, 0.0, Stroke::new(1.5, colour), egui::StrokeKind::Outside);
+                painter.text(
+                    r.left_top(),
+                    egui::Align2::LEFT_BOTTOM,
+                    &c.text,
+                    egui::FontId::proportional(16.0),
+                    colour,
+                );
+                if response.hover_pos().is_some_and(|p| r.contains(p)) {
+                    hovered = Some(i);
+                }
+                if response.clicked()
+                    && response
+                        .interact_pointer_pos()
+                        .is_some_and(|p| r.contains(p))
+                {
+                    clicked = Some(i);
+                }
+            }
+        });
+        if let Some(i) = clicked {
+            let current = done
+                .reading
+                .characters()
+                .nth(i)
+                .map(|c| c.text.clone())
+                .unwrap_or_default();
+            self.correcting = Some((i, current));
+        }
+        if let Some(i) = hovered {
+            self.hover_ui(ui, i);
+        }
+        self.correction_ui(ui);
+    }
+
+    /// The top-5 and the exact crop the model saw, beside the pointer.
+    fn hover_ui(&mut self, ui: &mut Ui, i: usize) {
+        let Some(Ok(done)) = &self.result else { return };
+        let Some(c) = done.reading.characters().nth(i) else {
+            return;
+        };
+        if self.hover_crop.as_ref().is_none_or(|(k, _)| *k != i) {
+            let crop = ArrayView2::from_shape((SIDE, SIDE), &c.crop).expect("32x32 crop");
+            self.hover_crop = Some((i, texture(ui.ctx(), "ocr crop", ink_image(crop))));
+        }
+        let Some((_, tex)) = &self.hover_crop else {
+            return;
+        };
+        let lines: Vec<String> = c
+            .top
+            .iter()
+            .map(|g| format!("{} {:.2}", g.class, g.probability))
+            .collect();
+        egui::Tooltip::always_open(
+            ui.ctx().clone(),
+            ui.layer_id(),
+            ui.scope_id().with("ocr hover"),
+            egui::PopupAnchor::Pointer,
+        )
+        .show(|ui| {
+            ui.image((tex.id(), Vec2::splat(4.0 * SIDE as f32)));
+            ui.label(lines.join("\n"));
+        });
+    }
+
+    /// The box being corrected: type the right character.
+    fn correction_ui(&mut self, ui: &mut Ui) {
+        let Some((i, typed)) = &mut self.correcting else {
+            return;
+        };
+        let mut done_editing = false;
+        ui.horizontal(|ui| {
+            let label = ui.label(format!("Character {}:", *i + 1));
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(typed)
+                        .desired_width(30.0)
+                        .char_limit(1),
+                )
+                .labelled_by(label.id);
+            done_editing = r.lost_focus() || ui.button("Set").clicked();
+        });
+        if !done_editing {
+            return;
+        }
+        let (i, typed) = self.correcting.take().expect("correcting");
+        let typed = typed.trim().to_uppercase();
+        if let Some(Ok(done)) = &mut self.result
+            && let Some(c) = done.reading.lines.iter_mut().flatten().nth(i)
+            && !typed.is_empty()
+        {
+            c.text = typed;
+            self.text = done.reading.text();
+        }
+    }
+}
