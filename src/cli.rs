@@ -3,7 +3,7 @@
 use crate::data::{DataSource, Splits, toy};
 use crate::nn::gradcheck::{GradCheckReport, check_gradients};
 use crate::nn::{Activation, Init, Loss, Network, NetworkSpec, SavedModel};
-use crate::train::metrics::{confusion_matrix, mean_finite, most_confused, psnr};
+use crate::train::metrics::{confusion_matrix, mean_finite, most_confused, psnr_rows};
 use crate::train::trainer::{evaluate, predictions};
 use crate::train::{Model, RunConfig, Task, Trainer, finetune};
 use anyhow::{Context, Result, bail};
@@ -25,7 +25,7 @@ pub struct Cli {
     /// Open the window, train with the default settings, save a PNG of the window here and close.
     #[arg(long, value_name = "PATH")]
     pub screenshot: Option<PathBuf>,
-    /// The tab the screenshot shows: curves, weights or confusion.
+    /// The tab the screenshot shows: curves, weights, confusion or autoencoder (which trains the autoencoder).
     #[arg(long, default_value = "curves", requires = "screenshot")]
     pub tab: crate::gui::Tab,
     /// Epochs the screenshot run trains.
@@ -77,6 +77,50 @@ pub enum Command {
         #[arg(long, default_value_t = 3)]
         epochs: usize,
     },
+    /// Read handwriting in photos: prints the text (or JSON with boxes and top-5 guesses).
+    Ocr {
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        #[command(flatten)]
+        ocr: OcrArgs,
+        /// Print one JSON object per photo: text, boxes, top-5 classes and probabilities.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Character accuracy of the OCR on photos with a known text (FILE<TAB>line1|line2|...).
+    OcrEval {
+        truth_file: PathBuf,
+        image_dir: PathBuf,
+        #[command(flatten)]
+        ocr: OcrArgs,
+    },
+}
+
+/// Flags shared by `ocr` and `ocr-eval`.
+#[derive(Args, Debug, Clone)]
+pub struct OcrArgs {
+    /// The classifier (safetensors from `train --save`); the shipped default otherwise.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Write the stage images, the photo with boxes and the crops here.
+    #[arg(long)]
+    pub debug_dir: Option<PathBuf>,
+    /// Added to Otsu's threshold level (positive: more ink).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub threshold_offset: i32,
+    /// Turn off the post-step that makes each word all letters or all digits.
+    #[arg(long)]
+    pub mixed_words: bool,
+}
+
+impl OcrArgs {
+    pub fn params(&self) -> crate::ocr::OcrParams {
+        crate::ocr::OcrParams {
+            threshold_offset: self.threshold_offset,
+            one_kind_per_word: !self.mixed_words,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -240,6 +284,24 @@ pub fn main() -> ExitCode {
         Some(Command::GenBuiltin { out, seed }) => gen_builtin(&out, seed),
         Some(Command::Eval { model, data, split }) => eval(&model, &data, &split),
         Some(Command::Bench { workload, epochs }) => crate::train::bench::run(&workload, epochs),
+        Some(Command::Ocr { images, ocr, json }) => crate::ocr::commands::ocr(
+            &images,
+            ocr.model.as_deref(),
+            json,
+            ocr.debug_dir.as_deref(),
+            &ocr.params(),
+        ),
+        Some(Command::OcrEval {
+            truth_file,
+            image_dir,
+            ocr,
+        }) => crate::ocr::commands::ocr_eval(
+            &truth_file,
+            &image_dir,
+            ocr.model.as_deref(),
+            ocr.debug_dir.as_deref(),
+            &ocr.params(),
+        ),
     };
     match result {
         Ok(code) => code,
@@ -374,9 +436,7 @@ fn autoencoder(args: &TrainArgs, recon_png: Option<PathBuf>) -> Result<ExitCode>
     let mut trainer = train(args, RunConfig::autoencoder())?;
     let valid = trainer.data.valid.clone();
     let recon = trainer.evaluate(&valid).outputs;
-    let psnrs: Vec<f64> = (0..valid.len())
-        .map(|i| psnr(valid.images.row(i), recon.row(i)))
-        .collect();
+    let psnrs = psnr_rows(valid.images.view(), recon.view());
     println!(
         "valid PSNR: mean {:.2} dB over {} images",
         mean_finite(&psnrs),

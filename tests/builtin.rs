@@ -4,7 +4,7 @@
 use nnlab::data::builtin::{self, HANDS, Source, Split};
 use nnlab::data::crop::normalize_glyph;
 use nnlab::data::mnist::Digits;
-use nnlab::data::preview::sample_grid;
+use nnlab::data::grid::sample_grid;
 use nnlab::data::render::Hand;
 use nnlab::data::{DataSource, PIXELS, SIDE};
 use nnlab::train::{RunConfig, Trainer};

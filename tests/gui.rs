@@ -10,7 +10,7 @@ use egui_kittest::kittest::Queryable;
 use nnlab::data::DataSource;
 use nnlab::gui::dialog::{FileDialog, FileKind};
 use nnlab::gui::session::{Notice, Phase};
-use nnlab::gui::{LabApp, Settings};
+use nnlab::gui::{LabApp, Settings, Tab};
 use nnlab::train::worker::Ending;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -259,4 +259,61 @@ fn clicking_a_confusion_cell_opens_its_gallery_most_confident_first() {
             "image {i} belongs to the cell"
         );
     }
+}
+
+#[test]
+fn the_autoencoder_task_trains_and_its_tab_shows_reconstructions() {
+    let mut h = lab(100_000, 0.01, None);
+    h.get_by_label("autoencoder").click();
+    h.step();
+    let config = h.state().settings.config.clone();
+    assert_eq!(
+        (config.hidden, config.depth, config.batch, config.lr),
+        (32, 3, 36, 3e-5),
+        "the course's autoencoder defaults"
+    );
+    assert_eq!(
+        config.data,
+        DataSource::Nist36(common::nist36_fixture()),
+        "the data stays"
+    );
+    assert_eq!(h.state().settings.tab, Tab::Autoencoder, "its tab opens");
+    // A faster rate than the course's, so a few seconds of training change the pictures.
+    h.state_mut().settings.config.lr = 0.01;
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the first epoch and reconstructions", |a| {
+        a.session.curves.valid_psnr.count() >= 1 && a.autoencoder.rows_shown() > 0
+    });
+    let first = h.state().session.reconstructions.clone().unwrap();
+    assert!(
+        first.psnr.iter().all(|p| p.is_finite() && *p > 0.0),
+        "{:?}",
+        first.psnr
+    );
+    let rows = h.state().autoencoder.rows_shown();
+    assert_eq!(rows, 5, "5 classes of the fixture have validation images");
+    h.step();
+    assert_eq!(
+        h.query_all_by_label_contains("reconstructions of").count(),
+        5,
+        "one picture of originals and reconstructions per chosen class"
+    );
+    wait_for(&mut h, "newer reconstructions", |a| {
+        a.session
+            .reconstructions
+            .as_ref()
+            .is_some_and(|r| r.position > first.position)
+    });
+    let v = h.state().session.validation.clone().unwrap();
+    let data = h.state().session.data.clone().unwrap();
+    assert_eq!(v.psnr.len(), data.valid.len(), "a PSNR per validation image");
+    assert_eq!(v.latent.as_ref().unwrap().dim(), (data.valid.len(), 2));
+    assert!(
+        h.query_by_label_contains("mean valid PSNR").is_some(),
+        "the tab states the mean PSNR"
+    );
+    h.get_by_label("Stop").click();
+    wait_for(&mut h, "the run to stop", |a| {
+        a.session.phase == Phase::Finished(Ending::Stopped)
+    });
 }

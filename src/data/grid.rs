@@ -1,9 +1,9 @@
 //! Pictures of many images at once: sample grids, reconstructions, weight tiles.
 
-use super::SIDE;
+use super::{Dataset, PIXELS, SIDE};
 use anyhow::{Context, Result};
 use image::{GrayImage, Luma};
-use ndarray::ArrayView1;
+use ndarray::{Array1, ArrayView1};
 use std::path::Path;
 
 /// Lays `tiles` (each a `SIDE x SIDE` row, ink 1.0) out `cols` per row with a 2-pixel gap,
@@ -42,4 +42,19 @@ pub fn save_grid_png(
     tile_grid(tiles, cols, scale)
         .save(path)
         .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The first `rows` samples of every class of a character data set, one class per column
+/// (A-Z, 0-9 left to right); a class with fewer samples leaves blank tiles.
+pub fn sample_grid(ds: &Dataset, rows: usize) -> GrayImage {
+    let classes = ds.classes.len();
+    let per_class: Vec<Vec<usize>> = (0..classes)
+        .map(|c| (0..ds.len()).filter(|&i| ds.labels[i] == c).take(rows).collect())
+        .collect();
+    let blank = Array1::zeros(PIXELS);
+    let tiles: Vec<ArrayView1<f32>> = (0..rows)
+        .flat_map(|r| per_class.iter().map(move |s| s.get(r).copied()))
+        .map(|i| i.map_or(blank.view(), |i| ds.images.row(i)))
+        .collect();
+    tile_grid(&tiles, classes, 1)
 }

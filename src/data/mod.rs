@@ -10,7 +10,6 @@ pub mod grid;
 pub mod image_folder;
 pub mod mnist;
 pub mod nist36;
-pub mod preview;
 pub mod render;
 pub mod toy;
 

@@ -1,5 +1,6 @@
 //! The window's layout and its ends of the channels to the training worker.
 
+use super::autoencoder::AutoencoderView;
 use super::capture::Capture;
 use super::confusion::ConfusionView;
 use super::dialog::{self, FileDialog};
@@ -23,6 +24,7 @@ pub struct LabApp {
     worker: Option<WorkerHandle>,
     dialog: Box<dyn FileDialog>,
     weights: WeightsView,
+    pub autoencoder: AutoencoderView,
     capture: Capture,
     /// Where the plots of the Curves tab were drawn last frame (for "Save plot PNG").
     plot_rect: Option<Rect>,
@@ -41,6 +43,7 @@ impl LabApp {
             worker: None,
             dialog,
             weights: WeightsView::default(),
+            autoencoder: AutoencoderView::default(),
             capture: Capture::default(),
             plot_rect: None,
             autopilot: None,
@@ -71,9 +74,13 @@ impl LabApp {
             .resizable(false)
             .exact_size(250.0)
             .show(ui, |ui| {
+                let task = self.settings.config.task;
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     actions.extend(settings::ui(ui, &mut self.settings.config, &self.session));
                 });
+                if self.settings.config.task != task {
+                    self.settings.tab = Tab::for_task(self.settings.config.task);
+                }
             });
         egui::Panel::bottom("status").show(ui, |ui| status::ui(ui, &self.session, &self.frames));
         egui::Panel::top("tabs").show(ui, |ui| {
@@ -117,6 +124,7 @@ impl LabApp {
                 self.confusion
                     .ui(ui, s.validation.as_ref(), s.data.as_ref().map(|d| &d.valid));
             }
+            Tab::Autoencoder => self.autoencoder.ui(ui, s, &self.settings.curves),
         }
     }
 
@@ -221,6 +229,16 @@ impl eframe::App for LabApp {
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         if self.autopilot.is_some() {
             eprintln!("frame times: {}", self.frames.summary());
+        }
+    }
+
+    fn raw_input_hook(&mut self, _ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+        if self.autopilot.is_some() {
+            // A scripted screenshot shows no hover tooltip wherever the pointer happens to be.
+            raw_input
+                .events
+                .retain(|e| !matches!(e, egui::Event::PointerMoved(_)));
+            raw_input.events.push(egui::Event::PointerGone);
         }
     }
 

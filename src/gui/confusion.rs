@@ -72,8 +72,9 @@ impl ConfusionView {
             if let Some(cell) = self.heatmap(ui, m, &data.classes, side) {
                 self.selected = Some(cell);
             }
+            let rest = ui.available_width().max(200.0);
             ui.vertical(|ui| {
-                ui.set_min_width(200.0);
+                ui.set_width(rest);
                 if let Some(cell) = pairs_ui(ui, m, &data.classes) {
                     self.selected = Some(cell);
                 }

@@ -92,28 +92,34 @@ impl CurvePlot<'_> {
                     format_value(10f64.powf(mark.value))
                 });
         }
-        // (points, curve, width, opacity); a smoothed curve is its raw line, faint, then the
-        // smoothed one on top.
+        // (legend name, points, colour, width, opacity) of each line drawn.
         let mut lines = Vec::new();
         for c in curves.iter().filter(|c| !c.points.is_empty()) {
             let (width, alpha) = if c.faint { (1.0, 0.6) } else { (2.0, 1.0) };
             if self.smoothing > 0.0 && c.points.len() > 2 {
-                lines.push((c.points.to_vec(), c, 1.0, alpha * 0.3));
-                lines.push((smooth(c.points, self.smoothing), c, width, alpha));
+                // The raw line stays out of the legend, so the legend shows the curve's colour.
+                lines.push(("", c.points.to_vec(), c.color, 1.0, alpha * 0.3));
+                lines.push((
+                    c.name,
+                    smooth(c.points, self.smoothing),
+                    c.color,
+                    width,
+                    alpha,
+                ));
             } else {
-                lines.push((c.points.to_vec(), c, width, alpha));
+                lines.push((c.name, c.points.to_vec(), c.color, width, alpha));
             }
         }
         let markers = self.markers;
         let response = plot.show(ui, |plot_ui| {
-            for (points, curve, width, alpha) in lines {
+            for (name, points, color, width, alpha) in lines {
                 let points: Vec<[f64; 2]> = points
                     .into_iter()
                     .filter_map(|[x, y]| to_axis(y, log_y).map(|y| [x, y]))
                     .collect();
                 plot_ui.line(
-                    Line::new(curve.name, points)
-                        .color(curve.color.gamma_multiply(alpha))
+                    Line::new(name, points)
+                        .color(color.gamma_multiply(alpha))
                         .width(width),
                 );
             }
@@ -153,6 +159,11 @@ fn hover_text(pos: &HoverPosition, y_label: &str, log_y: bool) -> String {
             position,
             ..
         } => {
+            let plot_name = if plot_name.is_empty() {
+                "raw"
+            } else {
+                plot_name
+            };
             format!(
                 "{plot_name}\nepoch {:.2}\n{y_label} {}",
                 position.x,

@@ -1,9 +1,11 @@
 //! The desktop lab: a side panel with the run settings, tabs with the curves, the
-//! first layer's weights and the confusion matrix, and a status line. Training runs on
+//! first layer's weights, the confusion matrix and the autoencoder's reconstructions,
+//! and a status line. Training runs on
 //! the worker thread of [`crate::train::worker`]; the window only sends commands and
 //! draws the events it gets back.
 
 mod app;
+pub mod autoencoder;
 pub mod capture;
 pub mod confusion;
 pub mod curves;

@@ -27,13 +27,21 @@ pub fn diverging(t: f32) -> Color32 {
     }
 }
 
-/// White to dark blue; `t` in [0, 1].
+/// Near-black through blue to pale yellow; `t` in [0, 1] (reads well on the dark theme).
 pub fn sequential(t: f32) -> Color32 {
-    mix(
-        [250.0, 250.0, 252.0],
-        [20.0, 50.0, 130.0],
-        t.clamp(0.0, 1.0),
-    )
+    const DARK: [f32; 3] = [30.0, 32.0, 40.0];
+    const MID: [f32; 3] = [40.0, 110.0, 200.0];
+    const BRIGHT: [f32; 3] = [250.0, 230.0, 140.0];
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    if t < 0.5 {
+        mix(DARK, MID, 2.0 * t)
+    } else {
+        mix(MID, BRIGHT, 2.0 * t - 1.0)
+    }
 }
 
 /// A character image (ink 1.0, paper 0.0) as dark ink on white paper.

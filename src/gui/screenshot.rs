@@ -8,6 +8,7 @@ use super::confusion::ConfusionView;
 use super::session::{Notice, Phase, Session};
 use super::settings::{Settings, Tab};
 use crate::train::metrics::most_confused;
+use crate::train::{RunConfig, Task};
 use eframe::egui;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -58,6 +59,9 @@ impl Autopilot {
         let mut actions = Vec::new();
         match self.stage {
             Stage::Start => {
+                if self.plan.tab == Tab::Autoencoder {
+                    settings.config = RunConfig::for_task(Task::Autoencode);
+                }
                 settings.config.epochs = self.plan.epochs;
                 settings.tab = self.plan.tab;
                 actions.push(Action::Train);

@@ -2,7 +2,9 @@
 
 use super::series::BoundedSeries;
 use crate::data::Splits;
-use crate::train::worker::{Ending, Event, Progress, ValidationSnapshot, WeightSnapshot};
+use crate::train::worker::{
+    Ending, Event, Progress, ReconstructionSnapshot, ValidationSnapshot, WeightSnapshot,
+};
 use crate::train::{EpochStats, RunConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,6 +35,8 @@ pub struct Curves {
     pub valid_loss: BoundedSeries,
     pub train_acc: BoundedSeries,
     pub valid_acc: BoundedSeries,
+    /// Autoencoder only: mean validation PSNR (dB).
+    pub valid_psnr: BoundedSeries,
     /// Loss of single batches (noisy; where smoothing helps most).
     pub batch_loss: BoundedSeries,
     /// Learning-rate changes: (position on the epoch axis, new rate).
@@ -46,6 +50,9 @@ impl Curves {
         self.valid_loss.push(x, s.valid_loss);
         self.train_acc.push(x, s.train_acc);
         self.valid_acc.push(x, s.valid_acc);
+        if let Some(psnr) = s.valid_psnr {
+            self.valid_psnr.push(x, psnr);
+        }
     }
 }
 
@@ -62,6 +69,7 @@ pub struct Session {
     pub initial_weights: Option<Arc<WeightSnapshot>>,
     pub weights: Option<Arc<WeightSnapshot>>,
     pub validation: Option<Arc<ValidationSnapshot>>,
+    pub reconstructions: Option<Arc<ReconstructionSnapshot>>,
 }
 
 impl Default for Session {
@@ -78,6 +86,7 @@ impl Default for Session {
             initial_weights: None,
             weights: None,
             validation: None,
+            reconstructions: None,
         }
     }
 }
@@ -125,6 +134,7 @@ impl Session {
             }
             Event::Weights(w) => self.weights = Some(w),
             Event::Validation(v) => self.validation = Some(v),
+            Event::Reconstructions(r) => self.reconstructions = Some(r),
             Event::Paused => {
                 if self.phase != Phase::Diverged {
                     self.phase = Phase::Paused;

@@ -6,7 +6,7 @@ use super::session::{Phase, Session};
 use super::weights::WeightOptions;
 use crate::data::DataSource;
 use crate::nn::{Activation, Init};
-use crate::train::RunConfig;
+use crate::train::{RunConfig, Task};
 use eframe::egui;
 use egui::{DragValue, RichText, Slider, Ui};
 use serde::{Deserialize, Serialize};
@@ -19,16 +19,28 @@ pub enum Tab {
     Curves,
     Weights,
     Confusion,
+    Autoencoder,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::Curves, Tab::Weights, Tab::Confusion];
+    pub const ALL: [Tab; 4] = [Tab::Curves, Tab::Weights, Tab::Confusion, Tab::Autoencoder];
 
     pub fn title(self) -> &'static str {
         match self {
             Tab::Curves => "Curves",
             Tab::Weights => "Weights",
             Tab::Confusion => "Confusion",
+            Tab::Autoencoder => "Autoencoder",
+        }
+    }
+}
+
+impl Tab {
+    /// The tab that shows a task's results best.
+    pub fn for_task(task: Task) -> Tab {
+        match task {
+            Task::Classify => Tab::Curves,
+            Task::Autoencode => Tab::Autoencoder,
         }
     }
 }
@@ -39,7 +51,7 @@ impl std::str::FromStr for Tab {
         Tab::ALL
             .into_iter()
             .find(|t| t.title().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown tab '{s}' (curves, weights, confusion)"))
+            .ok_or_else(|| format!("unknown tab '{s}' (curves, weights, confusion, autoencoder)"))
     }
 }
 
@@ -63,14 +75,16 @@ pub fn ui(ui: &mut Ui, config: &mut RunConfig, session: &Session) -> Vec<Action>
     ui.add_space(4.0);
     // The network and data of a run are fixed while it exists; the rate is not.
     let locked = session.is_active();
+    ui.add_enabled_ui(!locked, |ui| task_ui(ui, config));
+    ui.add_space(6.0);
     ui.add_enabled_ui(!locked, |ui| data_ui(ui, config, &mut actions));
     ui.add_space(6.0);
     ui.add_enabled_ui(!locked, |ui| network_ui(ui, config));
     ui.add_space(6.0);
-    if let Some(lr) = learning_rate_ui(ui, &mut config.lr) {
-        if locked {
-            actions.push(Action::SetLr(lr));
-        }
+    if let Some(lr) = learning_rate_ui(ui, &mut config.lr)
+        && locked
+    {
+        actions.push(Action::SetLr(lr));
     }
     ui.add_enabled_ui(!locked, |ui| schedule_ui(ui, config));
     ui.add_space(10.0);
@@ -93,6 +107,25 @@ pub fn ui(ui: &mut Ui, config: &mut RunConfig, session: &Session) -> Vec<Action>
         }
     });
     actions
+}
+
+/// Switching the task loads its defaults (network, rate, batch), keeping the data and seed.
+fn task_ui(ui: &mut Ui, config: &mut RunConfig) {
+    ui.label(RichText::new("Task").strong());
+    ui.horizontal(|ui| {
+        for (task, name) in [
+            (Task::Classify, "classifier"),
+            (Task::Autoencode, "autoencoder"),
+        ] {
+            if ui.radio(config.task == task, name).clicked() && config.task != task {
+                *config = RunConfig {
+                    data: config.data.clone(),
+                    seed: config.seed,
+                    ..RunConfig::for_task(task)
+                };
+            }
+        }
+    });
 }
 
 fn data_ui(ui: &mut Ui, config: &mut RunConfig, actions: &mut Vec<Action>) {

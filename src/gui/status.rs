@@ -78,7 +78,8 @@ pub fn phase_text(phase: &Phase) -> (String, Color32) {
 pub fn ui(ui: &mut Ui, session: &Session, frames: &FrameTimes) {
     ui.horizontal(|ui| {
         let (text, colour) = phase_text(&session.phase);
-        ui.label(RichText::new(text).color(colour).strong());
+        ui.label(RichText::new(text).color(colour).strong())
+            .on_hover_text(format!("frame times: {}", frames.summary()));
         if let Some(p) = &session.progress {
             let epochs = session.config.as_ref().map_or(0, |c| c.epochs);
             ui.separator();
@@ -92,22 +93,19 @@ pub fn ui(ui: &mut Ui, session: &Session, frames: &FrameTimes) {
             ui.separator();
             ui.label(format!("lr {}", super::curves::format_value(p.lr)));
         }
-        if !session.network.is_empty() {
+        if let Some(d) = &session.data {
             ui.separator();
-            let data = session.data.as_ref().map_or(String::new(), |d| {
-                format!(
-                    "{} ({}/{}/{})",
-                    d.name,
-                    d.train.len(),
-                    d.valid.len(),
-                    d.test.len()
-                )
-            });
-            ui.weak(format!("{} on {data}", session.network));
+            let sizes = format!(
+                "{} train / {} valid / {} test",
+                d.train.len(),
+                d.valid.len(),
+                d.test.len()
+            );
+            ui.add(
+                egui::Label::new(RichText::new(format!("{}: {sizes}", d.name)).weak()).truncate(),
+            )
+            .on_hover_text(&session.network);
         }
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            ui.weak("frame time").on_hover_text(frames.summary());
-        });
     });
 }
 

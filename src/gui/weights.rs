@@ -187,27 +187,47 @@ fn show_tiles(ui: &mut Ui, c: &Cached, title: &str, width: f32) {
 
 /// The colour map with its end values.
 fn colour_bar(ui: &mut Ui, max_abs: f32, shared: bool, width: f32) {
-    let (rect, _) = ui.allocate_exact_size(Vec2::new(width.max(100.0), 10.0), egui::Sense::hover());
+    let size = Vec2::new(width.max(100.0), 26.0);
+    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let bar = egui::Rect::from_min_size(rect.min, Vec2::new(rect.width(), 10.0));
     let steps = 64;
     for i in 0..steps {
         let t = (i as f32 + 0.5) / steps as f32 * 2.0 - 1.0;
-        let x0 = rect.left() + rect.width() * i as f32 / steps as f32;
-        let x1 = rect.left() + rect.width() * (i + 1) as f32 / steps as f32;
-        let r = egui::Rect::from_x_y_ranges(x0..=x1, rect.y_range());
+        let x0 = bar.left() + bar.width() * i as f32 / steps as f32;
+        let x1 = bar.left() + bar.width() * (i + 1) as f32 / steps as f32;
+        let r = egui::Rect::from_x_y_ranges(x0..=x1, bar.y_range());
         ui.painter().rect_filled(r, 0.0, diverging(t));
     }
     let end = if shared {
         format!("{max_abs:.3}")
     } else {
-        "max |w| of the unit".into()
+        "max |w| of each unit".into()
     };
-    ui.horizontal(|ui| {
-        ui.small(format!("-{end}"));
-        ui.add_space(8.0);
-        ui.small("0 (white)");
-        ui.add_space(8.0);
-        ui.small(format!("+{end}"));
-    });
+    let font = egui::TextStyle::Small.resolve(ui.style());
+    let colour = ui.visuals().text_color();
+    let y = bar.bottom() + 2.0;
+    let painter = ui.painter();
+    painter.text(
+        egui::pos2(bar.left(), y),
+        egui::Align2::LEFT_TOP,
+        format!("-{end}"),
+        font.clone(),
+        colour,
+    );
+    painter.text(
+        egui::pos2(bar.center().x, y),
+        egui::Align2::CENTER_TOP,
+        "0",
+        font.clone(),
+        colour,
+    );
+    painter.text(
+        egui::pos2(bar.right(), y),
+        egui::Align2::RIGHT_TOP,
+        format!("+{end}"),
+        font,
+        colour,
+    );
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@
 //! multiply each. The weight is `[out, in, k, k]` (PyTorch's layout), read as an
 //! `[out, in*k*k]` matrix.
 
+use super::gemm::gemm;
 use super::layer::{Param, ensure_shape};
 use super::{Float, Init, Shape};
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, Array4, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD};
 use rand::Rng;
 
@@ -107,8 +107,13 @@ fn col2im<F: Float>(win: &Window, cols: ArrayView2<F>, grad_in: &mut Array2<F>, 
                 };
                 let first = lo * win.stride + kj - win.padding;
                 let line = &mut dst[ih * w..][..w];
-                for (o, &g) in in_row[lo..hi].iter().enumerate() {
-                    line[first + o * win.stride] += g;
+                if win.stride == 1 {
+                    let run = line[first..first + hi - lo].iter_mut().zip(&in_row[lo..hi]);
+                    run.for_each(|(d, &g)| *d += g);
+                } else {
+                    for (o, &g) in in_row[lo..hi].iter().enumerate() {
+                        line[first + o * win.stride] += g;
+                    }
                 }
             }
         }
@@ -175,7 +180,7 @@ impl<F: Float> Conv2d<F> {
         let o = self.window.output.c;
         ensure_shape(&mut self.product, o, n * p);
         let w = as_matrix(self.weight.value.view(), o);
-        general_mat_mul(F::one(), &w, &self.cols, F::zero(), &mut self.product);
+        gemm(F::one(), &w, &self.cols.view(), F::zero(), &mut self.product.view_mut());
         ensure_shape(&mut self.out, n, o * p);
         let bias = self.bias.value.as_slice().expect("contiguous");
         let product = self.product.as_slice().expect("owned");
@@ -218,16 +223,16 @@ impl<F: Float> Conv2d<F> {
             *b = row.sum();
         }
         let mut gw = as_matrix_mut(self.weight.grad.view_mut(), o);
-        general_mat_mul(F::one(), &self.product, &self.cols.t(), F::zero(), &mut gw);
+        gemm(F::one(), &self.product.view(), &self.cols.t(), F::zero(), &mut gw);
         if need_grad_in {
             let w = as_matrix(self.weight.value.view(), o);
             ensure_shape(&mut self.grad_cols, w.ncols(), n * p);
-            general_mat_mul(
+            gemm(
                 F::one(),
                 &w.t(),
-                &self.product,
+                &self.product.view(),
                 F::zero(),
-                &mut self.grad_cols,
+                &mut self.grad_cols.view_mut(),
             );
             col2im(&self.window, self.grad_cols.view(), &mut self.grad_in, n);
         }

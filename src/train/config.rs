@@ -112,6 +112,14 @@ impl RunConfig {
         }
     }
 
+    /// The defaults of `task` (the classifier's or the course's autoencoder).
+    pub fn for_task(task: Task) -> Self {
+        match task {
+            Task::Classify => Self::default(),
+            Task::Autoencode => Self::autoencoder(),
+        }
+    }
+
     pub fn loss(&self) -> Loss {
         match self.task {
             Task::Classify => Loss::CrossEntropy,

@@ -1,6 +1,6 @@
 //! Measures of a trained model.
 
-use ndarray::{Array2, ArrayView1};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 
 /// `counts[[true, predicted]]`.
 pub fn confusion_matrix(truth: &[usize], predicted: &[usize], classes: usize) -> Array2<usize> {
@@ -47,6 +47,52 @@ pub fn psnr(original: ArrayView1<f32>, reconstruction: ArrayView1<f32>) -> f64 {
     } else {
         -10.0 * mse.log10()
     }
+}
+
+/// The PSNR of every row of `reconstructions` against the same row of `originals`.
+pub fn psnr_rows(originals: ArrayView2<f32>, reconstructions: ArrayView2<f32>) -> Vec<f64> {
+    originals
+        .rows()
+        .into_iter()
+        .zip(reconstructions.rows())
+        .map(|(a, b)| psnr(a, b))
+        .collect()
+}
+
+/// Counts of the finite `values` in `bins` equal bins spanning their range:
+/// `(lower edge, bin width, counts)`. Empty counts when no value is finite.
+pub fn histogram(values: &[f64], bins: usize) -> (f64, f64, Vec<usize>) {
+    let finite = values.iter().copied().filter(|v| v.is_finite());
+    let (lo, hi) = finite
+        .clone()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if bins == 0 || lo > hi {
+        return (0.0, 0.0, Vec::new());
+    }
+    // A single value (or all equal) still gets a visible bin.
+    let width = if hi > lo {
+        (hi - lo) / bins as f64
+    } else {
+        1.0
+    };
+    let mut counts = vec![0; bins];
+    for v in finite {
+        let bin = (((v - lo) / width) as usize).min(bins - 1);
+        counts[bin] += 1;
+    }
+    (lo, width, counts)
+}
+
+/// Indices of the `n` smallest finite values, smallest first (ties by index).
+pub fn lowest(values: &[f64], n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..values.len())
+        .filter(|&i| values[i].is_finite())
+        .collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]).then(a.cmp(&b)));
+    order.truncate(n);
+    order
 }
 
 /// Mean of the finite values (a perfect reconstruction's infinite PSNR would swamp it);
@@ -102,5 +148,37 @@ mod tests {
         assert!(psnr(a.view(), a.view()).is_infinite());
         let b = array![0.1f32, 0.9, 0.6];
         assert!((psnr(a.view(), b.view()) - 20.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn psnr_rows_pairs_rows_and_mean_skips_perfect_copies() {
+        let originals = array![[0.0f32, 1.0], [1.0, 1.0]];
+        let recon = array![[0.0f32, 1.0], [0.9, 0.9]];
+        let p = psnr_rows(originals.view(), recon.view());
+        assert!(p[0].is_infinite());
+        assert!((p[1] - 20.0).abs() < 1e-4);
+        assert!((mean_finite(&p) - 20.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn histogram_counts_finite_values_into_equal_bins() {
+        let (lo, width, counts) = histogram(&[10.0, 11.0, 19.9, 20.0, f64::INFINITY], 2);
+        assert_eq!((lo, width), (10.0, 5.0));
+        assert_eq!(counts, vec![2, 2], "the maximum falls into the last bin");
+        let (_, width, counts) = histogram(&[7.0, 7.0], 4);
+        assert_eq!(width, 1.0);
+        assert_eq!(counts.iter().sum::<usize>(), 2);
+        assert!(histogram(&[f64::NAN], 3).2.is_empty());
+    }
+
+    #[test]
+    fn lowest_picks_the_worst_finite_values_in_order() {
+        let v = [12.0, f64::INFINITY, 9.0, 15.0, 9.0];
+        assert_eq!(lowest(&v, 3), vec![2, 4, 0]);
+        assert_eq!(
+            lowest(&v, 10).len(),
+            4,
+            "infinite values are never the worst"
+        );
     }
 }

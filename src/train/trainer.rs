@@ -1,6 +1,7 @@
 //! The one training loop. It advances one mini-batch per [`Trainer::step`], so a caller
 //! (the CLI's progress bar, the GUI's worker between two commands) decides the pace.
 
+use super::metrics::{mean_finite, psnr_rows};
 use super::{RunConfig, Task};
 use crate::data::{Dataset, Splits};
 use crate::nn::batches::{epoch_order, gather_rows};
@@ -22,6 +23,9 @@ pub struct EpochStats {
     pub train_acc: f64,
     pub valid_loss: f64,
     pub valid_acc: f64,
+    /// Autoencoder only: mean PSNR (dB) of the validation reconstructions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_psnr: Option<f64>,
     pub lr: f64,
     pub seconds: f64,
 }
@@ -204,6 +208,8 @@ impl Trainer {
             train_acc: self.epoch_correct as f64 / self.epoch_seen.max(1) as f64,
             valid_loss: valid.loss,
             valid_acc: valid.accuracy,
+            valid_psnr: (self.config.task == Task::Autoencode)
+                .then(|| mean_finite(&psnr_rows(data.valid.images.view(), valid.outputs.view()))),
             lr: self.opt.lr,
             seconds: self.epoch_started.elapsed().as_secs_f64(),
         };

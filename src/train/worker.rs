@@ -6,7 +6,8 @@
 //! new run on both ends of the channel, so the UI drops stale events that were already in
 //! flight when the user pressed Reset.
 
-use super::metrics::confusion_matrix;
+use super::latent::{codes, pca_2d};
+use super::metrics::{confusion_matrix, psnr_rows, reconstruction_picks};
 use super::trainer::{Evaluation, predictions};
 use super::{EpochStats, RunConfig, Task, Trainer};
 use crate::data::{DataSource, Splits};
@@ -80,6 +81,23 @@ pub struct ValidationSnapshot {
     pub predicted: Vec<usize>,
     pub confidence: Vec<f32>,
     pub confusion: Option<Array2<usize>>,
+    /// Autoencoder only: PSNR (dB) of each reconstruction, and the code of each image
+    /// projected on its first two principal components (`n x 2`).
+    pub psnr: Vec<f64>,
+    pub latent: Option<Array2<f32>>,
+}
+
+/// Autoencoder only: reconstructions of a few validation images (the first two of every
+/// class), sent while training as often as the weight snapshots, so the pictures change
+/// during an epoch and not only at its end.
+#[derive(Clone, Debug)]
+pub struct ReconstructionSnapshot {
+    /// Position on the epoch axis when taken.
+    pub position: f64,
+    /// Rows of the validation split shown, and their reconstructions and PSNR in that order.
+    pub indices: Vec<usize>,
+    pub outputs: Array2<f32>,
+    pub psnr: Vec<f64>,
 }
 
 /// Why a run ended.
@@ -112,6 +130,7 @@ pub enum Event {
     },
     Weights(Arc<WeightSnapshot>),
     Validation(Arc<ValidationSnapshot>),
+    Reconstructions(Arc<ReconstructionSnapshot>),
     Paused,
     Resumed,
     Finished(Ending),
@@ -231,6 +250,7 @@ struct Worker {
     pending_epochs: Vec<EpochStats>,
     last_progress: Option<Instant>,
     last_snapshot: Option<Instant>,
+    last_reconstruction: Option<Instant>,
 }
 
 impl Worker {
@@ -254,6 +274,7 @@ impl Worker {
             pending_epochs: Vec::new(),
             last_progress: None,
             last_snapshot: None,
+            last_reconstruction: None,
         }
     }
 
@@ -375,6 +396,7 @@ impl Worker {
                 self.pending_epochs.clear();
                 self.last_progress = None;
                 self.last_snapshot = None;
+                self.last_reconstruction = None;
                 self.send(event);
                 if model.is_some() {
                     self.set_state(State::Paused);
@@ -474,10 +496,13 @@ impl Worker {
         if done || due(self.last_progress, PROGRESS_INTERVAL) {
             self.send_progress_of(report.loss);
         }
+        let autoencoder = trainer.config.task == Task::Autoencode;
         if last_epoch {
             self.finish(Ending::Completed);
         } else if done && due(self.last_snapshot, SNAPSHOT_INTERVAL) {
             self.send_snapshots();
+        } else if autoencoder && due(self.last_reconstruction, SNAPSHOT_INTERVAL) {
+            self.send_reconstructions();
         }
     }
 
@@ -516,6 +541,27 @@ impl Worker {
         self.last_snapshot = Some(Instant::now());
         self.send(Event::Weights(weights));
         self.send(Event::Validation(validation));
+        self.send_reconstructions();
+    }
+
+    fn send_reconstructions(&mut self) {
+        let position = self.position();
+        let Some(t) = &mut self.trainer else { return };
+        if t.config.task != Task::Autoencode {
+            return;
+        }
+        let valid = &t.data.valid;
+        let indices = reconstruction_picks(&valid.labels, valid.classes.len(), 2);
+        let originals = valid.images.select(ndarray::Axis(0), &indices);
+        let outputs = t.net.predict(originals.view(), originals.nrows().max(1));
+        let psnr = psnr_rows(originals.view(), outputs.view());
+        self.last_reconstruction = Some(Instant::now());
+        self.send(Event::Reconstructions(Arc::new(ReconstructionSnapshot {
+            position,
+            indices,
+            outputs,
+            psnr,
+        })));
     }
 
     fn finish(&mut self, ending: Ending) {
@@ -566,6 +612,7 @@ fn validate(t: &mut Trainer) -> ValidationSnapshot {
         accuracy,
         outputs,
     } = t.evaluate(&data.valid);
+    let (mut psnr, mut latent) = (Vec::new(), None);
     let (predicted, confidence, confusion) = match t.config.task {
         Task::Classify => {
             let predicted = predictions(&outputs);
@@ -578,7 +625,11 @@ fn validate(t: &mut Trainer) -> ValidationSnapshot {
                 confusion_matrix(&data.valid.labels, &predicted, data.valid.classes.len());
             (predicted, confidence, Some(confusion))
         }
-        Task::Autoencode => (Vec::new(), Vec::new(), None),
+        Task::Autoencode => {
+            psnr = psnr_rows(data.valid.images.view(), outputs.view());
+            latent = codes(&mut t.net, data.valid.images.view()).map(|c| pca_2d(c.view()));
+            (Vec::new(), Vec::new(), None)
+        }
     };
     ValidationSnapshot {
         epoch: t.history.len(),
@@ -588,5 +639,7 @@ fn validate(t: &mut Trainer) -> ValidationSnapshot {
         predicted,
         confidence,
         confusion,
+        psnr,
+        latent,
     }
 }

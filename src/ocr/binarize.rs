@@ -1,0 +1,146 @@
+//! From grey to ink: even out the lighting, denoise, threshold, join broken strokes.
+
+use anyhow::{Result, bail};
+use image::GrayImage;
+use image::imageops;
+use imageproc::contrast::otsu_level;
+use imageproc::distance_transform::Norm;
+use imageproc::filter::{box_filter, gaussian_blur_f32};
+use imageproc::morphology::{Mask, dilate_mut, erode_mut, grayscale_dilate};
+
+/// Ink is 255 and paper 0 in every binary image of the pipeline.
+pub const INK: u8 = 255;
+
+/// The background is estimated on an image this many times smaller (it only varies slowly).
+const BACKGROUND_SHRINK: u32 = 8;
+/// Max-filter radius on the shrunk image: removes dark marks up to ~2 x 3 x 8 = 48 working
+/// pixels wide (pen strokes), keeps what is larger (desk, shadows).
+const BACKGROUND_MAX_RADIUS: u8 = 3;
+/// Blur of the shrunk background, in shrunk pixels.
+const BACKGROUND_SIGMA: f32 = 2.0;
+/// Below this difference between the mean paper and the mean ink grey (out of 255 after the
+/// lighting is evened out) there is no writing, only paper grain.
+const MIN_INK_CONTRAST: f32 = 40.0;
+
+/// Divides the photo by a heavily smoothed estimate of the paper's brightness, so shadows
+/// and uneven light disappear: paper becomes ~255 everywhere, ink stays dark.
+pub fn flatten_lighting(grey: &GrayImage) -> GrayImage {
+    let (w, h) = grey.dimensions();
+    let (sw, sh) = (
+        (w / BACKGROUND_SHRINK).max(1),
+        (h / BACKGROUND_SHRINK).max(1),
+    );
+    let small = imageops::thumbnail(grey, sw, sh);
+    let paper = grayscale_dilate(&small, &Mask::square(BACKGROUND_MAX_RADIUS));
+    let paper = gaussian_blur_f32(&paper, BACKGROUND_SIGMA);
+    let mut out = grey.clone();
+    // Bilinear interpolation of the shrunk paper at each pixel's centre.
+    let sample = |v: u32, n: u32, small: u32| {
+        let s = ((v as f32 + 0.5) * small as f32 / n as f32 - 0.5).clamp(0.0, (small - 1) as f32);
+        let i = (s as u32).min(small.saturating_sub(2));
+        (i, (s - i as f32).min(1.0))
+    };
+    let columns: Vec<(u32, f32)> = (0..w).map(|x| sample(x, w, sw)).collect();
+    let next = |i: u32, n: u32| (i + 1).min(n - 1);
+    for y in 0..h {
+        let (y0, fy) = sample(y, h, sh);
+        let (row0, row1) = (y0, next(y0, sh));
+        for (x, &(x0, fx)) in columns.iter().enumerate() {
+            let p = |sx: u32, sy: u32| paper.get_pixel(sx, sy)[0] as f32;
+            let x1 = next(x0, sw);
+            let top = p(x0, row0) * (1.0 - fx) + p(x1, row0) * fx;
+            let bottom = p(x0, row1) * (1.0 - fx) + p(x1, row1) * fx;
+            let background = (top * (1.0 - fy) + bottom * fy).max(1.0);
+            let o = out.get_pixel_mut(x as u32, y);
+            o[0] = (o[0] as f32 * 255.0 / background).min(255.0) as u8;
+        }
+    }
+    out
+}
+
+/// A light blur (3x3 mean) against sensor noise and paper grain.
+pub fn denoise(img: &GrayImage) -> GrayImage {
+    box_filter(img, 1, 1)
+}
+
+/// The binary ink image (ink = [`INK`]) at Otsu's level plus `offset` grey levels, and the
+/// level used. Fails when the page holds no writing.
+pub fn threshold(img: &GrayImage, offset: i32) -> Result<(GrayImage, u8)> {
+    let level = (otsu_level(img) as i32 + offset).clamp(0, 254) as u8;
+    let (mut ink_sum, mut ink_n, mut paper_sum, mut paper_n) = (0f64, 0u64, 0f64, 0u64);
+    let mut binary = GrayImage::new(img.width(), img.height());
+    for (b, &v) in binary.iter_mut().zip(img.iter()) {
+        if v <= level {
+            *b = INK;
+            ink_sum += v as f64;
+            ink_n += 1;
+        } else {
+            paper_sum += v as f64;
+            paper_n += 1;
+        }
+    }
+    let contrast = paper_sum / paper_n.max(1) as f64 - ink_sum / ink_n.max(1) as f64;
+    if ink_n == 0 || paper_n == 0 || (contrast as f32) < MIN_INK_CONTRAST {
+        bail!("no writing found: the page looks blank (ink contrast {contrast:.0} of 255)");
+    }
+    Ok((binary, level))
+}
+
+/// The typical pen width in pixels: the median length of the horizontal and vertical
+/// runs of ink (each stroke crossed across gives one short run).
+pub fn stroke_width(binary: &GrayImage) -> f32 {
+    let (w, h) = binary.dimensions();
+    let mut counts = vec![0u64; (w.max(h) + 1) as usize];
+    let mut count_runs = |len: &mut u32| {
+        if *len > 0 {
+            counts[*len as usize] += 1;
+            *len = 0;
+        }
+    };
+    for y in 0..h {
+        let mut len = 0;
+        for x in 0..w {
+            if binary.get_pixel(x, y)[0] == INK {
+                len += 1
+            } else {
+                count_runs(&mut len)
+            }
+        }
+        count_runs(&mut len);
+    }
+    for x in 0..w {
+        let mut len = 0;
+        for y in 0..h {
+            if binary.get_pixel(x, y)[0] == INK {
+                len += 1
+            } else {
+                count_runs(&mut len)
+            }
+        }
+        count_runs(&mut len);
+    }
+    let total: u64 = counts.iter().sum();
+    let mut seen = 0;
+    for (len, &c) in counts.iter().enumerate() {
+        seen += c;
+        if seen * 2 >= total {
+            return len.max(1) as f32;
+        }
+    }
+    1.0
+}
+
+/// Thickens strokes and closes gaps so that a letter's strokes form one component: a
+/// dilation of `dilate_radius`, then a closing of `close_radius` (pixels), done as one
+/// dilation of their sum and one erosion (two distance transforms instead of three).
+pub fn join_strokes(binary: &GrayImage, close_radius: u8, dilate_radius: u8) -> GrayImage {
+    let mut joined = binary.clone();
+    let grow = close_radius.saturating_add(dilate_radius);
+    if grow > 0 {
+        dilate_mut(&mut joined, Norm::LInf, grow);
+    }
+    if close_radius > 0 {
+        erode_mut(&mut joined, Norm::LInf, close_radius);
+    }
+    joined
+}

@@ -1,0 +1,107 @@
+//! Letter crops and what the model reads in them.
+
+use super::binarize::INK;
+use super::components::{Blob, Labels};
+use crate::data::PIXELS;
+use crate::data::crop::normalize_glyph;
+use crate::nn::{SavedModel, softmax_rows};
+use anyhow::{Result, bail};
+use image::GrayImage;
+use ndarray::{Array2, ArrayView1};
+use serde::Serialize;
+
+/// How many guesses are kept per character.
+pub const TOP_K: usize = 5;
+
+/// The 32x32 model input for one blob: the thresholded ink (before strokes were joined)
+/// of its own components only (a neighbour reaching into its box is left out), normalised
+/// like every training sample.
+pub fn crop(blob: &Blob, labels: &Labels, binary: &GrayImage) -> Vec<f32> {
+    let b = blob.bbox;
+    let ink = Array2::from_shape_fn((b.height() as usize, b.width() as usize), |(y, x)| {
+        let (px, py) = (b.left + x as u32, b.top + y as u32);
+        let l = labels.get_pixel(px, py)[0];
+        if binary.get_pixel(px, py)[0] == INK && blob.labels.contains(&l) {
+            1.0
+        } else {
+            0.0
+        }
+    });
+    normalize_glyph(ink.view()).to_vec()
+}
+
+/// One guess of the model.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Guess {
+    pub class: String,
+    pub probability: f32,
+}
+
+/// Class probabilities for each crop (one row per crop).
+pub fn probabilities(model: &mut SavedModel, crops: &[Vec<f32>]) -> Result<Array2<f32>> {
+    let input = model.net.spec().input.len();
+    if input != PIXELS {
+        bail!(
+            "the model takes {input} inputs, not 32x32 = {PIXELS} pixels: it cannot read letters"
+        );
+    }
+    if model.classes.is_empty() {
+        bail!("the model has no classes (an autoencoder?): it cannot read letters");
+    }
+    let x = Array2::from_shape_fn((crops.len(), PIXELS), |(i, j)| crops[i][j]);
+    let logits = model.net.predict(x.view(), 256);
+    Ok(softmax_rows(logits.view()))
+}
+
+/// The `TOP_K` most probable classes, most probable first.
+pub fn top_guesses(p: ArrayView1<f32>, classes: &[String]) -> Vec<Guess> {
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+    order
+        .iter()
+        .take(TOP_K)
+        .map(|&i| Guess {
+            class: classes[i].clone(),
+            probability: p[i],
+        })
+        .collect()
+}
+
+/// Whether a class is a digit (else a letter).
+fn is_digit(class: &str) -> bool {
+    class.chars().all(|c| c.is_ascii_digit())
+}
+
+/// The post-step "a word is all letters or all digits": sums, over the word's characters,
+/// the probability of being some letter and of being some digit; the larger kind wins and
+/// each character becomes its most probable class of that kind. Returns the chosen class
+/// index per character (the plain argmax when `probs` is empty of one kind).
+pub fn one_kind_per_word(probs: &[ArrayView1<f32>], classes: &[String]) -> Vec<usize> {
+    let digit_mass: f32 = probs
+        .iter()
+        .map(|p| {
+            p.iter()
+                .zip(classes)
+                .filter(|(_, c)| is_digit(c))
+                .map(|(v, _)| v)
+                .sum::<f32>()
+        })
+        .sum();
+    let letter_mass = probs.len() as f32 - digit_mass;
+    let want_digit = digit_mass > letter_mass;
+    probs
+        .iter()
+        .map(|p| {
+            let best_of_kind = (0..p.len())
+                .filter(|&i| is_digit(&classes[i]) == want_digit)
+                .max_by(|&a, &b| p[a].total_cmp(&p[b]));
+            best_of_kind.unwrap_or_else(|| argmax(p))
+        })
+        .collect()
+}
+
+pub fn argmax(p: &ArrayView1<f32>) -> usize {
+    (0..p.len())
+        .max_by(|&a, &b| p[a].total_cmp(&p[b]))
+        .unwrap_or(0)
+}

@@ -1,0 +1,109 @@
+//! The `ocr` and `ocr-eval` commands (their flags are in `cli.rs`).
+
+use super::eval::read_truth;
+use super::{OcrParams, Reading, Timing, read_file, stages};
+use crate::nn::SavedModel;
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The model at `path`, or the shipped default.
+pub fn load_model(path: Option<&Path>) -> Result<SavedModel> {
+    match path {
+        Some(p) => {
+            SavedModel::load(p).with_context(|| format!("loading the model {}", p.display()))
+        }
+        None => crate::data::builtin::default_model(),
+    }
+}
+
+fn print_timings(timings: &[Timing]) {
+    let total: f64 = timings.iter().map(|t| t.ms).sum();
+    let parts: Vec<String> = timings
+        .iter()
+        .map(|t| format!("{} {:.1}", t.stage, t.ms))
+        .collect();
+    eprintln!("  time {total:.1} ms: {}", parts.join(", "));
+}
+
+/// Reads the photo at `path`, says what the segmentation measured, writes the stage
+/// images to `debug_dir`.
+fn read_photo(
+    path: &Path,
+    model: &mut SavedModel,
+    params: &OcrParams,
+    debug_dir: Option<&Path>,
+) -> Result<Reading> {
+    let (seg, reading) = read_file(path, model, params)?;
+    eprintln!(
+        "  {}: working {}x{}, pen {:.0} px, letters {:.0} px high, level {}",
+        path.display(),
+        seg.grey.width(),
+        seg.grey.height(),
+        seg.stroke_width,
+        seg.letter_height,
+        seg.level
+    );
+    if let Some(dir) = debug_dir {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "image".into());
+        stages::write_all(dir, &stem, &seg, Some(&reading))?;
+    }
+    Ok(reading)
+}
+
+/// `nnlab ocr`: prints each photo's text (or JSON with boxes and top-5 guesses).
+pub fn ocr(
+    images: &[PathBuf],
+    model: Option<&Path>,
+    json: bool,
+    debug_dir: Option<&Path>,
+    params: &OcrParams,
+) -> Result<ExitCode> {
+    let mut model = load_model(model)?;
+    for path in images {
+        let reading = read_photo(path, &mut model, params, debug_dir)?;
+        if json {
+            let value = serde_json::json!({ "file": path.display().to_string(), "text": reading.text(), "reading": reading });
+            println!("{value}");
+        } else {
+            if images.len() > 1 {
+                println!("== {}", path.display());
+            }
+            println!("{}", reading.text());
+            print_timings(&reading.timings);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `nnlab ocr-eval`: character accuracy and letters found per photo of the truth file.
+pub fn ocr_eval(
+    truth_file: &Path,
+    image_dir: &Path,
+    model: Option<&Path>,
+    debug_dir: Option<&Path>,
+    params: &OcrParams,
+) -> Result<ExitCode> {
+    let truths = read_truth(truth_file)?;
+    let mut model = load_model(model)?;
+    println!(
+        "{:<20} {:>8} {:>13}  text",
+        "photo", "accuracy", "boxes/letters"
+    );
+    for t in &truths {
+        let reading = read_photo(&image_dir.join(&t.file), &mut model, params, debug_dir)?;
+        let score = t.score(&reading);
+        println!(
+            "{:<20} {:>8.3} {:>13}  {}",
+            t.file,
+            score.accuracy,
+            format!("{}/{}", score.boxes, score.letters),
+            reading.text().replace('\n', "|")
+        );
+        print_timings(&reading.timings);
+    }
+    Ok(ExitCode::SUCCESS)
+}

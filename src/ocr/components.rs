@@ -1,0 +1,209 @@
+//! Connected ink components and which of them are letters.
+
+use super::binarize::INK;
+use image::{GrayImage, ImageBuffer, Luma};
+use imageproc::region_labelling::{Connectivity, connected_components};
+use serde::Serialize;
+
+/// Component labels per pixel (0 = paper).
+pub type Labels = ImageBuffer<Luma<u32>, Vec<u32>>;
+
+/// An axis-aligned box, `right` and `bottom` exclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct BBox {
+    pub left: u32,
+    pub top: u32,
+    pub right: u32,
+    pub bottom: u32,
+}
+
+impl BBox {
+    pub fn width(&self) -> u32 {
+        self.right - self.left
+    }
+
+    pub fn height(&self) -> u32 {
+        self.bottom - self.top
+    }
+
+    pub fn union(&self, o: &BBox) -> BBox {
+        BBox {
+            left: self.left.min(o.left),
+            top: self.top.min(o.top),
+            right: self.right.max(o.right),
+            bottom: self.bottom.max(o.bottom),
+        }
+    }
+
+    /// Length of the overlap of the two boxes' column ranges (0 when apart).
+    pub fn x_overlap(&self, o: &BBox) -> u32 {
+        self.right
+            .min(o.right)
+            .saturating_sub(self.left.max(o.left))
+    }
+
+    /// Length of the overlap of the two boxes' row ranges (0 when apart).
+    pub fn y_overlap(&self, o: &BBox) -> u32 {
+        self.bottom
+            .min(o.bottom)
+            .saturating_sub(self.top.max(o.top))
+    }
+
+    /// The box in another coordinate system, `factor` times larger.
+    pub fn scaled(&self, factor: f32) -> BBox {
+        let s = |v: u32| (v as f32 * factor).round() as u32;
+        BBox {
+            left: s(self.left),
+            top: s(self.top),
+            right: s(self.right),
+            bottom: s(self.bottom),
+        }
+    }
+}
+
+/// One candidate character: a box and the component labels whose ink it owns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Blob {
+    pub bbox: BBox,
+    pub labels: Vec<u32>,
+    /// Ink pixels (of the joined-stroke image).
+    pub area: u32,
+}
+
+impl Blob {
+    /// Absorbs `other` (a broken stroke of the same letter).
+    pub fn merge(&mut self, other: &Blob) {
+        self.bbox = self.bbox.union(&other.bbox);
+        self.labels.extend_from_slice(&other.labels);
+        self.area += other.area;
+    }
+}
+
+/// Labels the 8-connected ink components of `joined` and returns one blob per component.
+pub fn find_blobs(joined: &GrayImage) -> (Labels, Vec<Blob>) {
+    let labels = connected_components(joined, Connectivity::Eight, Luma([0u8]));
+    let mut blobs: Vec<Option<Blob>> = Vec::new();
+    for (x, y, p) in labels.enumerate_pixels() {
+        let l = p[0];
+        if l == 0 {
+            continue;
+        }
+        let i = l as usize - 1;
+        if blobs.len() <= i {
+            blobs.resize(i + 1, None);
+        }
+        let b = blobs[i].get_or_insert(Blob {
+            bbox: BBox {
+                left: x,
+                top: y,
+                right: x + 1,
+                bottom: y + 1,
+            },
+            labels: vec![l],
+            area: 0,
+        });
+        b.area += 1;
+        b.bbox.left = b.bbox.left.min(x);
+        b.bbox.right = b.bbox.right.max(x + 1);
+        b.bbox.bottom = b.bbox.bottom.max(y + 1);
+    }
+    debug_assert!(joined.iter().all(|&v| v == 0 || v == INK));
+    (labels, blobs.into_iter().flatten().collect())
+}
+
+/// Components taller than this many typical letter heights are not letters (page edges,
+/// desk, shadows, drawings).
+const MAX_HEIGHT_IN_LETTERS: f32 = 3.0;
+/// Components wider than this many letter heights are rules or page edges (touching
+/// letters rarely join more than a short word).
+const MAX_WIDTH_IN_LETTERS: f32 = 8.0;
+
+/// The typical letter height: the median height of the components that are not tiny
+/// (area at least a fifth of the mean, as the course did) and do not touch the border.
+pub fn typical_height(blobs: &[Blob]) -> Option<f32> {
+    let mean = blobs.iter().map(|b| b.area as f64).sum::<f64>() / blobs.len().max(1) as f64;
+    let mut heights: Vec<u32> = blobs
+        .iter()
+        .filter(|b| b.area as f64 >= mean / 5.0)
+        .map(|b| b.bbox.height())
+        .collect();
+    median(&mut heights).map(|h| h as f32)
+}
+
+/// The median of `v` (reorders it).
+pub fn median(v: &mut [u32]) -> Option<u32> {
+    if v.is_empty() {
+        return None;
+    }
+    let mid = v.len() / 2;
+    Some(*v.select_nth_unstable(mid).1)
+}
+
+/// Drops what cannot be a letter: components touching the image border (page edges, desk)
+/// and components far taller or wider than a letter.
+pub fn drop_non_letters(blobs: Vec<Blob>, width: u32, height: u32) -> (Vec<Blob>, Option<f32>) {
+    let inside: Vec<Blob> = blobs
+        .into_iter()
+        .filter(|b| {
+            b.bbox.left > 0 && b.bbox.top > 0 && b.bbox.right < width && b.bbox.bottom < height
+        })
+        .collect();
+    let Some(letter) = typical_height(&inside) else {
+        return (inside, None);
+    };
+    let kept: Vec<Blob> = inside
+        .into_iter()
+        .filter(|b| {
+            (b.bbox.height() as f32) <= MAX_HEIGHT_IN_LETTERS * letter
+                && (b.bbox.width() as f32) <= MAX_WIDTH_IN_LETTERS * letter
+        })
+        .collect();
+    let letter = typical_height(&kept);
+    (kept, letter)
+}
+
+/// Merges blobs whose boxes overlap mostly horizontally (one above the other within a
+/// letter height: broken strokes, the parts of a letter the threshold cut apart).
+pub fn merge_stacked(mut blobs: Vec<Blob>, letter: f32) -> Vec<Blob> {
+    blobs.sort_by_key(|b| b.bbox.left);
+    let mut merged = true;
+    while merged {
+        merged = false;
+        let mut i = 0;
+        while i < blobs.len() {
+            let mut j = i + 1;
+            while j < blobs.len() && blobs[j].bbox.left < blobs[i].bbox.right {
+                if stacked(&blobs[i].bbox, &blobs[j].bbox, letter) {
+                    let other = blobs.remove(j);
+                    blobs[i].merge(&other);
+                    merged = true;
+                } else {
+                    j += 1;
+                }
+            }
+            i += 1;
+        }
+    }
+    blobs
+}
+
+/// Whether two boxes belong to one letter: their columns overlap by more than half the
+/// narrower one and, together, they are not taller than a letter and a half.
+fn stacked(a: &BBox, b: &BBox, letter: f32) -> bool {
+    let narrower = a.width().min(b.width());
+    2 * a.x_overlap(b) > narrower && (a.union(b).height() as f32) < 1.5 * letter
+}
+
+/// Drops specks: blobs whose larger side is under `min_size` letter heights or whose ink is
+/// under `min_area` times the median blob's ink.
+pub fn drop_specks(blobs: Vec<Blob>, letter: f32, min_size: f32, min_area: f32) -> Vec<Blob> {
+    let mut areas: Vec<u32> = blobs.iter().map(|b| b.area).collect();
+    let median_area = median(&mut areas).unwrap_or(0) as f32;
+    blobs
+        .into_iter()
+        .filter(|b| {
+            let size = b.bbox.width().max(b.bbox.height()) as f32;
+            size >= min_size * letter && b.area as f32 >= min_area * median_area
+        })
+        .collect()
+}

@@ -1,0 +1,287 @@
+//! OCR: the pipeline finds the letters, lines and spaces of a page drawn from known glyphs,
+//! reads them with a model that knows those glyphs, and refuses bad images with a clear
+//! message.
+
+use image::{DynamicImage, GrayImage, ImageFormat, Luma};
+use nnlab::data::{DataSource, Dataset, SIDE};
+use nnlab::nn::SavedModel;
+use nnlab::ocr::{OcrParams, load, read, segment};
+use nnlab::train::{RunConfig, Trainer};
+use std::io::Cursor;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The shared test data folder (a worktree has no fixed path to it).
+fn shared_data() -> PathBuf {
+    std::env::var_os("NNLAB_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/work/shared"))
+        .join("data")
+}
+
+fn fixture() -> nnlab::data::Splits {
+    DataSource::Nist36(shared_data().join("nist36_fixture"))
+        .load()
+        .expect("the NIST36 fixture loads")
+}
+
+/// Glyph pixels are this many page pixels.
+const ZOOM: u32 = 3;
+const LETTER_GAP: u32 = 12;
+const WORD_GAP: u32 = 110;
+const LINE_PITCH: u32 = 200;
+const MARGIN: u32 = 80;
+
+/// A page with `lines` (words separated by spaces) written in glyphs of `ds` (the first
+/// sample of each class), dark ink on paper lit unevenly from the left.
+fn draw_page(ds: &Dataset, lines: &[&str]) -> GrayImage {
+    let cell = SIDE as u32 * ZOOM;
+    let width = 2 * MARGIN
+        + lines
+            .iter()
+            .map(|l| l.len() as u32 * (cell + WORD_GAP))
+            .max()
+            .unwrap();
+    let height = 2 * MARGIN + lines.len() as u32 * LINE_PITCH;
+    let mut page = GrayImage::from_fn(width, height, |x, _| Luma([150 + (90 * x / width) as u8]));
+    for (row, line) in lines.iter().enumerate() {
+        let mut x = MARGIN;
+        for c in line.chars() {
+            if c == ' ' {
+                x += WORD_GAP;
+                continue;
+            }
+            let class = ds
+                .classes
+                .iter()
+                .position(|k| k == &c.to_string())
+                .expect("a NIST36 class");
+            let sample = ds
+                .labels
+                .iter()
+                .position(|&l| l == class)
+                .expect("a sample of the class");
+            let glyph = ds.image(sample);
+            let y0 = MARGIN + row as u32 * LINE_PITCH;
+            for ((gy, gx), &v) in glyph.indexed_iter() {
+                if v > 0.5 {
+                    for dy in 0..ZOOM {
+                        for dx in 0..ZOOM {
+                            page.put_pixel(
+                                x + gx as u32 * ZOOM + dx,
+                                y0 + gy as u32 * ZOOM + dy,
+                                Luma([30]),
+                            );
+                        }
+                    }
+                }
+            }
+            x += cell + LETTER_GAP;
+        }
+    }
+    page
+}
+
+fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    img.write_to(&mut Cursor::new(&mut bytes), format).unwrap();
+    bytes
+}
+
+const PAGE: [&str; 2] = ["HELLO WORLD", "AB 12 XYZ"];
+
+/// The page lying on a dark desk, in the middle of the photo, lit from one side.
+fn on_desk(page: &GrayImage) -> GrayImage {
+    let (w, h) = (page.width() * 3 / 2, page.height() * 3 / 2);
+    let (x0, y0) = ((w - page.width()) / 2, (h - page.height()) / 2);
+    GrayImage::from_fn(w, h, |x, y| {
+        let inside = x >= x0 && y >= y0 && x < x0 + page.width() && y < y0 + page.height();
+        if inside {
+            *page.get_pixel(x - x0, y - y0)
+        } else {
+            Luma([40 + (30 * y / h) as u8])
+        }
+    })
+}
+
+#[test]
+fn segmentation_finds_the_letters_lines_and_spaces_of_a_drawn_page() {
+    let data = fixture();
+    let page = draw_page(&data.train, &PAGE);
+    for (what, img) in [("page", page.clone()), ("page on a desk", on_desk(&page))] {
+        // Through PNG bytes, as a dropped file would come.
+        let photo =
+            load::decode_image(&encode(&DynamicImage::ImageLuma8(img), ImageFormat::Png)).unwrap();
+        let seg = segment(&photo, &OcrParams::default()).unwrap();
+        check_layout(&seg, what);
+    }
+}
+
+fn check_layout(seg: &nnlab::ocr::Segmentation, what: &str) {
+    assert_eq!(seg.lines.len(), 2, "{what}: two lines");
+    for (line, text) in seg.lines.iter().zip(PAGE) {
+        let words: Vec<&str> = text.split(' ').collect();
+        assert_eq!(
+            line.blobs.len(),
+            text.replace(' ', "").len(),
+            "{what}: letters of '{text}'"
+        );
+        let spaces: Vec<usize> = line
+            .space_before
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s)
+            .map(|(i, _)| i)
+            .collect();
+        let expected: Vec<usize> = words
+            .iter()
+            .scan(0, |n, w| {
+                *n += w.len();
+                Some(*n)
+            })
+            .take(words.len() - 1)
+            .collect();
+        assert_eq!(spaces, expected, "{what}: spaces in '{text}'");
+        // Left to right, not overlapping.
+        for w in line.blobs.windows(2) {
+            assert!(
+                w[0].bbox.right <= w[1].bbox.left,
+                "{what}: ordered, not overlapping: {w:?}"
+            );
+        }
+    }
+    // Working pixels per glyph cell (the photo may have been shrunk).
+    let cell = (SIDE as u32 * ZOOM) as f32 / seg.scale;
+    assert!(
+        seg.letter_height > 0.4 * cell && seg.letter_height < cell,
+        "{what}: letter height {} for glyphs in cells of {cell} px",
+        seg.letter_height
+    );
+}
+
+/// A small MLP trained on the fixture (the glyphs drawn on the page).
+fn fixture_model(data: nnlab::data::Splits) -> SavedModel {
+    let config = RunConfig {
+        epochs: 40,
+        hidden: 128,
+        lr: 0.01,
+        ..RunConfig::default()
+    };
+    let classes = data.train.classes.clone();
+    let mut trainer = Trainer::new(config, Arc::new(data)).unwrap();
+    for _ in 0..trainer.config.epochs {
+        trainer.run_epoch(|_| {});
+    }
+    SavedModel {
+        net: trainer.net.clone(),
+        classes,
+        config: None,
+    }
+}
+
+#[test]
+fn a_model_reads_the_glyphs_it_learned_from_a_drawn_page() {
+    let data = fixture();
+    let page = DynamicImage::ImageLuma8(draw_page(&data.train, &PAGE));
+    let mut model = fixture_model(data);
+    let (_, reading) = read(&page, &mut model, &OcrParams::default()).unwrap();
+    let truth = PAGE.join("\n");
+    let accuracy = nnlab::ocr::eval::character_accuracy(&truth, &reading.text());
+    // A transposed or inverted crop reads almost nothing right.
+    assert!(
+        accuracy >= 0.8,
+        "read '{}' for '{truth}' ({accuracy:.2})",
+        reading.text()
+    );
+    let c = reading.characters().next().unwrap();
+    assert_eq!(c.top.len(), 5);
+    assert!(
+        c.top
+            .windows(2)
+            .all(|w| w[0].probability >= w[1].probability)
+    );
+    assert!(
+        c.bbox.left >= MARGIN - 5 && c.bbox.top >= MARGIN - 5,
+        "box in photo pixels: {:?}",
+        c.bbox
+    );
+}
+
+fn segment_error(bytes: &[u8]) -> String {
+    let err =
+        load::decode_image(bytes).and_then(|img| segment(&img, &OcrParams::default()).map(|_| ()));
+    format!("{:#}", err.expect_err("bad input must fail"))
+}
+
+#[test]
+fn bad_images_give_clear_errors() {
+    assert!(segment_error(b"hello, I am text").contains("unknown file format"));
+
+    let data = fixture();
+    let page = DynamicImage::ImageLuma8(draw_page(&data.train, &PAGE));
+    let png = encode(&page, ImageFormat::Png);
+    let msg = segment_error(&png[..png.len() / 2]);
+    assert!(msg.contains("decode"), "truncated PNG: {msg}");
+
+    let blank = DynamicImage::ImageLuma8(GrayImage::from_fn(640, 480, |x, y| {
+        Luma([200 + ((x * 7 + y * 13) % 5) as u8])
+    }));
+    let msg = segment_error(&encode(&blank, ImageFormat::Png));
+    assert!(msg.contains("no writing found"), "blank page: {msg}");
+
+    let tiny = DynamicImage::ImageLuma8(GrayImage::new(1, 1));
+    let msg = segment_error(&encode(&tiny, ImageFormat::Png));
+    assert!(msg.contains("too small"), "1x1: {msg}");
+
+    let msg = segment_error(&png_header(20_000, 20_000));
+    assert!(
+        msg.contains("20000x20000") && msg.contains("megapixels"),
+        "huge: {msg}"
+    );
+}
+
+/// The start of a PNG file claiming `w x h` grey pixels (its header, no pixel data).
+fn png_header(w: u32, h: u32) -> Vec<u8> {
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend(w.to_be_bytes());
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([8, 0, 0, 0, 0]); // 8-bit grey, no interlace
+    let mut crc = flate2::Crc::new();
+    crc.update(&ihdr);
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend(13u32.to_be_bytes());
+    bytes.extend(&ihdr);
+    bytes.extend(crc.sum().to_be_bytes());
+    bytes
+}
+
+/// The four evaluation photos read with the shipped model: every letter found (one off at
+/// most) and accuracy floors a little below what the pipeline reaches.
+#[test]
+fn the_default_model_reads_the_evaluation_photos() {
+    let data = common::shared_data();
+    let truths = nnlab::ocr::eval::read_truth(&data.join("ocr_truth.txt")).unwrap();
+    let mut model = nnlab::data::builtin::default_model().unwrap();
+    let floors = [
+        ("01_list.jpg", 0.85),
+        ("02_letters.jpg", 0.86),
+        ("03_haiku.jpg", 0.92),
+        ("04_deep.jpg", 0.95),
+    ];
+    assert_eq!(truths.len(), floors.len());
+    for (t, (file, floor)) in truths.iter().zip(floors) {
+        assert_eq!(t.file, file);
+        let (_, reading) =
+            nnlab::ocr::read_file(&data.join(file), &mut model, &OcrParams::default()).unwrap();
+        let score = t.score(&reading);
+        assert!(
+            score.boxes.abs_diff(score.letters) <= 1,
+            "{file}: {score:?}"
+        );
+        assert!(
+            score.accuracy >= floor,
+            "{file}: {score:?} read '{}'",
+            reading.text()
+        );
+    }
+}
