@@ -126,9 +126,9 @@ fn thin(mask: &mut Array2<bool>) {
                 let crossings = (0..8).filter(|&i| !n[i] && n[(i + 1) % 8]).count();
                 let (p2, p4, p6, p8) = (n[0], n[2], n[4], n[6]);
                 let side_clear = if step == 0 {
-                    !(p2 && p4 && p6) && !(p4 && p6 && p8)
+                    !(p4 && p6 && (p2 || p8))
                 } else {
-                    !(p2 && p4 && p8) && !(p2 && p6 && p8)
+                    !(p2 && p8 && (p4 || p6))
                 };
                 if (2..=6).contains(&count) && crossings == 1 && side_clear {
                     removed.push((y as usize, x as usize));
