@@ -64,7 +64,7 @@ fn class_names(dir: &Path) -> Result<Vec<String>> {
 
 /// The records of the CIFAR-10 binary `bytes`; `what` names the file in errors.
 pub fn parse_records(bytes: &[u8], classes: &[String], what: &str) -> Result<Dataset> {
-    if bytes.is_empty() || bytes.len() % RECORD != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD) {
         bail!(
             "{what}: {} bytes is not a whole number of {RECORD}-byte CIFAR-10 records",
             bytes.len()
