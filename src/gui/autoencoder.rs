@@ -46,8 +46,8 @@ struct WorstCache {
 }
 
 /// Originals beside their reconstructions, pair after pair in one row of tiles.
-pub fn pairs_image(pairs: &[(ArrayView1<f32>, ArrayView1<f32>)]) -> ColorImage {
-    let tiles: Vec<ArrayView1<f32>> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+pub fn pairs_image<'a>(pairs: &[(ArrayView1<'a, f32>, ArrayView1<'a, f32>)]) -> ColorImage {
+    let tiles: Vec<ArrayView1<'a, f32>> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
     let gray = tile_grid(&tiles, tiles.len(), 1);
     ColorImage::from_gray(
         [gray.width() as usize, gray.height() as usize],

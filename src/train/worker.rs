@@ -490,13 +490,13 @@ impl Worker {
             .epoch_done
             .as_ref()
             .is_some_and(|s| s.epoch >= trainer.config.epochs);
+        let autoencoder = trainer.config.task == Task::Autoencode;
         self.pending_epochs.extend(report.epoch_done);
         let due =
             |last: Option<Instant>, every: Duration| last.is_none_or(|t| t.elapsed() >= every);
         if done || due(self.last_progress, PROGRESS_INTERVAL) {
             self.send_progress_of(report.loss);
         }
-        let autoencoder = trainer.config.task == Task::Autoencode;
         if last_epoch {
             self.finish(Ending::Completed);
         } else if done && due(self.last_snapshot, SNAPSHOT_INTERVAL) {
