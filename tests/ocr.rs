@@ -253,10 +253,10 @@ fn the_default_model_reads_the_evaluation_photos() {
     let truths = nnlab::ocr::eval::read_truth(&data.join("ocr_truth.txt")).unwrap();
     let mut model = nnlab::data::builtin::default_model().unwrap();
     let floors = [
-        ("01_list.jpg", 0.78),
-        ("02_letters.jpg", 0.86),
-        ("03_haiku.jpg", 0.88),
-        ("04_deep.jpg", 0.90),
+        ("01_list.jpg", 0.95),
+        ("02_letters.jpg", 0.92),
+        ("03_haiku.jpg", 0.95),
+        ("04_deep.jpg", 0.95),
     ];
     assert_eq!(truths.len(), floors.len());
     for (t, (file, floor)) in truths.iter().zip(floors) {
