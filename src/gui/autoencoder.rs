@@ -2,7 +2,7 @@
 //! beside their reconstructions for classes the user picks, the PSNR histogram over the
 //! validation split, the worst reconstructions and a 2-D PCA view of the code.
 
-use super::curves::{BATCH, Curve, CurveOptions, CurvePlot, TRAIN, VALID};
+use super::curves::{Curve, CurveOptions, CurvePlot, VALID, loss_curves};
 use super::palette::texture;
 use super::session::Session;
 use crate::data::{Dataset, grid::tile_grid};
@@ -256,11 +256,6 @@ impl AutoencoderView {
 /// The shared curve plot twice: the loss (batches, train, valid) and the mean valid PSNR.
 fn curves_ui(ui: &mut Ui, session: &mut Session, options: &CurveOptions) {
     let curves = &mut session.curves;
-    let batch = if options.show_batches {
-        curves.batch_loss.points().to_vec()
-    } else {
-        Vec::new()
-    };
     let link = ui.make_persistent_id("ae-curves-x");
     ui.columns(2, |cols| {
         CurvePlot {
@@ -273,29 +268,7 @@ fn curves_ui(ui: &mut Ui, session: &mut Session, options: &CurveOptions) {
             height: 190.0,
             link_x: Some(link),
         }
-        .show(
-            &mut cols[0],
-            &[
-                Curve {
-                    name: "train batch",
-                    points: &batch,
-                    color: BATCH,
-                    faint: true,
-                },
-                Curve {
-                    name: "train",
-                    points: curves.train_loss.points(),
-                    color: TRAIN,
-                    faint: false,
-                },
-                Curve {
-                    name: "valid",
-                    points: curves.valid_loss.points(),
-                    color: VALID,
-                    faint: false,
-                },
-            ],
-        );
+        .show(&mut cols[0], &loss_curves(curves, options));
         CurvePlot {
             id: "ae-psnr",
             y_label: "PSNR (dB)",

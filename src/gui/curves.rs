@@ -227,11 +227,6 @@ pub fn ui(
         .collect();
     let link = ui.make_persistent_id("curves-x");
     let height = ((ui.available_height() - 8.0) / 2.0).max(120.0);
-    let batch = if options.show_batches {
-        curves.batch_loss.points().to_vec()
-    } else {
-        Vec::new()
-    };
     let loss_rect = CurvePlot {
         id: "loss",
         y_label: "loss",
@@ -242,29 +237,7 @@ pub fn ui(
         height,
         link_x: Some(link),
     }
-    .show(
-        ui,
-        &[
-            Curve {
-                name: "train batch",
-                points: &batch,
-                color: BATCH,
-                faint: true,
-            },
-            Curve {
-                name: "train",
-                points: curves.train_loss.points(),
-                color: TRAIN,
-                faint: false,
-            },
-            Curve {
-                name: "valid",
-                points: curves.valid_loss.points(),
-                color: VALID,
-                faint: false,
-            },
-        ],
-    );
+    .show(ui, &loss_curves(curves, options));
     let acc_rect = CurvePlot {
         id: "accuracy",
         y_label: "accuracy",
@@ -296,6 +269,36 @@ pub fn ui(
 }
 
 /// The per-epoch history as CSV (one header line, one line per epoch).
+/// The loss lines of both the classifier's and the autoencoder's curves: single batches
+/// (faint, when shown), train and valid.
+pub fn loss_curves<'a>(curves: &'a mut Curves, options: &CurveOptions) -> [Curve<'a>; 3] {
+    let batch: &[[f64; 2]] = if options.show_batches {
+        curves.batch_loss.points()
+    } else {
+        &[]
+    };
+    [
+        Curve {
+            name: "train batch",
+            points: batch,
+            color: BATCH,
+            faint: true,
+        },
+        Curve {
+            name: "train",
+            points: curves.train_loss.points(),
+            color: TRAIN,
+            faint: false,
+        },
+        Curve {
+            name: "valid",
+            points: curves.valid_loss.points(),
+            color: VALID,
+            faint: false,
+        },
+    ]
+}
+
 pub fn history_csv(history: &[EpochStats]) -> String {
     let mut s = String::from("epoch,train_loss,train_acc,valid_loss,valid_acc,lr,seconds\n");
     for e in history {

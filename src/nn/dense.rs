@@ -35,20 +35,11 @@ impl<F: Float> Dense<F> {
 
     /// The weight matrix, `in x out`.
     pub fn w(&self) -> ArrayView2<'_, F> {
-        self.weight
-            .value
-            .view()
-            .into_dimensionality::<Ix2>()
-            .expect("dense weight is 2-D")
+        matrix(&self.weight)
     }
 
     pub fn forward(&mut self, x: ArrayView2<F>) {
-        let w = self
-            .weight
-            .value
-            .view()
-            .into_dimensionality::<Ix2>()
-            .expect("2-D");
+        let w = matrix(&self.weight);
         ensure_shape(&mut self.out, x.nrows(), w.ncols());
         gemm(F::one(), &x, &w, F::zero(), &mut self.out.view_mut());
         let b = self
@@ -84,12 +75,7 @@ impl<F: Float> Dense<F> {
             gb += &row;
         }
         if need_grad_in {
-            let w = self
-                .weight
-                .value
-                .view()
-                .into_dimensionality::<Ix2>()
-                .expect("2-D");
+            let w = matrix(&self.weight);
             ensure_shape(&mut self.grad_in, grad_out.nrows(), w.nrows());
             gemm(
                 F::one(),
@@ -104,4 +90,14 @@ impl<F: Float> Dense<F> {
     pub fn grad_input(&self) -> ArrayView2<'_, F> {
         self.grad_in.view()
     }
+}
+
+/// The weight tensor as the `in x out` matrix it is (a free function, so it can borrow the
+/// weight while the layer's output buffer is borrowed mutably).
+fn matrix<F: Float>(weight: &Param<F>) -> ArrayView2<'_, F> {
+    weight
+        .value
+        .view()
+        .into_dimensionality::<Ix2>()
+        .expect("dense weight is 2-D")
 }
