@@ -100,7 +100,7 @@ fn forward_pass(data: &Arc<Splits>, passes: usize) -> Result<f64> {
 
 fn report(name: &str, seconds: f64) {
     println!(
-        "bench {name} epoch_s={seconds:.4} samples_per_s={:.0}",
+        "bench {name} samples_per_s={:.0} epoch_s={seconds:.4}",
         SAMPLES as f64 / seconds
     );
 }
