@@ -91,33 +91,24 @@ pub fn threshold(img: &GrayImage, offset: i32) -> Result<(GrayImage, u8)> {
 pub fn stroke_width(binary: &GrayImage) -> f32 {
     let (w, h) = binary.dimensions();
     let mut counts = vec![0u64; (w.max(h) + 1) as usize];
-    let mut count_runs = |len: &mut u32| {
-        if *len > 0 {
-            counts[*len as usize] += 1;
-            *len = 0;
+    // Lengths of the ink runs along one line of pixels.
+    let mut count_line = |pixels: &mut dyn Iterator<Item = bool>| {
+        let mut len = 0usize;
+        for ink in pixels.chain(std::iter::once(false)) {
+            if ink {
+                len += 1;
+            } else if len > 0 {
+                counts[len] += 1;
+                len = 0;
+            }
         }
     };
+    let ink = |x, y| binary.get_pixel(x, y)[0] == INK;
     for y in 0..h {
-        let mut len = 0;
-        for x in 0..w {
-            if binary.get_pixel(x, y)[0] == INK {
-                len += 1
-            } else {
-                count_runs(&mut len)
-            }
-        }
-        count_runs(&mut len);
+        count_line(&mut (0..w).map(|x| ink(x, y)));
     }
     for x in 0..w {
-        let mut len = 0;
-        for y in 0..h {
-            if binary.get_pixel(x, y)[0] == INK {
-                len += 1
-            } else {
-                count_runs(&mut len)
-            }
-        }
-        count_runs(&mut len);
+        count_line(&mut (0..h).map(|y| ink(x, y)));
     }
     let total: u64 = counts.iter().sum();
     let mut seen = 0;
