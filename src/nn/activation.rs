@@ -2,7 +2,7 @@
 //! *output*, so a layer only keeps what it produced.
 
 use super::Float;
-use ndarray::{ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{ArrayView2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -53,9 +53,16 @@ impl Activation {
     }
 
     pub fn forward<F: Float>(self, x: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
-        Zip::from(&mut out)
-            .and(&x)
-            .for_each(|o, &v| *o = self.apply(v));
+        let x = x.as_standard_layout();
+        let (x, out) = (standard(&x), standard_mut(&mut out));
+        // One loop per activation, with the activation a constant inside it, so each
+        // loop vectorises.
+        match self {
+            Self::Sigmoid => map(x, out, |v| Self::Sigmoid.apply(v)),
+            Self::Tanh => map(x, out, |v| Self::Tanh.apply(v)),
+            Self::Relu => map(x, out, |v| Self::Relu.apply(v)),
+            Self::Identity => out.copy_from_slice(x),
+        }
     }
 
     /// `grad_in = grad_out * f'(x)`, with f' taken from the stored output.
@@ -65,10 +72,40 @@ impl Activation {
         grad_out: ArrayView2<F>,
         mut grad_in: ArrayViewMut2<F>,
     ) {
-        Zip::from(&mut grad_in)
-            .and(&out)
-            .and(&grad_out)
-            .for_each(|g, &y, &d| *g = d * self.derivative_from_output(y));
+        let grad_out = grad_out.as_standard_layout();
+        let out = out.as_standard_layout();
+        let (y, d, g) = (
+            standard(&out),
+            standard(&grad_out),
+            standard_mut(&mut grad_in),
+        );
+        match self {
+            Self::Sigmoid => map2(y, d, g, |y, d| d * Self::Sigmoid.derivative_from_output(y)),
+            Self::Tanh => map2(y, d, g, |y, d| d * Self::Tanh.derivative_from_output(y)),
+            Self::Relu => map2(y, d, g, |y, d| d * Self::Relu.derivative_from_output(y)),
+            Self::Identity => g.copy_from_slice(d),
+        }
+    }
+}
+
+fn standard<'a, F: Float>(a: &'a ndarray::CowArray<'_, F, ndarray::Ix2>) -> &'a [F] {
+    a.as_slice().expect("standard layout")
+}
+
+fn standard_mut<'a, F: Float>(a: &'a mut ArrayViewMut2<'_, F>) -> &'a mut [F] {
+    a.as_slice_mut()
+        .expect("layer buffers are owned, standard layout")
+}
+
+fn map<F: Float>(x: &[F], out: &mut [F], f: impl Fn(F) -> F) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = f(v);
+    }
+}
+
+fn map2<F: Float>(a: &[F], b: &[F], out: &mut [F], f: impl Fn(F, F) -> F) {
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = f(x, y);
     }
 }
 

@@ -5,6 +5,7 @@
 //! running statistics are state, not trainable: they are stored as parameters with
 //! `trainable = false` so model files keep them, and the optimiser and gradient check skip them.
 
+use super::gemm::{dot, sum, sum_map};
 use super::layer::{Param, ensure_shape};
 use super::{Float, Shape};
 use ndarray::{Array1, Array2, ArrayView2};
@@ -38,36 +39,6 @@ fn state<F: Float>(value: Array1<F>) -> Param<F> {
         trainable: false,
         ..Param::new(value.into_dyn())
     }
-}
-
-/// Sum of a slice with several accumulators, so the compiler can vectorise it.
-fn sum<F: Float>(xs: &[F]) -> F {
-    let mut acc = [F::zero(); 8];
-    let chunks = xs.chunks_exact(8);
-    let tail = chunks.remainder().iter().fold(F::zero(), |a, &b| a + b);
-    for c in chunks {
-        for (a, &v) in acc.iter_mut().zip(c) {
-            *a += v;
-        }
-    }
-    acc.iter().fold(tail, |a, &b| a + b)
-}
-
-/// Sum of elementwise products of two slices of equal length.
-fn dot<F: Float>(xs: &[F], ys: &[F]) -> F {
-    let mut acc = [F::zero(); 8];
-    let (cx, cy) = (xs.chunks_exact(8), ys.chunks_exact(8));
-    let tail = cx
-        .remainder()
-        .iter()
-        .zip(cy.remainder())
-        .fold(F::zero(), |a, (&x, &y)| a + x * y);
-    for (a8, b8) in cx.zip(cy) {
-        for ((a, &x), &y) in acc.iter_mut().zip(a8).zip(b8) {
-            *a += x * y;
-        }
-    }
-    acc.iter().fold(tail, |a, &b| a + b)
 }
 
 impl<F: Float> BatchNorm2d<F> {
@@ -109,7 +80,7 @@ impl<F: Float> BatchNorm2d<F> {
             let mut var = vec![F::zero(); c];
             for (ch, r) in self.planes(xs) {
                 let m = mean[ch];
-                var[ch] += xs[r].iter().fold(F::zero(), |a, &v| a + (v - m) * (v - m));
+                var[ch] += sum_map(&xs[r], |v| (v - m) * (v - m));
             }
             var.iter_mut().for_each(|v| *v = *v / count);
             self.update_running(&mean, &var, n * p);

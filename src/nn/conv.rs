@@ -1,15 +1,16 @@
 //! 2-D convolution over rows that hold `C x H x W` images.
 //!
-//! im2col: the patches of the whole batch become the columns of one `[C*k*k, N*P]` matrix
-//! (P = output pixels per image), so the forward pass and both gradients are one matrix
-//! multiply each. The weight is `[out, in, k, k]` (PyTorch's layout), read as an
+//! im2col: the patches of each image become the columns of a `[C*k*k, P]` matrix
+//! (P = output pixels per image), so per image the forward pass and both gradients are one
+//! matrix multiply each, and the `[out, P]` product is already the image's output row. The weight is `[out, in, k, k]` (PyTorch's layout), read as an
 //! `[out, in*k*k]` matrix.
 
-use super::gemm::gemm;
+use super::gemm::{add_product, add_product_transposed, sum};
 use super::layer::{Param, ensure_shape};
 use super::{Float, Init, Shape};
 use ndarray::{Array1, Array2, Array4, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD};
 use rand::Rng;
+use rayon::prelude::*;
 
 /// Where a convolution (or pooling) window sits: input and output shapes and the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,73 +49,115 @@ impl Window {
     }
 }
 
-/// Copies the patches of every image in `x` (`[N, C*H*W]`) into `cols` (`[C*k*k, N*P]`),
-/// with zeros where a patch hangs over the padded border.
-fn im2col<F: Float>(win: &Window, x: ArrayView2<F>, cols: &mut Array2<F>) {
-    let (n, k, p) = (x.nrows(), win.kernel, win.out_pixels());
-    ensure_shape(cols, win.input.c * k * k, n * p);
+/// Copies the patches of one image `x` (`C*H*W`) into `cols` (`[C*k*k, P]`), with zeros
+/// where a patch hangs over the padded border.
+fn im2col<F: Float>(win: &Window, x: &[F], cols: &mut [F]) {
+    let (k, p) = (win.kernel, win.out_pixels());
     let (h, w, ow_n) = (win.input.h, win.input.w, win.output.w);
-    let x = x.as_standard_layout();
-    let xs = x.as_slice().expect("standard layout");
-    let row_len = xs.len() / n.max(1);
-    let cols_slice = cols.as_slice_mut().expect("owned");
-    for (r, col_row) in cols_slice.chunks_exact_mut(n * p).enumerate() {
+    for (r, dst) in cols.chunks_exact_mut(p).enumerate() {
         let (c, ki, kj) = (r / (k * k), (r / k) % k, r % k);
         let (lo, hi) = win.valid_columns(kj);
-        for (img, dst) in col_row.chunks_exact_mut(p).enumerate() {
-            let src = &xs[img * row_len + c * h * w..][..h * w];
-            for (oh, out_row) in dst.chunks_exact_mut(ow_n).enumerate() {
-                let Some(ih) = win.input_row(oh, ki) else {
-                    out_row.fill(F::zero());
-                    continue;
-                };
-                out_row[..lo].fill(F::zero());
-                out_row[hi..].fill(F::zero());
-                if lo == hi {
-                    continue;
-                }
-                let first = lo * win.stride + kj - win.padding;
-                let line = &src[ih * w..][..w];
-                if win.stride == 1 {
-                    out_row[lo..hi].copy_from_slice(&line[first..first + hi - lo]);
-                } else {
-                    for (o, d) in out_row[lo..hi].iter_mut().enumerate() {
-                        *d = line[first + o * win.stride];
-                    }
+        let src = &x[c * h * w..][..h * w];
+        for (oh, out_row) in dst.chunks_exact_mut(ow_n).enumerate() {
+            let Some(ih) = win.input_row(oh, ki) else {
+                out_row.fill(F::zero());
+                continue;
+            };
+            out_row[..lo].fill(F::zero());
+            out_row[hi..].fill(F::zero());
+            if lo == hi {
+                continue;
+            }
+            let first = lo * win.stride + kj - win.padding;
+            let line = &src[ih * w..][..w];
+            if win.stride == 1 {
+                out_row[lo..hi].copy_from_slice(&line[first..first + hi - lo]);
+            } else {
+                for (o, d) in out_row[lo..hi].iter_mut().enumerate() {
+                    *d = line[first + o * win.stride];
                 }
             }
         }
     }
 }
 
-/// The adjoint of [`im2col`]: adds every patch gradient back onto its input pixels.
-fn col2im<F: Float>(win: &Window, cols: ArrayView2<F>, grad_in: &mut Array2<F>, n: usize) {
+/// The adjoint of [`im2col`]: adds every patch gradient of one image back onto its input
+/// pixels in `grad_in` (`C*H*W`, which it overwrites).
+fn col2im<F: Float>(win: &Window, cols: &[F], grad_in: &mut [F]) {
     let (k, p) = (win.kernel, win.out_pixels());
-    ensure_shape(grad_in, n, win.input.len());
     grad_in.fill(F::zero());
     let (h, w, ow_n) = (win.input.h, win.input.w, win.output.w);
-    let gs = grad_in.as_slice_mut().expect("owned");
-    let row_len = win.input.len();
-    let cols = cols.as_slice().expect("owned, standard layout");
-    for (r, col_row) in cols.chunks_exact(n * p).enumerate() {
+    for (r, src) in cols.chunks_exact(p).enumerate() {
         let (c, ki, kj) = (r / (k * k), (r / k) % k, r % k);
         let (lo, hi) = win.valid_columns(kj);
-        for (img, src) in col_row.chunks_exact(p).enumerate() {
-            let dst = &mut gs[img * row_len + c * h * w..][..h * w];
-            for (oh, in_row) in src.chunks_exact(ow_n).enumerate() {
-                let Some(ih) = win.input_row(oh, ki).filter(|_| lo < hi) else {
-                    continue;
-                };
-                let first = lo * win.stride + kj - win.padding;
-                let line = &mut dst[ih * w..][..w];
-                if win.stride == 1 {
-                    let run = line[first..first + hi - lo].iter_mut().zip(&in_row[lo..hi]);
-                    run.for_each(|(d, &g)| *d += g);
-                } else {
-                    for (o, &g) in in_row[lo..hi].iter().enumerate() {
-                        line[first + o * win.stride] += g;
-                    }
+        let dst = &mut grad_in[c * h * w..][..h * w];
+        for (oh, in_row) in src.chunks_exact(ow_n).enumerate() {
+            let Some(ih) = win.input_row(oh, ki).filter(|_| lo < hi) else {
+                continue;
+            };
+            let first = lo * win.stride + kj - win.padding;
+            let line = &mut dst[ih * w..][..w];
+            if win.stride == 1 {
+                let run = line[first..first + hi - lo].iter_mut().zip(&in_row[lo..hi]);
+                run.for_each(|(d, &g)| *d += g);
+            } else {
+                for (o, &g) in in_row[lo..hi].iter().enumerate() {
+                    line[first + o * win.stride] += g;
                 }
+            }
+        }
+    }
+}
+
+/// Images per parallel task: the batch is cut into one piece per core.
+fn images_per_task(n: usize) -> usize {
+    n.div_ceil(rayon::current_num_threads()).max(1)
+}
+
+/// One task's share of the backward pass: its sums of the parameter gradients and its
+/// scratch matrix of patch gradients.
+#[derive(Clone, Debug, Default)]
+struct TaskGrads<F> {
+    /// `[out, C*k*k]`.
+    weight: Vec<F>,
+    bias: Vec<F>,
+    /// `[C*k*k, P]`.
+    grad_cols: Vec<F>,
+}
+
+impl<F: Float> TaskGrads<F> {
+    /// Sums the gradients of the images in `grad_out` (rows of `[out, P]`) whose patches are
+    /// `cols` (rows of `[C*k*k, P]`), and writes their input gradients into `grad_in` if
+    /// given; `weight_t` is the weight as a `[C*k*k, out]` matrix.
+    fn accumulate(
+        &mut self,
+        win: &Window,
+        weight_t: &[F],
+        grad_out: &[F],
+        cols: &[F],
+        grad_in: Option<&mut [F]>,
+    ) {
+        let (o, p) = (win.output.c, win.out_pixels());
+        let patch = weight_t.len() / o;
+        let reset = |v: &mut Vec<F>, len| {
+            v.clear();
+            v.resize(len, F::zero());
+        };
+        reset(&mut self.weight, o * patch);
+        reset(&mut self.bias, o);
+        let images = grad_out
+            .chunks_exact(o * p)
+            .zip(cols.chunks_exact(patch * p));
+        let mut grad_in = grad_in.map(|g| g.chunks_exact_mut(win.input.len()));
+        for (g, c) in images {
+            for (b, row) in self.bias.iter_mut().zip(g.chunks_exact(p)) {
+                *b += sum(row);
+            }
+            add_product_transposed(g, c, &mut self.weight, p);
+            if let Some(dst) = grad_in.as_mut().and_then(|it| it.next()) {
+                reset(&mut self.grad_cols, patch * p);
+                add_product(weight_t, g, &mut self.grad_cols, o);
+                col2im(win, &self.grad_cols, dst);
             }
         }
     }
@@ -140,12 +183,13 @@ pub struct Conv2d<F> {
     /// `[out]`.
     pub bias: Param<F>,
     pub window: Window,
+    /// Per image (row), its patches as a `[C*k*k, P]` matrix.
     cols: Array2<F>,
-    /// `[out, N*P]`: the product before it is laid out as rows of images.
-    product: Array2<F>,
     out: Array2<F>,
-    grad_cols: Array2<F>,
     grad_in: Array2<F>,
+    /// The weight as a `[C*k*k, out]` matrix, for the input gradient.
+    weight_t: Vec<F>,
+    tasks: Vec<TaskGrads<F>>,
 }
 
 impl<F: Float> Conv2d<F> {
@@ -167,39 +211,45 @@ impl<F: Float> Conv2d<F> {
             bias: Param::new(Array1::zeros(o).into_dyn()),
             window,
             cols: empty(),
-            product: empty(),
             out: empty(),
-            grad_cols: empty(),
             grad_in: empty(),
+            weight_t: Vec::new(),
+            tasks: Vec::new(),
         }
     }
 
+    /// Per image: its patches, then `bias + W * patches`, written straight into the
+    /// image's `[out, P]` output row. The images are shared among the cores.
     pub fn forward(&mut self, x: ArrayView2<F>) {
-        let (n, p) = (x.nrows(), self.window.out_pixels());
-        im2col(&self.window, x, &mut self.cols);
-        let o = self.window.output.c;
-        ensure_shape(&mut self.product, o, n * p);
-        let w = as_matrix(self.weight.value.view(), o);
-        gemm(
-            F::one(),
-            &w,
-            &self.cols.view(),
-            F::zero(),
-            &mut self.product.view_mut(),
-        );
+        let win = self.window;
+        let (n, o, p) = (x.nrows(), win.output.c, win.out_pixels());
+        let patch = win.input.c * win.kernel * win.kernel;
+        ensure_shape(&mut self.cols, n, patch * p);
         ensure_shape(&mut self.out, n, o * p);
+        let x = x.as_standard_layout();
+        let xs = x.as_slice().expect("standard layout");
+        let w = self.weight.value.as_slice().expect("contiguous");
         let bias = self.bias.value.as_slice().expect("contiguous");
-        let product = self.product.as_slice().expect("owned");
+        let per = images_per_task(n);
+        let cols = self.cols.as_slice_mut().expect("owned");
         let out = self.out.as_slice_mut().expect("owned");
-        for (img, out_row) in out.chunks_exact_mut(o * p).enumerate() {
-            for (ch, dst) in out_row.chunks_exact_mut(p).enumerate() {
-                let src = &product[ch * n * p + img * p..][..p];
-                let b = bias[ch];
-                for (d, &s) in dst.iter_mut().zip(src) {
-                    *d = s + b;
+        let tasks = xs
+            .par_chunks(per * win.input.len())
+            .zip(cols.par_chunks_mut(per * patch * p))
+            .zip(out.par_chunks_mut(per * o * p));
+        tasks.for_each(|((xs, cols), out)| {
+            let images = xs
+                .chunks_exact(win.input.len())
+                .zip(cols.chunks_exact_mut(patch * p))
+                .zip(out.chunks_exact_mut(o * p));
+            for ((x, cols), out) in images {
+                im2col(&win, x, cols);
+                for (row, &b) in out.chunks_exact_mut(p).zip(bias) {
+                    row.fill(b);
                 }
+                add_product(w, cols, out, patch);
             }
-        }
+        });
     }
 
     pub fn output(&self) -> ArrayView2<'_, F> {
@@ -207,46 +257,38 @@ impl<F: Float> Conv2d<F> {
     }
 
     pub fn backward(&mut self, grad_out: ArrayView2<F>, need_grad_in: bool) {
-        let (n, o, p) = (
-            grad_out.nrows(),
-            self.window.output.c,
-            self.window.out_pixels(),
-        );
-        // Lay dL/dy out like the product, `[out, N*P]`, reusing its buffer.
+        let win = self.window;
+        let (n, o, p) = (grad_out.nrows(), win.output.c, win.out_pixels());
+        let patch = win.input.c * win.kernel * win.kernel;
         let grad_out = grad_out.as_standard_layout();
         let g = grad_out.as_slice().expect("standard layout");
-        let gm = self
-            .product
-            .as_slice_mut()
-            .expect("owned, [out, N*P] from forward");
-        for (img, row) in g.chunks_exact(o * p).enumerate() {
-            for (ch, src) in row.chunks_exact(p).enumerate() {
-                gm[ch * n * p + img * p..][..p].copy_from_slice(src);
-            }
-        }
-        let gb = self.bias.grad.as_slice_mut().expect("contiguous");
-        for (b, row) in gb.iter_mut().zip(self.product.rows()) {
-            *b = row.sum();
-        }
+        let w = as_matrix(self.weight.value.view(), o);
+        self.weight_t.clear();
+        self.weight_t.extend(w.t().iter());
+        let per = images_per_task(n);
+        self.tasks.resize_with(n.div_ceil(per), TaskGrads::default);
+        ensure_shape(&mut self.grad_in, n, win.input.len());
+        let grad_in = self.grad_in.as_slice_mut().expect("owned");
+        let cols = self.cols.as_slice().expect("owned, from forward");
+        let weight_t = &self.weight_t;
+        let tasks = g
+            .par_chunks(per * o * p)
+            .zip(cols.par_chunks(per * patch * p))
+            .zip(grad_in.par_chunks_mut(per * win.input.len()))
+            .zip(self.tasks.par_iter_mut());
+        tasks.for_each(|(((g, cols), grad_in), task)| {
+            task.accumulate(&win, weight_t, g, cols, need_grad_in.then_some(grad_in));
+        });
         let mut gw = as_matrix_mut(self.weight.grad.view_mut(), o);
-        gemm(
-            F::one(),
-            &self.product.view(),
-            &self.cols.t(),
-            F::zero(),
-            &mut gw,
-        );
-        if need_grad_in {
-            let w = as_matrix(self.weight.value.view(), o);
-            ensure_shape(&mut self.grad_cols, w.ncols(), n * p);
-            gemm(
-                F::one(),
-                &w.t(),
-                &self.product.view(),
-                F::zero(),
-                &mut self.grad_cols.view_mut(),
-            );
-            col2im(&self.window, self.grad_cols.view(), &mut self.grad_in, n);
+        let gb = self.bias.grad.as_slice_mut().expect("contiguous");
+        gw.fill(F::zero());
+        gb.fill(F::zero());
+        for task in &self.tasks {
+            let tw = ArrayView2::from_shape(gw.raw_dim(), &task.weight).expect("[out, C*k*k]");
+            gw += &tw;
+            for (b, &t) in gb.iter_mut().zip(&task.bias) {
+                *b += t;
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 //! Stochastic gradient descent with (optional) momentum.
 
 use super::{Float, Network};
-use ndarray::{ArrayD, Zip};
+use ndarray::ArrayD;
 
 /// `v = momentum * v - lr * grad; w += v`. Velocities persist across steps, so the
 /// learning rate may change between any two steps without losing state.
@@ -33,19 +33,21 @@ impl<F: Float> Sgd<F> {
             }
             if !p.trainable {
                 // frozen while fine-tuning
-            } else if mu == F::zero() {
-                // Plain SGD needs no pass over the velocity.
-                Zip::from(&mut p.value)
-                    .and(&p.grad)
-                    .for_each(|w, &g| *w -= lr * g);
             } else {
-                Zip::from(&mut p.value)
-                    .and(&mut velocity[k])
-                    .and(&p.grad)
-                    .for_each(|w, v, &g| {
+                let w = p.value.as_slice_mut().expect("parameters are contiguous");
+                let g = p.grad.as_slice().expect("gradients are contiguous");
+                if mu == F::zero() {
+                    // Plain SGD needs no pass over the velocity.
+                    for (w, &g) in w.iter_mut().zip(g) {
+                        *w -= lr * g;
+                    }
+                } else {
+                    let v = velocity[k].as_slice_mut().expect("owned");
+                    for ((w, v), &g) in w.iter_mut().zip(v).zip(g) {
                         *v = mu * *v - lr * g;
                         *w += *v;
-                    });
+                    }
+                }
             }
             k += 1;
         });

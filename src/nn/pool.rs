@@ -26,10 +26,10 @@ impl<F: Float> MaxPool2d<F> {
 
     pub fn forward(&mut self, x: ArrayView2<F>) {
         let win = self.window;
-        let (n, (h, w), (oh_n, ow_n)) = (
+        let (n, plane_in, plane_out) = (
             x.nrows(),
-            (win.input.h, win.input.w),
-            (win.output.h, win.output.w),
+            win.input.h * win.input.w,
+            win.output.h * win.output.w,
         );
         ensure_shape(&mut self.out, n, win.output.len());
         self.winners.resize(n * win.output.len(), 0);
@@ -37,28 +37,16 @@ impl<F: Float> MaxPool2d<F> {
         let xs = x.as_slice().expect("standard layout");
         let out = self.out.as_slice_mut().expect("owned");
         let planes = xs
-            .chunks_exact(h * w)
-            .zip(out.chunks_exact_mut(oh_n * ow_n));
-        for (plane, ((src, dst), winners)) in planes
-            .zip(self.winners.chunks_exact_mut(oh_n * ow_n))
-            .enumerate()
-        {
+            .chunks_exact(plane_in)
+            .zip(out.chunks_exact_mut(plane_out))
+            .zip(self.winners.chunks_exact_mut(plane_out));
+        for (plane, ((src, dst), winners)) in planes.enumerate() {
             // Index of this plane's first pixel within its row.
-            let base = (plane % win.input.c) * h * w;
-            for oh in 0..oh_n {
-                for ow in 0..ow_n {
-                    let (top, left) = (oh * win.stride, ow * win.stride);
-                    let mut best = top * w + left;
-                    for i in top..top + win.kernel {
-                        for j in left..left + win.kernel {
-                            if src[i * w + j] > src[best] {
-                                best = i * w + j;
-                            }
-                        }
-                    }
-                    dst[oh * ow_n + ow] = src[best];
-                    winners[oh * ow_n + ow] = (base + best) as u32;
-                }
+            let base = (plane % win.input.c) * plane_in;
+            // The usual 2x2 / stride 2 window as constants, so its loops unroll.
+            match (win.kernel, win.stride) {
+                (2, 2) => pool_plane(&win, 2, 2, src, dst, winners, base),
+                (k, s) => pool_plane(&win, k, s, src, dst, winners, base),
             }
         }
     }
@@ -89,5 +77,42 @@ impl<F: Float> MaxPool2d<F> {
 
     pub fn grad_input(&self) -> ArrayView2<'_, F> {
         self.grad_in.view()
+    }
+}
+
+/// The maxima of one plane's windows (`kernel` x `kernel`, every `stride` pixels) and, in
+/// `winners`, the index within the row (`base` + index in the plane) of the first input
+/// that holds each.
+#[inline(always)]
+fn pool_plane<F: Float>(
+    win: &Window,
+    kernel: usize,
+    stride: usize,
+    src: &[F],
+    dst: &mut [F],
+    winners: &mut [u32],
+    base: usize,
+) {
+    let w = win.input.w;
+    let rows = dst
+        .chunks_exact_mut(win.output.w)
+        .zip(winners.chunks_exact_mut(win.output.w));
+    for (oh, (dst, winners)) in rows.enumerate() {
+        let top = oh * stride * w;
+        for (ow, (d, won)) in dst.iter_mut().zip(winners.iter_mut()).enumerate() {
+            let corner = top + ow * stride;
+            let (mut best, mut max) = (corner, src[corner]);
+            for ki in 0..kernel {
+                let at = corner + ki * w;
+                for (kj, &v) in src[at..at + kernel].iter().enumerate() {
+                    // Selects, not branches: which input wins is data, not a pattern.
+                    let wins = v > max;
+                    best = if wins { at + kj } else { best };
+                    max = if wins { v } else { max };
+                }
+            }
+            *d = max;
+            *won = (base + best) as u32;
+        }
     }
 }
