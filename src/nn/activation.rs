@@ -2,7 +2,9 @@
 //! *output*, so a layer only keeps what it produced.
 
 use super::Float;
+use super::gemm::per_core;
 use ndarray::{ArrayView2, ArrayViewMut2};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -57,12 +59,16 @@ impl Activation {
         let (x, out) = (standard(&x), standard_mut(&mut out));
         // One loop per activation, with the activation a constant inside it, so each
         // loop vectorises.
-        match self {
+        let run = |x: &[F], out: &mut [F]| match self {
             Self::Sigmoid => map(x, out, |v| Self::Sigmoid.apply(v)),
             Self::Tanh => map(x, out, |v| Self::Tanh.apply(v)),
             Self::Relu => map(x, out, |v| Self::Relu.apply(v)),
             Self::Identity => out.copy_from_slice(x),
-        }
+        };
+        let run_len = per_core(x.len());
+        x.par_chunks(run_len)
+            .zip(out.par_chunks_mut(run_len))
+            .for_each(|(x, out)| run(x, out));
     }
 
     /// `grad_in = grad_out * f'(x)`, with f' taken from the stored output.
@@ -79,12 +85,17 @@ impl Activation {
             standard(&grad_out),
             standard_mut(&mut grad_in),
         );
-        match self {
+        let run = |y: &[F], d: &[F], g: &mut [F]| match self {
             Self::Sigmoid => map2(y, d, g, |y, d| d * Self::Sigmoid.derivative_from_output(y)),
             Self::Tanh => map2(y, d, g, |y, d| d * Self::Tanh.derivative_from_output(y)),
             Self::Relu => map2(y, d, g, |y, d| d * Self::Relu.derivative_from_output(y)),
             Self::Identity => g.copy_from_slice(d),
-        }
+        };
+        let run_len = per_core(y.len());
+        y.par_chunks(run_len)
+            .zip(d.par_chunks(run_len))
+            .zip(g.par_chunks_mut(run_len))
+            .for_each(|((y, d), g)| run(y, d, g));
     }
 }
 

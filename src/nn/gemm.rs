@@ -30,6 +30,18 @@ pub fn gemm<F: Float>(
     );
 }
 
+/// Values below which splitting elementwise work between the cores costs more than it saves.
+const PARALLEL_VALUES: usize = 1 << 14;
+
+/// How many of `len` values each core takes in an elementwise pass (all of them when the
+/// pass is too small to share).
+pub fn per_core(len: usize) -> usize {
+    if len < PARALLEL_VALUES {
+        return len.max(1);
+    }
+    len.div_ceil(rayon::current_num_threads()).max(1)
+}
+
 /// Runs `f` compiled for AVX2 and FMA when the CPU has them, so the loops inlined into it
 /// vectorise 8 floats wide (the default x86-64 target only has SSE2's 4).
 #[inline(always)]
@@ -95,22 +107,6 @@ fn product_block<F: Float, const B: usize>(
         }
     }
     c_block.copy_from_slice(&acc);
-}
-
-/// `c += a * b^T` for row-major `a` `[m, n]`, `b` `[k, n]`, `c` `[m, k]`: one dot product of
-/// two rows per value (a convolution's weight gradient per image).
-pub fn add_product_transposed<F: Float>(a: &[F], b: &[F], c: &mut [F], n: usize) {
-    let k = b.len() / n.max(1);
-    wide(
-        #[inline(always)]
-        || {
-            for (a_row, c_row) in a.chunks_exact(n).zip(c.chunks_exact_mut(k)) {
-                for (s, b_row) in c_row.iter_mut().zip(b.chunks_exact(n)) {
-                    *s += dot(a_row, b_row);
-                }
-            }
-        },
-    )
 }
 
 /// Sum of a slice with several accumulators, so the compiler can vectorise it.
