@@ -9,6 +9,7 @@ use super::gemm::{dot, sum, sum_map};
 use super::layer::{Param, ensure_shape};
 use super::{Float, Shape};
 use ndarray::{Array1, Array2, ArrayView2};
+use rayon::prelude::*;
 
 /// Added to the variance before the square root (PyTorch's default).
 const EPS: f64 = 1e-5;
@@ -41,6 +42,26 @@ fn state<F: Float>(value: Array1<F>) -> Param<F> {
     }
 }
 
+/// Per channel, the sum of `f(plane index, plane)` over its planes (a plane is one channel
+/// of one image, `p` values); the planes are shared among the cores.
+fn channel_sums<F: Float>(
+    data: &[F],
+    p: usize,
+    c: usize,
+    f: impl Fn(usize, &[F]) -> F + Sync + Send,
+) -> Vec<F> {
+    let per_plane: Vec<F> = data
+        .par_chunks(p)
+        .enumerate()
+        .map(|(k, plane)| f(k, plane))
+        .collect();
+    let mut sums = vec![F::zero(); c];
+    for (k, v) in per_plane.into_iter().enumerate() {
+        sums[k % c] += v;
+    }
+    sums
+}
+
 impl<F: Float> BatchNorm2d<F> {
     pub fn new(shape: Shape) -> Self {
         let c = shape.c;
@@ -59,12 +80,6 @@ impl<F: Float> BatchNorm2d<F> {
         }
     }
 
-    /// The planes (one channel of one image) of `data`, each with its channel.
-    fn planes(&self, data: &[F]) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> {
-        let (c, p) = (self.shape.c, self.shape.h * self.shape.w);
-        (0..data.len() / p).map(move |k| (k % c, k * p..(k + 1) * p))
-    }
-
     pub fn forward(&mut self, x: ArrayView2<F>, train: bool) {
         let (n, c, p) = (x.nrows(), self.shape.c, self.shape.h * self.shape.w);
         let x = x.as_standard_layout();
@@ -72,16 +87,13 @@ impl<F: Float> BatchNorm2d<F> {
         let mut mean = vec![F::zero(); c];
         if train {
             let count = F::from_usize(n * p).expect("small count");
-            for (ch, r) in self.planes(xs) {
-                mean[ch] += sum(&xs[r]);
-            }
+            mean = channel_sums(xs, p, c, |_, plane| sum(plane));
             mean.iter_mut().for_each(|m| *m = *m / count);
             // Two passes (mean, then squared deviations) keep the variance accurate.
-            let mut var = vec![F::zero(); c];
-            for (ch, r) in self.planes(xs) {
-                let m = mean[ch];
-                var[ch] += sum_map(&xs[r], |v| (v - m) * (v - m));
-            }
+            let mut var = channel_sums(xs, p, c, |k, plane| {
+                let m = mean[k % c];
+                sum_map(plane, |v| (v - m) * (v - m))
+            });
             var.iter_mut().for_each(|v| *v = *v / count);
             self.update_running(&mean, &var, n * p);
             for (s, &v) in self.inv_std.iter_mut().zip(&var) {
@@ -101,19 +113,19 @@ impl<F: Float> BatchNorm2d<F> {
         let beta = self.bias.value.as_slice().expect("contiguous");
         let xh = self.x_hat.as_slice_mut().expect("owned");
         let out = self.out.as_slice_mut().expect("owned");
-        for (k, ((src, h), o)) in xs
-            .chunks_exact(p)
-            .zip(xh.chunks_exact_mut(p))
-            .zip(out.chunks_exact_mut(p))
-            .enumerate()
-        {
+        let inv_std = &self.inv_std;
+        let planes = xs
+            .par_chunks(p)
+            .zip(xh.par_chunks_mut(p))
+            .zip(out.par_chunks_mut(p));
+        planes.enumerate().for_each(|(k, ((src, h), o))| {
             let ch = k % c;
-            let (m, s, g, b) = (mean[ch], self.inv_std[ch], gamma[ch], beta[ch]);
+            let (m, s, g, b) = (mean[ch], inv_std[ch], gamma[ch], beta[ch]);
             for ((&v, h), o) in src.iter().zip(h.iter_mut()).zip(o.iter_mut()) {
                 *h = (v - m) * s;
                 *o = g * *h + b;
             }
-        }
+        });
     }
 
     /// Moves the running statistics towards this batch's (unbiased variance, as PyTorch).
@@ -139,11 +151,8 @@ impl<F: Float> BatchNorm2d<F> {
         let grad_out = grad_out.as_standard_layout();
         let g = grad_out.as_slice().expect("standard layout");
         let xh = self.x_hat.as_slice().expect("owned");
-        let (mut dbeta, mut dgamma) = (vec![F::zero(); c], vec![F::zero(); c]);
-        for (ch, r) in self.planes(g) {
-            dbeta[ch] += sum(&g[r.clone()]);
-            dgamma[ch] += dot(&g[r.clone()], &xh[r]);
-        }
+        let dbeta = channel_sums(g, p, c, |_, plane| sum(plane));
+        let dgamma = channel_sums(g, p, c, |k, plane| dot(plane, &xh[k * p..(k + 1) * p]));
         self.bias
             .grad
             .as_slice_mut()
@@ -161,15 +170,15 @@ impl<F: Float> BatchNorm2d<F> {
         let gamma = self.weight.value.as_slice().expect("contiguous");
         let count = F::from_usize(n * p).expect("small count");
         let gi = self.grad_in.as_slice_mut().expect("owned");
-        for (k, ((dy, h), dx)) in g
-            .chunks_exact(p)
-            .zip(xh.chunks_exact(p))
-            .zip(gi.chunks_exact_mut(p))
-            .enumerate()
-        {
+        let (inv_std, trained) = (&self.inv_std, self.trained);
+        let planes = g
+            .par_chunks(p)
+            .zip(xh.par_chunks(p))
+            .zip(gi.par_chunks_mut(p));
+        planes.enumerate().for_each(|(k, ((dy, h), dx))| {
             let ch = k % c;
-            let scale = gamma[ch] * self.inv_std[ch];
-            if self.trained {
+            let scale = gamma[ch] * inv_std[ch];
+            if trained {
                 // dx = gamma / sigma * (dy - mean(dy) - x_hat * mean(dy * x_hat))
                 let (mb, mg) = (dbeta[ch] / count, dgamma[ch] / count);
                 for ((d, &y), &h) in dx.iter_mut().zip(dy).zip(h) {
@@ -180,7 +189,7 @@ impl<F: Float> BatchNorm2d<F> {
                     *d = scale * y;
                 }
             }
-        }
+        });
     }
 
     pub fn grad_input(&self) -> ArrayView2<'_, F> {

@@ -4,6 +4,7 @@ use super::Float;
 use super::conv::Window;
 use super::layer::ensure_shape;
 use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
 
 #[derive(Clone, Debug)]
 pub struct MaxPool2d<F> {
@@ -37,18 +38,20 @@ impl<F: Float> MaxPool2d<F> {
         let xs = x.as_slice().expect("standard layout");
         let out = self.out.as_slice_mut().expect("owned");
         let planes = xs
-            .chunks_exact(plane_in)
-            .zip(out.chunks_exact_mut(plane_out))
-            .zip(self.winners.chunks_exact_mut(plane_out));
-        for (plane, ((src, dst), winners)) in planes.enumerate() {
-            // Index of this plane's first pixel within its row.
-            let base = (plane % win.input.c) * plane_in;
-            // The usual 2x2 / stride 2 window as constants, so its loops unroll.
-            match (win.kernel, win.stride) {
-                (2, 2) => pool_plane(&win, 2, 2, src, dst, winners, base),
-                (k, s) => pool_plane(&win, k, s, src, dst, winners, base),
-            }
-        }
+            .par_chunks(plane_in)
+            .zip(out.par_chunks_mut(plane_out))
+            .zip(self.winners.par_chunks_mut(plane_out));
+        planes
+            .enumerate()
+            .for_each(|(plane, ((src, dst), winners))| {
+                // Index of this plane's first pixel within its row.
+                let base = (plane % win.input.c) * plane_in;
+                // The usual 2x2 / stride 2 window as constants, so its loops unroll.
+                match (win.kernel, win.stride) {
+                    (2, 2) => pool_plane(&win, 2, 2, src, dst, winners, base),
+                    (k, s) => pool_plane(&win, k, s, src, dst, winners, base),
+                }
+            });
     }
 
     pub fn output(&self) -> ArrayView2<'_, F> {
