@@ -160,6 +160,9 @@ pub enum Event {
     Weights(Arc<WeightSnapshot>),
     Validation(Arc<ValidationSnapshot>),
     Reconstructions(Arc<ReconstructionSnapshot>),
+    /// A copy of the classifier as trained so far, sent with the weight snapshots, for the
+    /// views that run it (OCR, drawing).
+    Model(Arc<SavedModel>),
     Paused,
     Resumed,
     Finished(Ending),
@@ -583,8 +586,12 @@ impl Worker {
         let Some(t) = &mut self.trainer else { return };
         let weights = Arc::new(first_layer(t));
         let validation = Arc::new(validate(t));
+        let model = (t.config.task == Task::Classify).then(|| Arc::new(saved_model(t)));
         self.last_snapshot = Some(Instant::now());
         self.send(Event::Weights(weights));
+        if let Some(model) = model {
+            self.send(Event::Model(model));
+        }
         self.send(Event::Validation(validation));
         self.send_reconstructions();
     }
@@ -620,16 +627,20 @@ impl Worker {
         let Some(t) = &self.trainer else {
             anyhow::bail!("there is no trained network to save yet: press Train first")
         };
-        let model = SavedModel {
-            net: t.net.clone(),
-            classes: if t.config.task == Task::Classify {
-                t.data.train.classes.clone()
-            } else {
-                Vec::new()
-            },
-            config: Some(serde_json::to_string(&t.config)?),
-        };
-        model.save(path)
+        saved_model(t).save(path)
+    }
+}
+
+/// The trainer's network as a model file holds it.
+fn saved_model(t: &Trainer) -> SavedModel {
+    SavedModel {
+        net: t.net.clone(),
+        classes: if t.config.task == Task::Classify {
+            t.data.train.classes.clone()
+        } else {
+            Vec::new()
+        },
+        config: serde_json::to_string(&t.config).ok(),
     }
 }
 
