@@ -79,7 +79,7 @@ impl LabApp {
             .show(ui, |ui| {
                 let task = self.settings.config.task;
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    actions.extend(settings::ui(ui, &mut self.settings.config, &self.session));
+                    actions.extend(settings::ui(ui, &mut self.settings, &self.session));
                 });
                 if self.settings.config.task != task {
                     self.settings.tab = Tab::for_task(self.settings.config.task);
@@ -128,7 +128,12 @@ impl LabApp {
                     .ui(ui, s.validation.as_ref(), s.data.as_ref().map(|d| &d.valid));
             }
             Tab::Autoencoder => self.autoencoder.ui(ui, s, &self.settings.curves),
-            Tab::Ocr => self.ocr.ui(ui, self.dialog.as_mut()),
+            Tab::Ocr => {
+                self.ocr.offer_trained(s.model.as_ref());
+                if let Some(folder) = self.ocr.ui(ui, self.dialog.as_mut()) {
+                    self.settings.config.extra_train = Some(folder);
+                }
+            }
         }
     }
 
@@ -177,12 +182,12 @@ impl LabApp {
                     self.send(Command::SetLr(lr));
                 }
             }
-            Action::PickNistFolder => {
+            Action::PickDataFolder => {
                 if let Some(dir) = self
                     .dialog
-                    .pick_folder("Open a NIST36 folder (nist36_{train,valid,test}.mat)")
+                    .pick_folder("Open a data folder (NIST36, CIFAR-10 or images by class)")
                 {
-                    self.settings.config.data = DataSource::Nist36(dir);
+                    self.settings.config.data = DataSource::parse(&dir.to_string_lossy());
                 }
             }
             Action::SaveModel => {
@@ -197,6 +202,17 @@ impl LabApp {
                 if let Some(path) = self.dialog.open_file("Load model", dialog::MODEL) {
                     self.session.restart();
                     self.send(Command::Load(path, self.settings.config.clone()));
+                }
+            }
+            Action::FineTune(freeze) => {
+                if let Some(path) = self.dialog.open_file("Fine-tune from model", dialog::MODEL) {
+                    self.session.restart();
+                    self.confusion.selected = None;
+                    self.send(Command::FineTune {
+                        model: path,
+                        config: self.settings.config.clone(),
+                        freeze,
+                    });
                 }
             }
             Action::ExportCsv => {

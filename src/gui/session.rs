@@ -2,6 +2,7 @@
 
 use super::series::BoundedSeries;
 use crate::data::Splits;
+use crate::nn::SavedModel;
 use crate::train::worker::{
     Ending, Event, Progress, ReconstructionSnapshot, ValidationSnapshot, WeightSnapshot,
 };
@@ -70,6 +71,8 @@ pub struct Session {
     pub weights: Option<Arc<WeightSnapshot>>,
     pub validation: Option<Arc<ValidationSnapshot>>,
     pub reconstructions: Option<Arc<ReconstructionSnapshot>>,
+    /// The classifier as trained so far.
+    pub model: Option<Arc<SavedModel>>,
 }
 
 impl Default for Session {
@@ -87,6 +90,7 @@ impl Default for Session {
             weights: None,
             validation: None,
             reconstructions: None,
+            model: None,
         }
     }
 }
@@ -135,6 +139,7 @@ impl Session {
             Event::Weights(w) => self.weights = Some(w),
             Event::Validation(v) => self.validation = Some(v),
             Event::Reconstructions(r) => self.reconstructions = Some(r),
+            Event::Model(m) => self.model = Some(m),
             Event::Paused => {
                 if self.phase != Phase::Diverged {
                     self.phase = Phase::Paused;
