@@ -166,6 +166,11 @@ pub struct TrainArgs {
     /// Save the trained model here (safetensors).
     #[arg(long)]
     pub save: Option<PathBuf>,
+    /// Write a run report here: config.json, model.safetensors, metrics.csv and PNGs of the
+    /// curves, first-layer weights and confusion matrix (`train --config DIR/config.json`
+    /// reproduces the run).
+    #[arg(long, value_name = "DIR")]
+    pub save_run: Option<PathBuf>,
     /// Print the per-epoch history as JSON lines on stdout.
     #[arg(long)]
     pub json: bool,
@@ -417,17 +422,12 @@ fn train_and_report(mut trainer: Trainer, args: &TrainArgs) -> Result<Trainer> {
         }
     }
     if let Some(path) = &args.save {
-        let model = SavedModel {
-            net: trainer.net.clone(),
-            classes: if trainer.config.task == Task::Classify {
-                data.train.classes.clone()
-            } else {
-                Vec::new()
-            },
-            config: Some(serde_json::to_string(&trainer.config)?),
-        };
-        model.save(path)?;
+        trainer.saved_model()?.save(path)?;
         eprintln!("saved {}", path.display());
+    }
+    if let Some(dir) = &args.save_run {
+        crate::train::report::write_run(dir, &mut trainer)?;
+        eprintln!("wrote the run report to {}", dir.display());
     }
     Ok(trainer)
 }

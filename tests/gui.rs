@@ -321,3 +321,93 @@ fn the_autoencoder_task_trains_and_its_tab_shows_reconstructions() {
         a.session.phase == Phase::Finished(Ending::Stopped)
     });
 }
+
+#[test]
+fn the_epoch_slider_replays_an_earlier_epochs_weights_and_confusion() {
+    let mut h = lab(3, 0.05, None);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let epochs: Vec<usize> = h
+        .state()
+        .session
+        .epochs
+        .records()
+        .map(|r| r.weights.epoch)
+        .collect();
+    assert_eq!(epochs, vec![1, 2, 3], "a record per epoch");
+    h.get_by_label("Weights").click();
+    h.step();
+    assert!(
+        h.query_by_label("After epoch 3").is_some(),
+        "live: the final weights"
+    );
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "Replay epoch")
+        .set_value_accesskit(1.0);
+    h.step();
+    h.step();
+    assert!(
+        h.query_by_label("After epoch 1").is_some(),
+        "the tiles show epoch 1"
+    );
+    let app = h.state();
+    let replayed = app.session.epochs.replayed().expect("replaying");
+    assert_eq!(replayed.weights.epoch, 1);
+    let last = app.session.weights.as_ref().unwrap();
+    assert_eq!(last.epoch, 3);
+    assert_ne!(
+        replayed.weights.weights, last.weights,
+        "epoch 1's weights differ from the final ones"
+    );
+    assert!(
+        replayed
+            .histograms
+            .iter()
+            .any(|p| p.name == "layer 0 weight" && p.gradients.counts.iter().sum::<usize>() > 0),
+        "histograms of the first layer's weights and gradients"
+    );
+    assert!(
+        h.query_by_label_contains("values and last-batch gradients")
+            .is_some()
+    );
+    h.get_by_label("Confusion").click();
+    h.step();
+    h.step();
+    assert!(
+        h.query_by_label_contains("Validation split after epoch 1:")
+            .is_some(),
+        "the confusion tab replays the same epoch"
+    );
+}
+
+#[test]
+fn export_run_writes_a_report_folder_that_reproduces_the_config() {
+    let dir = tempfile::tempdir().unwrap().keep().join("report");
+    let mut h = lab(2, 0.05, Some(dir.clone()));
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    h.get_by_label("Export run...").click();
+    wait_for(&mut h, "the export", |a| a.session.notice.is_some());
+    assert_eq!(
+        h.state().session.notice,
+        Some(Notice::Info(format!("saved {}", dir.display())))
+    );
+    for file in [
+        "config.json",
+        "model.safetensors",
+        "metrics.csv",
+        "curves.png",
+        "weights.png",
+        "confusion.png",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} written");
+    }
+    let config: nnlab::train::RunConfig =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config, h.state().settings.config, "the run's settings");
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 3, "{metrics}");
+}

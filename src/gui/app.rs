@@ -10,8 +10,9 @@ use super::session::Session;
 use super::settings::{Settings, Tab};
 use super::status::FrameTimes;
 use super::weights::WeightsView;
-use super::{Action, curves, settings, status};
+use super::{Action, curves, history, settings, status};
 use crate::data::DataSource;
+use crate::train::report::history_csv;
 use crate::train::worker::{Command, Event, WorkerHandle};
 use eframe::egui;
 use egui::{Rect, Ui};
@@ -119,14 +120,9 @@ impl LabApp {
                 ));
             }
             Tab::Weights => {
-                let (before, current) = (s.initial_weights.as_ref(), s.weights.as_ref());
-                self.weights
-                    .ui(ui, before, current, &mut self.settings.weights);
+                history::weights_tab(ui, s, &mut self.weights, &mut self.settings.weights)
             }
-            Tab::Confusion => {
-                self.confusion
-                    .ui(ui, s.validation.as_ref(), s.data.as_ref().map(|d| &d.valid));
-            }
+            Tab::Confusion => history::confusion_tab(ui, s, &mut self.confusion),
             Tab::Autoencoder => self.autoencoder.ui(ui, s, &self.settings.curves),
             Tab::Ocr => self.ocr.ui(ui, self.dialog.as_mut()),
         }
@@ -204,10 +200,15 @@ impl LabApp {
                     self.dialog
                         .save_file("Export history", dialog::CSV, "history.csv")
                 {
-                    let result = std::fs::write(&path, curves::history_csv(&self.session.history))
+                    let result = std::fs::write(&path, history_csv(&self.session.history))
                         .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))
                         .map(|()| path);
                     self.session.note_result("exported", result);
+                }
+            }
+            Action::ExportRun => {
+                if let Some(dir) = self.dialog.pick_folder("Export the run to a folder") {
+                    self.send(Command::ExportRun(dir));
                 }
             }
             Action::SavePlot => {

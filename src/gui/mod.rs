@@ -10,6 +10,7 @@ pub mod capture;
 pub mod confusion;
 pub mod curves;
 pub mod dialog;
+pub mod history;
 pub mod ocr;
 mod palette;
 mod screenshot;
@@ -43,6 +44,7 @@ pub enum Action {
     LoadModel,
     ExportCsv,
     SavePlot,
+    ExportRun,
 }
 
 /// Opens the window; with a plan, trains, saves a screenshot and closes.

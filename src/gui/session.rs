@@ -1,5 +1,6 @@
 //! What the window knows about the current run, built only from the worker's events.
 
+use super::history::EpochHistory;
 use super::series::BoundedSeries;
 use crate::data::Splits;
 use crate::train::worker::{
@@ -70,6 +71,8 @@ pub struct Session {
     pub weights: Option<Arc<WeightSnapshot>>,
     pub validation: Option<Arc<ValidationSnapshot>>,
     pub reconstructions: Option<Arc<ReconstructionSnapshot>>,
+    /// Per-epoch records for the weight-history views.
+    pub epochs: EpochHistory,
 }
 
 impl Default for Session {
@@ -87,6 +90,7 @@ impl Default for Session {
             weights: None,
             validation: None,
             reconstructions: None,
+            epochs: EpochHistory::default(),
         }
     }
 }
@@ -162,6 +166,9 @@ impl Session {
             Event::Saved(path) => {
                 self.notice = Some(Notice::Info(format!("saved {}", path.display())))
             }
+            Event::Epoch(record) => self.epochs.push(record),
+            // Each rate of a sweep is a run of its own here; the sweep view keeps them all.
+            Event::SweepMember { .. } => self.restart(),
             Event::Error(message) => {
                 if matches!(self.phase, Phase::Loading(_)) {
                     self.phase = Phase::Idle;

@@ -114,6 +114,16 @@ pub fn ui(ui: &mut Ui, config: &mut RunConfig, session: &Session) -> Vec<Action>
             actions.push(Action::LoadModel);
         }
     });
+    let export = egui::Button::new("Export run...");
+    if ui
+        .add_enabled(session.has_network(), export)
+        .on_hover_text(
+            "config.json, model, metrics.csv and PNGs of the curves, weights and confusion",
+        )
+        .clicked()
+    {
+        actions.push(Action::ExportRun);
+    }
     actions
 }
 
