@@ -411,3 +411,85 @@ fn export_run_writes_a_report_folder_that_reproduces_the_config() {
     let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
     assert_eq!(metrics.lines().count(), 3, "{metrics}");
 }
+
+/// Opens the Sweep tab, lists `rates` and runs the sweep to its end.
+fn run_sweep(h: &mut Harness<'_, LabApp>, rates: &str) {
+    h.get_by_label("Sweep").click();
+    h.step();
+    h.state_mut().sweep.rates = rates.into();
+    h.step();
+    h.get_by_label("Run sweep").click();
+    h.step();
+    wait_for(h, "the sweep to end", |a| !a.sweep.is_running());
+    h.step();
+}
+
+#[test]
+fn a_two_rate_sweep_overlays_two_runs_from_the_same_start_and_tabulates_them() {
+    let mut h = lab(3, 0.05, None);
+    // A plain run at the current rate, to compare with the sweep's 1x rate.
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the plain run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let plain = h.state().session.history.clone();
+    run_sweep(&mut h, "1x, 0.2x");
+    let members = h.state().sweep.members.clone();
+    let rates: Vec<f64> = members.iter().map(|m| m.lr).collect();
+    assert_eq!(rates, [0.05, 0.05 * 0.2]);
+    for m in &members {
+        assert_eq!(m.result(), "completed");
+        assert_eq!(m.history.len(), 3, "a curve of 3 epochs per rate");
+    }
+    let losses = |h: &[nnlab::train::EpochStats]| -> Vec<(f64, f64)> {
+        h.iter().map(|s| (s.train_loss, s.valid_acc)).collect()
+    };
+    assert_eq!(
+        losses(&members[0].history),
+        losses(&plain),
+        "the 1x rate retrains the plain run exactly: same initial weights and batches"
+    );
+    assert_ne!(
+        losses(&members[1].history),
+        losses(&plain),
+        "the rate matters"
+    );
+    for m in &members {
+        let label = format!("rate {}", nnlab::gui::curves::format_value(m.lr));
+        assert!(
+            h.query_by_label(&label).is_some(),
+            "a table row for {label}"
+        );
+    }
+    assert_eq!(
+        h.query_all_by_label("completed").count(),
+        2,
+        "two table rows"
+    );
+    assert_eq!(
+        h.state().settings.config.lr,
+        0.05,
+        "the side panel keeps the base rate"
+    );
+}
+
+#[test]
+fn a_diverging_rate_in_a_sweep_is_marked_and_the_next_rate_still_trains() {
+    let mut h = lab(2, 0.05, None);
+    run_sweep(&mut h, "200x, 1x");
+    let members = h.state().sweep.members.clone();
+    assert_eq!(members.len(), 2);
+    assert!(
+        members[0].result().starts_with("diverged at epoch"),
+        "{}",
+        members[0].result()
+    );
+    assert_eq!(members[1].result(), "completed");
+    assert_eq!(members[1].history.len(), 2);
+    assert!(h.query_by_label_contains("diverged at epoch").is_some());
+    assert_eq!(
+        h.state().session.phase,
+        Phase::Finished(Ending::Completed),
+        "the last rate's run is shown"
+    );
+}

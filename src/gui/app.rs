@@ -9,6 +9,7 @@ use super::screenshot::Autopilot;
 use super::session::Session;
 use super::settings::{Settings, Tab};
 use super::status::FrameTimes;
+use super::sweep::SweepView;
 use super::weights::WeightsView;
 use super::{Action, curves, history, settings, status};
 use crate::data::DataSource;
@@ -28,6 +29,7 @@ pub struct LabApp {
     weights: WeightsView,
     pub ocr: OcrPanel,
     pub autoencoder: AutoencoderView,
+    pub sweep: SweepView,
     capture: Capture,
     /// Where the plots of the Curves tab were drawn last frame (for "Save plot PNG").
     plot_rect: Option<Rect>,
@@ -48,6 +50,7 @@ impl LabApp {
             weights: WeightsView::default(),
             ocr: OcrPanel::default(),
             autoencoder: AutoencoderView::default(),
+            sweep: SweepView::default(),
             capture: Capture::default(),
             plot_rect: None,
             autopilot: None,
@@ -72,6 +75,7 @@ impl LabApp {
                 &self.session,
                 &mut self.settings,
                 &mut self.confusion,
+                &self.sweep,
             ));
         }
         egui::Panel::left("settings")
@@ -123,6 +127,10 @@ impl LabApp {
                 history::weights_tab(ui, s, &mut self.weights, &mut self.settings.weights)
             }
             Tab::Confusion => history::confusion_tab(ui, s, &mut self.confusion),
+            Tab::Sweep => {
+                let (lr, idle) = (self.settings.config.lr, !s.is_active());
+                self.sweep.ui(ui, lr, idle, &self.settings.curves, actions);
+            }
             Tab::Autoencoder => self.autoencoder.ui(ui, s, &self.settings.curves),
             Tab::Ocr => self.ocr.ui(ui, self.dialog.as_mut()),
         }
@@ -135,10 +143,13 @@ impl LabApp {
             WorkerHandle::spawn(move || ctx.request_repaint())
         });
         for event in worker.poll() {
-            if let Event::Started { config, .. } = &event {
+            if let Event::Started { config, .. } = &event
+                && !self.sweep.is_running()
+            {
                 // A loaded model brings its own settings; show them.
                 self.settings.config = config.clone();
             }
+            self.sweep.apply(&event);
             self.session.apply(event);
         }
         for result in self.capture.finished() {
@@ -153,7 +164,15 @@ impl LabApp {
     }
 
     fn perform(&mut self, ctx: &egui::Context, action: Action) {
+        if matches!(action, Action::Train | Action::Reset | Action::LoadModel) {
+            self.sweep.cancel();
+        }
         match action {
+            Action::Sweep(rates) => {
+                self.session.restart();
+                self.sweep.start(rates.len());
+                self.send(Command::Sweep(self.settings.config.clone(), rates));
+            }
             Action::Train => {
                 self.session.restart();
                 self.confusion.selected = None;

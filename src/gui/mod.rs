@@ -18,6 +18,7 @@ pub mod series;
 pub mod session;
 pub mod settings;
 pub mod status;
+pub mod sweep;
 pub mod weights;
 
 pub use app::LabApp;
@@ -45,6 +46,8 @@ pub enum Action {
     ExportCsv,
     SavePlot,
     ExportRun,
+    /// Train the current settings once per rate.
+    Sweep(Vec<f64>),
 }
 
 /// Opens the window; with a plan, trains, saves a screenshot and closes.

@@ -7,6 +7,7 @@ use super::capture::Capture;
 use super::confusion::ConfusionView;
 use super::session::{Notice, Phase, Session};
 use super::settings::{Settings, Tab};
+use super::sweep::{SweepView, parse_rates};
 use crate::train::metrics::most_confused;
 use crate::train::{RunConfig, Task};
 use eframe::egui;
@@ -55,6 +56,7 @@ impl Autopilot {
         session: &Session,
         settings: &mut Settings,
         confusion: &mut ConfusionView,
+        sweep: &SweepView,
     ) -> Vec<Action> {
         let mut actions = Vec::new();
         match self.stage {
@@ -64,7 +66,11 @@ impl Autopilot {
                 }
                 settings.config.epochs = self.plan.epochs;
                 settings.tab = self.plan.tab;
-                actions.push(Action::Train);
+                actions.push(if self.plan.tab == Tab::Sweep {
+                    Action::Sweep(parse_rates(&sweep.rates, settings.config.lr).unwrap_or_default())
+                } else {
+                    Action::Train
+                });
                 self.stage = Stage::Training;
             }
             Stage::Training => {
@@ -72,7 +78,9 @@ impl Autopilot {
                     // Still capture the window: it shows the message.
                     self.set_failure(e.clone());
                     self.stage = Stage::Settling(10);
-                } else if matches!(session.phase, Phase::Finished(_) | Phase::Diverged) {
+                } else if matches!(session.phase, Phase::Finished(_) | Phase::Diverged)
+                    && !sweep.is_running()
+                {
                     if let Some(m) = session
                         .validation
                         .as_ref()

@@ -19,15 +19,17 @@ pub enum Tab {
     Curves,
     Weights,
     Confusion,
+    Sweep,
     Autoencoder,
     Ocr,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [
+    pub const ALL: [Tab; 6] = [
         Tab::Curves,
         Tab::Weights,
         Tab::Confusion,
+        Tab::Sweep,
         Tab::Autoencoder,
         Tab::Ocr,
     ];
@@ -37,6 +39,7 @@ impl Tab {
             Tab::Curves => "Curves",
             Tab::Weights => "Weights",
             Tab::Confusion => "Confusion",
+            Tab::Sweep => "Sweep",
             Tab::Autoencoder => "Autoencoder",
             Tab::Ocr => "OCR",
         }
@@ -59,7 +62,9 @@ impl std::str::FromStr for Tab {
         Tab::ALL
             .into_iter()
             .find(|t| t.title().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown tab '{s}' (curves, weights, confusion, autoencoder)"))
+            .ok_or_else(|| {
+                format!("unknown tab '{s}' (curves, weights, confusion, sweep, autoencoder)")
+            })
     }
 }
 
