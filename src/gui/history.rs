@@ -207,6 +207,7 @@ mod tests {
             weights: Arc::new(WeightSnapshot {
                 epoch,
                 weights: Array2::zeros((1, 1)),
+                kernel_channels: None,
             }),
             validation: None,
             histograms: Vec::new(),
