@@ -24,12 +24,16 @@ pub struct Cli {
     /// Open the window, train with the default settings, save a PNG of the window here and close.
     #[arg(long, value_name = "PATH")]
     pub screenshot: Option<PathBuf>,
-    /// The tab the screenshot shows: curves, weights, confusion or autoencoder (which trains the autoencoder).
+    /// The tab the screenshot shows: curves, weights, confusion, sweep (which sweeps the default
+    /// rates 0.1x, 1x, 10x) or autoencoder (which trains the autoencoder).
     #[arg(long, default_value = "curves", requires = "screenshot")]
     pub tab: crate::gui::Tab,
     /// Epochs the screenshot run trains.
     #[arg(long, default_value_t = 20, requires = "screenshot")]
     pub train_epochs: usize,
+    /// Move the Weights and Confusion tabs' epoch slider back to this epoch before the screenshot.
+    #[arg(long, requires = "screenshot")]
+    pub replay_epoch: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -231,6 +235,7 @@ pub fn main() -> ExitCode {
             path,
             tab: cli.tab,
             epochs: cli.train_epochs,
+            replay_epoch: cli.replay_epoch,
         })),
         Some(Command::Train(args)) => train(&args, RunConfig::default()).map(|_| ExitCode::SUCCESS),
         Some(Command::Autoencoder {

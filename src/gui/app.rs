@@ -72,7 +72,7 @@ impl LabApp {
         if let Some(pilot) = &mut self.autopilot {
             actions.extend(pilot.drive(
                 ui.ctx(),
-                &self.session,
+                &mut self.session,
                 &mut self.settings,
                 &mut self.confusion,
                 &self.sweep,

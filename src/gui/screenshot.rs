@@ -19,6 +19,8 @@ pub struct ScreenshotPlan {
     pub path: PathBuf,
     pub tab: Tab,
     pub epochs: usize,
+    /// The epoch the history slider replays in the picture (`None`: live).
+    pub replay_epoch: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +55,7 @@ impl Autopilot {
     pub fn drive(
         &mut self,
         ctx: &egui::Context,
-        session: &Session,
+        session: &mut Session,
         settings: &mut Settings,
         confusion: &mut ConfusionView,
         sweep: &SweepView,
@@ -88,6 +90,7 @@ impl Autopilot {
                     {
                         confusion.selected = most_confused(m, 1).first().map(|&(t, p, _)| (t, p));
                     }
+                    session.epochs.replay = self.plan.replay_epoch;
                     self.stage = Stage::Settling(10);
                 }
             }
