@@ -85,7 +85,7 @@ pub fn weights_tab(
         .or_else(|| session.epochs.records().next_back().cloned());
     egui::Panel::bottom("histograms")
         .resizable(true)
-        .default_size(180.0)
+        .min_size(140.0)
         .show(ui, |ui| histograms_ui(ui, shown.as_ref()));
     let current = replayed
         .as_ref()
@@ -156,7 +156,11 @@ pub fn histograms_ui(ui: &mut Ui, record: Option<&Arc<EpochRecord>>) {
             egui::Grid::new("histogram-grid")
                 .spacing([12.0, 4.0])
                 .show(ui, |ui| {
-                    for h in &record.histograms {
+                    // Two tensors per row (a layer's weight beside its bias).
+                    for (i, h) in record.histograms.iter().enumerate() {
+                        if i % 2 == 0 && i > 0 {
+                            ui.end_row();
+                        }
                         ui.label(&h.name);
                         histogram_ui(ui, &h.values, Color32::from_rgb(70, 140, 230), "values");
                         histogram_ui(
@@ -165,7 +169,6 @@ pub fn histograms_ui(ui: &mut Ui, record: Option<&Arc<EpochRecord>>) {
                             Color32::from_rgb(200, 90, 200),
                             "gradients",
                         );
-                        ui.end_row();
                     }
                 });
         });
