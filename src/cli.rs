@@ -144,6 +144,10 @@ pub struct TrainArgs {
     /// Train on only the first N samples of each class (0: all).
     #[arg(long)]
     pub per_class: Option<usize>,
+    /// Also train on the crops in this folder (one sub-folder per class, 32x32 images of
+    /// dark ink on white, as the OCR tab saves corrections).
+    #[arg(long)]
+    pub extra_train: Option<PathBuf>,
     /// mlp or cnn (the course's CNN; its defaults: lr 1e-3, momentum 0.9, 10 epochs).
     #[arg(long)]
     pub model: Option<Model>,
@@ -195,6 +199,9 @@ impl TrainArgs {
         }
         if let (Some(s), DataSource::ImageFolder { side, .. }) = (self.image_size, &mut c.data) {
             *side = s;
+        }
+        if let Some(folder) = &self.extra_train {
+            c.extra_train = Some(folder.clone());
         }
         macro_rules! take {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
@@ -375,7 +382,7 @@ fn train_and_report(mut trainer: Trainer, args: &TrainArgs) -> Result<Trainer> {
         }
     }
     if let Some(path) = &args.save {
-        trainer.saved_model()?.save(path)?;
+        trainer.saved_model().save(path)?;
         eprintln!("saved {}", path.display());
     }
     if let Some(dir) = &args.save_run {

@@ -95,6 +95,35 @@ fn segmentation_finds_the_letters_lines_and_spaces_of_a_drawn_page() {
     check_layout(&seg, "page");
 }
 
+/// The page photographed on a dark, textured desk: the desk shows on every side and the
+/// paper casts a soft shadow to the lower right.
+fn on_a_dark_desk(page: &GrayImage) -> GrayImage {
+    const BORDER: u32 = 220;
+    let (w, h) = (page.width() + 2 * BORDER, page.height() + 2 * BORDER);
+    let mut desk = GrayImage::from_fn(w, h, |x, y| {
+        // Wood grain: stripes of a few grey levels.
+        let grain = ((x / 7 + y / 23) % 5) as u8 * 6;
+        Luma([35 + grain])
+    });
+    for (x, y, p) in page.enumerate_pixels() {
+        desk.put_pixel(x + BORDER, y + BORDER, *p);
+    }
+    for y in BORDER + 10..BORDER + page.height() + 14 {
+        for x in BORDER + page.width()..BORDER + page.width() + 14 {
+            desk.put_pixel(x, y, Luma([15]));
+        }
+    }
+    desk
+}
+
+#[test]
+fn a_page_on_a_dark_desk_gives_only_its_letters() {
+    let data = fixture();
+    let photo = DynamicImage::ImageLuma8(on_a_dark_desk(&draw_page(&data.train, &PAGE)));
+    let seg = segment(&photo, &OcrParams::default()).unwrap();
+    check_layout(&seg, "page on a desk");
+}
+
 fn check_layout(seg: &nnlab::ocr::Segmentation, what: &str) {
     assert_eq!(seg.lines.len(), 2, "{what}: two lines");
     for (line, text) in seg.lines.iter().zip(PAGE) {
@@ -308,6 +337,20 @@ impl nnlab::gui::dialog::FileDialog for NoDialog {
     }
 }
 
+fn click_at<S>(h: &mut egui_kittest::Harness<'_, S>, pos: eframe::egui::Pos2) {
+    use eframe::egui::{Event, Modifiers, PointerButton};
+    h.event(Event::PointerMoved(pos));
+    for pressed in [true, false] {
+        h.event(Event::PointerButton {
+            pos,
+            button: PointerButton::Primary,
+            pressed,
+            modifiers: Modifiers::NONE,
+        });
+    }
+    h.run();
+}
+
 #[test]
 fn dropping_a_photo_on_the_ocr_tab_shows_its_text() {
     use egui_kittest::kittest::Queryable;
@@ -348,6 +391,35 @@ fn dropping_a_photo_on_the_ocr_tab_shows_its_text() {
         "read '{text}'"
     );
     assert!(h.query_by_label_contains("Recognised text").is_some());
+
+    // Correct the first character to 'Q' and add its crop to the training data.
+    let folder = tempfile::tempdir().unwrap().keep().join("corrections");
+    h.state_mut().corrections_folder = Some(folder.clone());
+    let first = h.state().box_center(0).expect("a box on screen");
+    click_at(&mut h, first);
+    h.get_by_label("Character 1:").type_text("Q");
+    h.run();
+    h.get_by_label("Set").click();
+    h.run();
+    assert!(h.state().text.starts_with('Q'), "{}", h.state().text);
+    h.get_by_label("Add 1 corrected crops to training data")
+        .click();
+    h.run();
+    let saved: Vec<_> = std::fs::read_dir(folder.join("Q")).unwrap().collect();
+    assert_eq!(saved.len(), 1, "one crop saved under its corrected class");
+    let classes = nnlab::data::nist36_classes();
+    let extra = nnlab::data::corrections::load(&folder, &classes).unwrap();
+    let q = classes.iter().position(|c| c == "Q").unwrap();
+    assert_eq!(extra.labels, vec![q]);
+    let crop = h.state().characters()[0].crop.clone();
+    let error = extra
+        .images
+        .row(0)
+        .iter()
+        .zip(&crop)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(error < 0.01, "the PNG keeps the crop (max error {error})");
 
     // A file that is not an image gives a message, not a crash.
     let junk = Dropped {

@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 pub const VALID_FRACTION: f64 = 0.2;
 /// The split depends only on the folder, never on a run's seed, so runs stay comparable.
 const SPLIT_SEED: u64 = 0x1f01de;
-const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut entries = std::fs::read_dir(dir)
@@ -33,18 +32,26 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
 fn is_image(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        .is_some_and(|e| super::IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 /// Class folders of `dir` (sorted by name): the sub-folders that hold at least one image.
-fn class_folders(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(super) fn class_folders(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut classes = Vec::new();
     for sub in sorted_entries(dir)?.into_iter().filter(|p| p.is_dir()) {
-        if sorted_entries(&sub)?.iter().any(|p| is_image(p)) {
+        if !image_files(&sub)?.is_empty() {
             classes.push(sub);
         }
     }
     Ok(classes)
+}
+
+/// The image files in `dir`, sorted by name.
+pub(super) fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    Ok(sorted_entries(dir)?
+        .into_iter()
+        .filter(|p| is_image(p))
+        .collect())
 }
 
 /// Whether `dir` looks like an image folder (at least one sub-folder with images).
@@ -92,10 +99,7 @@ pub fn load_folder(dir: &Path, side: usize) -> Result<Splits> {
     let mut rng = ChaCha8Rng::seed_from_u64(SPLIT_SEED);
     let (mut train, mut valid) = (Vec::new(), Vec::new());
     for (label, folder) in folders.iter().enumerate() {
-        let mut files: Vec<PathBuf> = sorted_entries(folder)?
-            .into_iter()
-            .filter(|p| is_image(p))
-            .collect();
+        let mut files = image_files(folder)?;
         files.shuffle(&mut rng);
         let held = if files.len() < 2 {
             0

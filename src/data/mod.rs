@@ -5,6 +5,7 @@
 pub mod augment;
 pub mod builtin;
 pub mod cifar;
+pub mod corrections;
 pub mod crop;
 pub mod grid;
 pub mod image_folder;
@@ -110,6 +111,25 @@ impl Dataset {
         self.subset(&rows)
     }
 
+    /// This set followed by the rows of `more`, which must have the same classes and shape.
+    pub fn concat(&self, more: &Dataset) -> Result<Self> {
+        if more.classes != self.classes || more.shape != self.shape {
+            bail!(
+                "cannot add {} images of shape {:?} to a set of shape {:?} with other classes",
+                more.len(),
+                more.shape,
+                self.shape
+            );
+        }
+        let images = ndarray::concatenate(Axis(0), &[self.images.view(), more.images.view()])
+            .expect("rows of the same length");
+        Ok(Self {
+            images,
+            labels: self.labels.iter().chain(&more.labels).copied().collect(),
+            ..self.clone()
+        })
+    }
+
     /// How many samples each class has.
     pub fn class_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.classes.len()];
@@ -185,6 +205,9 @@ impl Splits {
         Ok(splits)
     }
 }
+
+/// File extensions (lower case) of the image formats this build reads.
+pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp", "gif"];
 
 /// Where a run's data comes from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]

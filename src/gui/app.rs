@@ -132,7 +132,12 @@ impl LabApp {
                 self.sweep.ui(ui, lr, idle, &self.settings.curves, actions);
             }
             Tab::Autoencoder => self.autoencoder.ui(ui, s, &self.settings.curves),
-            Tab::Ocr => self.ocr.ui(ui, self.dialog.as_mut()),
+            Tab::Ocr => {
+                self.ocr.offer_trained(s.model.as_ref());
+                if let Some(folder) = self.ocr.ui(ui, self.dialog.as_mut()) {
+                    self.settings.config.extra_train = Some(folder);
+                }
+            }
         }
     }
 

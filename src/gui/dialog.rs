@@ -2,24 +2,25 @@
 
 use std::path::PathBuf;
 
-/// A file type the dialog filters on: a name and its extension.
+/// A file type the dialog filters on: a name and its extensions (the first is the one a
+/// saved file gets).
 #[derive(Clone, Copy, Debug)]
 pub struct FileKind {
     pub name: &'static str,
-    pub extension: &'static str,
+    pub extensions: &'static [&'static str],
 }
 
 pub const MODEL: FileKind = FileKind {
     name: "nnlab model (safetensors)",
-    extension: "safetensors",
+    extensions: &["safetensors"],
 };
 pub const CSV: FileKind = FileKind {
     name: "CSV table",
-    extension: "csv",
+    extensions: &["csv"],
 };
 pub const PNG: FileKind = FileKind {
     name: "PNG image",
-    extension: "png",
+    extensions: &["png"],
 };
 
 /// The questions the lab asks the user about files. `None` means cancelled.
@@ -40,14 +41,14 @@ impl FileDialog for NativeDialog {
     fn open_file(&mut self, title: &str, kind: FileKind) -> Option<PathBuf> {
         rfd::FileDialog::new()
             .set_title(title)
-            .add_filter(kind.name, &[kind.extension])
+            .add_filter(kind.name, kind.extensions)
             .pick_file()
     }
 
     fn save_file(&mut self, title: &str, kind: FileKind, suggested_name: &str) -> Option<PathBuf> {
         rfd::FileDialog::new()
             .set_title(title)
-            .add_filter(kind.name, &[kind.extension])
+            .add_filter(kind.name, kind.extensions)
             .set_file_name(suggested_name)
             .save_file()
     }

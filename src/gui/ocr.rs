@@ -4,19 +4,23 @@
 use super::dialog::{FileDialog, FileKind};
 use super::palette::{ink_image, texture};
 use crate::data::SIDE;
+use crate::data::corrections;
 use crate::nn::SavedModel;
 use crate::ocr::stages::Stage;
-use crate::ocr::{OcrParams, Reading, Segmentation, load, read};
+use crate::ocr::{Character, OcrParams, Reading, Segmentation, load, read};
+use anyhow::Context;
 use eframe::egui;
 use egui::{Color32, ColorImage, Pos2, Rect, Sense, Stroke, TextureHandle, Ui, Vec2};
 use image::DynamicImage;
-use ndarray::ArrayView2;
+use ndarray::{ArrayView1, ArrayView2};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 
 pub const IMAGE: FileKind = FileKind {
-    name: "Photo (JPEG)",
-    extension: "jpg",
+    name: "Image (JPEG, PNG, WebP, TIFF, BMP, GIF)",
+    extensions: &crate::data::IMAGE_EXTENSIONS,
 };
 
 /// Below this probability a character is drawn in the warning colour.
@@ -33,8 +37,14 @@ pub struct Done {
 #[derive(Default)]
 pub struct OcrPanel {
     pub params: OcrParams,
-    /// The classifier; the shipped default when none was given.
-    model: Option<SavedModel>,
+    /// The shipped default classifier (loaded on first use) or the one a test gave.
+    default_model: Option<Arc<SavedModel>>,
+    /// The classifier trained in this session, when it reads 32x32 characters.
+    trained: Option<Arc<SavedModel>>,
+    /// Read with the default even when a trained model exists.
+    pub use_default: bool,
+    /// The trained model changed since the last reading.
+    model_changed: bool,
     photo: Option<(String, Arc<DynamicImage>)>,
     running: Option<Receiver<Result<Done, String>>>,
     /// The parameters changed while a run was going: run again when it ends.
@@ -47,17 +57,75 @@ pub struct OcrPanel {
     hover_crop: Option<(usize, TextureHandle)>,
     /// The recognised text (the user may edit and copy it).
     pub text: String,
-    /// The character being corrected (index in reading order) and what the user typed.
+    /// The character being corrected (index in reading order) and what the user typed
+    /// (empty at first: the field shows the current character as a hint).
     correcting: Option<(usize, String)>,
+    /// Characters the user corrected (reading order), not yet added to the training data.
+    corrected: BTreeSet<usize>,
+    /// Where corrected crops go; [`corrections::default_folder`] when `None`.
+    pub corrections_folder: Option<PathBuf>,
+    /// What became of the last "Add to training data".
+    added: Option<Result<String, String>>,
+    /// Where each character's box was drawn last frame (screen points, reading order).
+    box_rects: Vec<Rect>,
 }
 
 impl OcrPanel {
     /// A panel reading with `model` instead of the default.
     pub fn with_model(model: SavedModel) -> Self {
         Self {
-            model: Some(model),
+            default_model: Some(Arc::new(model)),
             ..Self::default()
         }
+    }
+
+    /// The characters of the last reading.
+    pub fn characters(&self) -> Vec<Character> {
+        match &self.result {
+            Some(Ok(done)) => done.reading.characters().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The centre of character `i`'s box on screen, as drawn last frame.
+    pub fn box_center(&self, i: usize) -> Option<Pos2> {
+        self.box_rects.get(i).map(|r| r.center())
+    }
+
+    /// Whether readings use the model trained in this session.
+    pub fn uses_trained(&self) -> bool {
+        self.trained.is_some() && !self.use_default
+    }
+
+    /// Offers the classifier trained in this session; it reads the photos from now on
+    /// (unless the user picks the default) if it takes 32x32 grey characters.
+    pub fn offer_trained(&mut self, model: Option<&Arc<SavedModel>>) {
+        let reads_characters = |m: &SavedModel| {
+            !m.classes.is_empty() && m.net.spec().input == crate::nn::Shape::image(1, SIDE, SIDE)
+        };
+        let model = model.filter(|m| reads_characters(m));
+        let same = match (model, &self.trained) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        if !same {
+            self.trained = model.cloned();
+            self.model_changed = true;
+        }
+    }
+
+    /// The classifier the next reading uses.
+    fn model(&mut self) -> Result<Arc<SavedModel>, String> {
+        if !self.use_default
+            && let Some(m) = &self.trained
+        {
+            return Ok(m.clone());
+        }
+        if self.default_model.is_none() {
+            let m = crate::data::builtin::default_model().map_err(|e| format!("{e:#}"))?;
+            self.default_model = Some(Arc::new(m));
+        }
+        Ok(self.default_model.clone().expect("loaded above"))
     }
 
     pub fn is_running(&self) -> bool {
@@ -91,19 +159,17 @@ impl OcrPanel {
             self.stale = true;
             return;
         }
-        let model = match self.model.take() {
-            Some(m) => Ok(m),
-            None => crate::data::builtin::default_model().map_err(|e| format!("{e:#}")),
-        };
-        let model = match model {
+        let photo = photo.clone();
+        let model = match self.model() {
             Ok(m) => m,
             Err(e) => return self.fail(e),
         };
-        self.model = Some(model.clone());
-        let (photo, params, ctx) = (photo.clone(), self.params.clone(), ctx.clone());
+        self.model_changed = false;
+        let (params, ctx) = (self.params.clone(), ctx.clone());
         let (tx, rx) = channel();
         std::thread::spawn(move || {
-            let mut model = model;
+            // Its own copy: reading runs the network, which keeps its buffers.
+            let mut model = SavedModel::clone(&model);
             let outcome = read(&photo, &mut model, &params)
                 .map(|(seg, reading)| Done { seg, reading })
                 .map_err(|e| format!("{e:#}"));
@@ -125,12 +191,15 @@ impl OcrPanel {
         self.picture = None;
         self.hover_crop = None;
         self.correcting = None;
+        self.corrected.clear();
         if std::mem::take(&mut self.stale) {
             self.start(ctx);
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, dialog: &mut dyn FileDialog) {
+    /// The tab; returns the folder corrected crops were added to, when they were.
+    pub fn ui(&mut self, ui: &mut Ui, dialog: &mut dyn FileDialog) -> Option<PathBuf> {
+        let mut added_to = None;
         let ctx = ui.ctx().clone();
         self.receive(&ctx);
         for file in ui.input(|i| i.raw.dropped_files.clone()) {
@@ -157,7 +226,13 @@ impl OcrPanel {
                 ui.spinner();
             }
         });
-        if self.controls_ui(ui) {
+        let model_picked = self.model_ui(ui);
+        // A newer trained model reads the photo again, unless the user is correcting it.
+        let fresh_model = self.model_changed
+            && !self.use_default
+            && self.correcting.is_none()
+            && self.corrected.is_empty();
+        if self.controls_ui(ui) || model_picked || fresh_model {
             self.start(&ctx);
         }
         match &self.result {
@@ -177,9 +252,39 @@ impl OcrPanel {
                             .font(egui::TextStyle::Monospace),
                     )
                     .labelled_by(label.id);
+                    added_to = self.corrections_ui(ui);
                 });
                 self.picture_ui(ui);
             }
+        }
+        added_to
+    }
+
+    /// Which classifier reads: the one trained here or the shipped default; true when the
+    /// user switched.
+    fn model_ui(&mut self, ui: &mut Ui) -> bool {
+        let using_trained = self.trained.is_some() && !self.use_default;
+        let mut picked = None;
+        ui.horizontal(|ui| {
+            ui.label("Model:");
+            let trained = egui::RadioButton::new(using_trained, "trained in this session");
+            if ui
+                .add_enabled(self.trained.is_some(), trained)
+                .on_disabled_hover_text("train a classifier on 32x32 characters first")
+                .clicked()
+            {
+                picked = Some(false);
+            }
+            if ui.radio(!using_trained, "shipped default (CNN)").clicked() {
+                picked = Some(true);
+            }
+        });
+        match picked {
+            Some(default) if default != self.use_default => {
+                self.use_default = default;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -239,6 +344,7 @@ impl OcrPanel {
         let size = Vec2::new(seg.grey.width() as f32, seg.grey.height() as f32) * scale;
         let mut clicked = None;
         let mut hovered = None;
+        let box_rects = &mut self.box_rects;
         egui::ScrollArea::both().show(ui, |ui| {
             let (rect, response) = ui.allocate_exact_size(size, Sense::click());
             let painter = ui.painter_at(rect);
@@ -250,6 +356,7 @@ impl OcrPanel {
             );
             // Boxes are in photo pixels; the picture is at the working resolution.
             let to_screen = scale / seg.scale;
+            box_rects.clear();
             for (i, c) in done.reading.characters().enumerate() {
                 let b = c.bbox;
                 let r = Rect::from_min_max(
@@ -269,6 +376,7 @@ impl OcrPanel {
                     egui::FontId::proportional(16.0),
                     colour,
                 );
+                box_rects.push(r);
                 if response.hover_pos().is_some_and(|p| r.contains(p)) {
                     hovered = Some(i);
                 }
@@ -282,13 +390,7 @@ impl OcrPanel {
             }
         });
         if let Some(i) = clicked {
-            let current = done
-                .reading
-                .characters()
-                .nth(i)
-                .map(|c| c.text.clone())
-                .unwrap_or_default();
-            self.correcting = Some((i, current));
+            self.correcting = Some((i, String::new()));
         }
         if let Some(i) = hovered {
             self.hover_ui(ui, i);
@@ -328,19 +430,31 @@ impl OcrPanel {
 
     /// The box being corrected: type the right character.
     fn correction_ui(&mut self, ui: &mut Ui) {
-        let Some((i, typed)) = &mut self.correcting else {
+        let Some(i) = self.correcting.as_ref().map(|(i, _)| *i) else {
+            return;
+        };
+        let current = self
+            .characters()
+            .get(i)
+            .map(|c| c.text.clone())
+            .unwrap_or_default();
+        let Some((_, typed)) = &mut self.correcting else {
             return;
         };
         let mut done_editing = false;
         ui.horizontal(|ui| {
-            let label = ui.label(format!("Character {}:", *i + 1));
+            let label = ui.label(format!("Character {}:", i + 1));
             let r = ui
                 .add(
                     egui::TextEdit::singleline(typed)
+                        .hint_text(current)
                         .desired_width(30.0)
                         .char_limit(1),
                 )
                 .labelled_by(label.id);
+            if typed.is_empty() && !r.has_focus() && !r.lost_focus() {
+                r.request_focus();
+            }
             done_editing = r.lost_focus() || ui.button("Set").clicked();
         });
         if !done_editing {
@@ -354,6 +468,64 @@ impl OcrPanel {
         {
             c.text = typed;
             self.text = done.reading.text();
+            self.corrected.insert(i);
         }
+    }
+
+    /// The corrected characters, and a button that adds their crops to the training data.
+    /// Returns the folder they went to when they were added.
+    fn corrections_ui(&mut self, ui: &mut Ui) -> Option<PathBuf> {
+        let mut added_to = None;
+        ui.horizontal(|ui| {
+            let n = self.corrected.len();
+            let button = egui::Button::new(format!("Add {n} corrected crops to training data"));
+            if ui
+                .add_enabled(n > 0, button)
+                .on_hover_text(
+                    "Saves the 32x32 crops under the corrected class; the next training run \
+                     adds them to its training split.",
+                )
+                .clicked()
+            {
+                self.added = Some(match self.save_corrections() {
+                    Ok((folder, n)) => {
+                        added_to = Some(folder.clone());
+                        Ok(format!(
+                            "added {n} crops to {}; training runs now include them",
+                            folder.display()
+                        ))
+                    }
+                    Err(e) => Err(format!("{e:#}")),
+                });
+            }
+            match &self.added {
+                Some(Ok(note)) => {
+                    ui.label(note.as_str());
+                }
+                Some(Err(e)) => {
+                    ui.colored_label(Color32::RED, e.as_str());
+                }
+                None => {}
+            }
+        });
+        added_to
+    }
+
+    fn save_corrections(&mut self) -> anyhow::Result<(PathBuf, usize)> {
+        let folder = self
+            .corrections_folder
+            .clone()
+            .or_else(corrections::default_folder)
+            .context("there is no home folder to keep corrections in")?;
+        let Some(Ok(done)) = &self.result else {
+            anyhow::bail!("no reading to take corrections from");
+        };
+        let chars: Vec<_> = done.reading.characters().collect();
+        for &i in &self.corrected {
+            let c = chars[i];
+            corrections::save(&folder, &c.text, ArrayView1::from(&c.crop[..]))?;
+        }
+        let n = std::mem::take(&mut self.corrected).len();
+        Ok((folder, n))
     }
 }

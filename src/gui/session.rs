@@ -3,6 +3,7 @@
 use super::history::EpochHistory;
 use super::series::BoundedSeries;
 use crate::data::Splits;
+use crate::nn::SavedModel;
 use crate::train::worker::{
     Ending, Event, Progress, ReconstructionSnapshot, ValidationSnapshot, WeightSnapshot,
 };
@@ -73,6 +74,8 @@ pub struct Session {
     pub reconstructions: Option<Arc<ReconstructionSnapshot>>,
     /// Per-epoch records for the weight-history views.
     pub epochs: EpochHistory,
+    /// The classifier as trained so far.
+    pub model: Option<Arc<SavedModel>>,
 }
 
 impl Default for Session {
@@ -91,6 +94,7 @@ impl Default for Session {
             validation: None,
             reconstructions: None,
             epochs: EpochHistory::default(),
+            model: None,
         }
     }
 }
@@ -139,6 +143,7 @@ impl Session {
             Event::Weights(w) => self.weights = Some(w),
             Event::Validation(v) => self.validation = Some(v),
             Event::Reconstructions(r) => self.reconstructions = Some(r),
+            Event::Model(m) => self.model = Some(m),
             Event::Paused => {
                 if self.phase != Phase::Diverged {
                     self.phase = Phase::Paused;

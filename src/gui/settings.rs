@@ -4,7 +4,7 @@ use super::Action;
 use super::curves::CurveOptions;
 use super::session::{Phase, Session};
 use super::weights::WeightOptions;
-use crate::data::DataSource;
+use crate::data::{DataSource, corrections};
 use crate::nn::{Activation, Init};
 use crate::train::{Model, RunConfig, Task};
 use eframe::egui;
@@ -259,6 +259,21 @@ fn data_ui(ui: &mut Ui, config: &mut RunConfig, actions: &mut Vec<Action>) {
                 ui.add(DragValue::new(side).range(8..=128).suffix(" px"))
                     .on_hover_text("side the images are resized to");
             });
+        }
+    }
+    // Offered once corrections exist (the OCR tab ticks it when it adds some).
+    let corrections = config
+        .extra_train
+        .clone()
+        .or_else(|| corrections::default_folder().filter(|f| f.is_dir()));
+    if let Some(folder) = corrections {
+        let mut on = config.extra_train.is_some();
+        if ui
+            .checkbox(&mut on, "+ my corrected OCR crops")
+            .on_hover_text(folder.display().to_string())
+            .changed()
+        {
+            config.extra_train = on.then_some(folder);
         }
     }
     egui::Grid::new("selection")

@@ -1,8 +1,8 @@
 //! From grey to ink: even out the lighting, denoise, threshold, join broken strokes.
 
 use anyhow::{Result, bail};
-use image::GrayImage;
 use image::imageops;
+use image::{GrayImage, Luma};
 use imageproc::contrast::otsu_level;
 use imageproc::distance_transform::Norm;
 use imageproc::filter::{box_filter, gaussian_blur_f32};
@@ -22,16 +22,24 @@ const BACKGROUND_SIGMA: f32 = 2.0;
 /// lighting is evened out) there is no writing, only paper grain.
 const MIN_INK_CONTRAST: f32 = 40.0;
 
-/// Divides the photo by a heavily smoothed estimate of the paper's brightness, so shadows
-/// and uneven light disappear: paper becomes ~255 everywhere, ink stays dark.
-pub fn flatten_lighting(grey: &GrayImage) -> GrayImage {
+/// The photo [`BACKGROUND_SHRINK`] times smaller: enough for the paper's brightness and
+/// the desk, which only vary slowly.
+pub fn shrink(grey: &GrayImage) -> GrayImage {
     let (w, h) = grey.dimensions();
-    let (sw, sh) = (
+    imageops::thumbnail(
+        grey,
         (w / BACKGROUND_SHRINK).max(1),
         (h / BACKGROUND_SHRINK).max(1),
-    );
-    let small = imageops::thumbnail(grey, sw, sh);
-    let paper = grayscale_dilate(&small, &Mask::square(BACKGROUND_MAX_RADIUS));
+    )
+}
+
+/// Divides the photo by a heavily smoothed estimate of the paper's brightness (from its
+/// shrunk copy `small`), so shadows and uneven light disappear: paper becomes ~255
+/// everywhere, ink stays dark.
+pub fn flatten_lighting(grey: &GrayImage, small: &GrayImage) -> GrayImage {
+    let (w, h) = grey.dimensions();
+    let (sw, sh) = small.dimensions();
+    let paper = grayscale_dilate(small, &Mask::square(BACKGROUND_MAX_RADIUS));
     let paper = gaussian_blur_f32(&paper, BACKGROUND_SIGMA);
     let mut out = grey.clone();
     // Bilinear interpolation of the shrunk paper at each pixel's centre.
@@ -56,6 +64,70 @@ pub fn flatten_lighting(grey: &GrayImage) -> GrayImage {
         }
     }
     out
+}
+
+/// The desk is darker than this fraction of the paper (a shadow on the page is not).
+const DESK_DARKNESS: f64 = 0.5;
+
+/// Paints the desk around a photographed sheet as paper, so its texture and the page's
+/// edge give no ink. The desk is the dark part of the shrunk photo `small` (darker than
+/// Otsu's level, whose dark side must be under [`DESK_DARKNESS`] of the bright side's
+/// brightness) that is connected to the photo's border, grown by one shrunk pixel to
+/// cover the blurred edge of the page. Returns whether a desk was found.
+pub fn blank_desk(flat: &mut GrayImage, small: &GrayImage) -> bool {
+    let level = otsu_level(small);
+    let (dark, bright): (Vec<f64>, Vec<f64>) = small
+        .iter()
+        .map(|&v| v as f64)
+        .partition(|&v| v <= level as f64);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    if dark.is_empty() || mean(&dark) > DESK_DARKNESS * mean(&bright) {
+        return false;
+    }
+    let mut desk = dark_from_border(small, level);
+    if desk.iter().all(|&v| v == 0) {
+        return false;
+    }
+    dilate_mut(&mut desk, Norm::LInf, 1);
+    let (w, h) = flat.dimensions();
+    let (sw, sh) = desk.dimensions();
+    for (x, y, p) in flat.enumerate_pixels_mut() {
+        let (sx, sy) = ((x * sw / w).min(sw - 1), (y * sh / h).min(sh - 1));
+        if desk.get_pixel(sx, sy)[0] != 0 {
+            p[0] = 255;
+        }
+    }
+    true
+}
+
+/// The pixels of `img` at or under `level` that a 4-connected path of such pixels joins
+/// to the border (255), others 0.
+fn dark_from_border(img: &GrayImage, level: u8) -> GrayImage {
+    let (w, h) = img.dimensions();
+    let mut seen = GrayImage::new(w, h);
+    let mut stack: Vec<(u32, u32)> = (0..w)
+        .flat_map(|x| [(x, 0), (x, h - 1)])
+        .chain((0..h).flat_map(|y| [(0, y), (w - 1, y)]))
+        .collect();
+    while let Some((x, y)) = stack.pop() {
+        if seen.get_pixel(x, y)[0] != 0 || img.get_pixel(x, y)[0] > level {
+            continue;
+        }
+        seen.put_pixel(x, y, Luma([255]));
+        if x > 0 {
+            stack.push((x - 1, y));
+        }
+        if y > 0 {
+            stack.push((x, y - 1));
+        }
+        if x + 1 < w {
+            stack.push((x + 1, y));
+        }
+        if y + 1 < h {
+            stack.push((x, y + 1));
+        }
+    }
+    seen
 }
 
 /// A light blur (3x3 mean) against sensor noise and paper grain.

@@ -134,7 +134,10 @@ pub fn segment(photo: &DynamicImage, params: &OcrParams) -> Result<Segmentation>
             photo.height()
         );
     }
-    let flat = binarize::denoise(&binarize::flatten_lighting(&grey));
+    let small = binarize::shrink(&grey);
+    let mut flat = binarize::flatten_lighting(&grey, &small);
+    binarize::blank_desk(&mut flat, &small);
+    let flat = binarize::denoise(&flat);
     clock.lap("lighting + denoise");
     let (binary, level) = binarize::threshold(&flat, params.threshold_offset)?;
     clock.lap("threshold");

@@ -2,10 +2,11 @@
 //! worker receives it, `config.json` beside a saved model records it, and
 //! `nnlab train --config` reproduces the run from it.
 
-use crate::data::{DataSource, Splits};
+use crate::data::{DataSource, Splits, corrections};
 use crate::nn::{Activation, Init, Loss, NetworkSpec, Shape};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -50,6 +51,9 @@ pub struct RunConfig {
     pub classes: String,
     /// Train on only the first N samples of each class (0: all).
     pub per_class: usize,
+    /// Also train on the character crops in this folder (the OCR tab's corrections, see
+    /// [`crate::data::corrections`]).
+    pub extra_train: Option<PathBuf>,
     /// Units per hidden layer.
     pub hidden: usize,
     /// Number of hidden layers.
@@ -71,6 +75,7 @@ impl Default for RunConfig {
             data: DataSource::Builtin,
             classes: String::new(),
             per_class: 0,
+            extra_train: None,
             hidden: 64,
             depth: 1,
             activation: Activation::Sigmoid,
@@ -129,10 +134,21 @@ impl RunConfig {
         }
     }
 
-    /// The part of `data` this run trains on (its classes and samples per class).
+    /// The part of `data` this run trains on (its classes and samples per class), with the
+    /// extra crops added to the training split.
     pub fn select(&self, data: &Arc<Splits>) -> Result<Arc<Splits>> {
+        let mut data = data.clone();
+        if let Some(folder) = &self.extra_train {
+            let extra = corrections::load(folder, &data.train.classes)?;
+            let mut more = Splits::clone(&data);
+            more.train = more
+                .train
+                .concat(&extra)
+                .with_context(|| format!("adding the crops of {}", folder.display()))?;
+            data = Arc::new(more);
+        }
         if self.classes.trim().is_empty() && self.per_class == 0 {
-            return Ok(data.clone());
+            return Ok(data);
         }
         Ok(Arc::new(data.select(&self.classes, self.per_class)?))
     }

@@ -26,7 +26,7 @@ pub fn write_run(dir: &Path, t: &mut Trainer) -> Result<()> {
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
     };
     write("config.json", serde_json::to_string_pretty(&t.config)?)?;
-    t.saved_model()?.save(&dir.join("model.safetensors"))?;
+    t.saved_model().save(&dir.join("model.safetensors"))?;
     write("metrics.csv", history_csv(&t.history))?;
     save_png(&curves_image(&t.history), &dir.join("curves.png"))?;
     let weights = first_layer(t).weights;

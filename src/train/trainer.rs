@@ -230,16 +230,16 @@ impl Trainer {
     }
 
     /// The network with its class names and this run's configuration, ready to save.
-    pub fn saved_model(&self) -> Result<SavedModel> {
-        Ok(SavedModel {
+    pub fn saved_model(&self) -> SavedModel {
+        SavedModel {
             net: self.net.clone(),
             classes: if self.config.task == Task::Classify {
                 self.data.train.classes.clone()
             } else {
                 Vec::new()
             },
-            config: Some(serde_json::to_string(&self.config)?),
-        })
+            config: serde_json::to_string(&self.config).ok(),
+        }
     }
 
     /// Loss, accuracy and outputs of the current network on `ds`.

@@ -203,6 +203,9 @@ pub enum Event {
     Weights(Arc<WeightSnapshot>),
     Validation(Arc<ValidationSnapshot>),
     Reconstructions(Arc<ReconstructionSnapshot>),
+    /// A copy of the classifier as trained so far, sent with the weight snapshots, for the
+    /// views that run it (OCR, drawing).
+    Model(Arc<SavedModel>),
     Paused,
     Resumed,
     Finished(Ending),
@@ -682,8 +685,12 @@ impl Worker {
         let Some(t) = &mut self.trainer else { return };
         let weights = Arc::new(first_layer(t));
         let validation = Arc::new(validate(t));
+        let model = (t.config.task == Task::Classify).then(|| Arc::new(t.saved_model()));
         self.last_snapshot = Some(Instant::now());
         self.send(Event::Weights(weights));
+        if let Some(model) = model {
+            self.send(Event::Model(model));
+        }
         self.send(Event::Validation(validation));
         self.send_reconstructions();
     }
@@ -740,7 +747,7 @@ impl Worker {
         let Some(t) = &self.trainer else {
             anyhow::bail!("there is no trained network to save yet: press Train first")
         };
-        t.saved_model()?.save(path)
+        t.saved_model().save(path)
     }
 }
 
