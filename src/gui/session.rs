@@ -1,7 +1,8 @@
 //! What the window knows about the current run, built only from the worker's events.
 
 use super::series::BoundedSeries;
-use crate::data::Splits;
+use crate::data::{PIXELS, Splits};
+use crate::nn::SavedModel;
 use crate::train::worker::{
     Ending, Event, Progress, ReconstructionSnapshot, ValidationSnapshot, WeightSnapshot,
 };
@@ -70,6 +71,8 @@ pub struct Session {
     pub weights: Option<Arc<WeightSnapshot>>,
     pub validation: Option<Arc<ValidationSnapshot>>,
     pub reconstructions: Option<Arc<ReconstructionSnapshot>>,
+    /// The latest copy of the whole network.
+    pub model: Option<Arc<SavedModel>>,
 }
 
 impl Default for Session {
@@ -87,6 +90,7 @@ impl Default for Session {
             weights: None,
             validation: None,
             reconstructions: None,
+            model: None,
         }
     }
 }
@@ -135,6 +139,7 @@ impl Session {
             Event::Weights(w) => self.weights = Some(w),
             Event::Validation(v) => self.validation = Some(v),
             Event::Reconstructions(r) => self.reconstructions = Some(r),
+            Event::Model(m) => self.model = Some(m),
             Event::Paused => {
                 if self.phase != Phase::Diverged {
                     self.phase = Phase::Paused;
@@ -180,6 +185,13 @@ impl Session {
             self.history.push(s);
         }
         self.progress = Some(p);
+    }
+
+    /// The run's network if it classifies 32x32 letters (the draw tab reads with it).
+    pub fn letter_model(&self) -> Option<Arc<SavedModel>> {
+        self.model
+            .clone()
+            .filter(|m| m.net.spec().input.len() == PIXELS && !m.classes.is_empty())
     }
 
     pub fn note_result(&mut self, what: &str, result: anyhow::Result<PathBuf>) {

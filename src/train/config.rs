@@ -105,6 +105,20 @@ impl RunConfig {
         }
     }
 
+    /// Settings that learn a 2-D toy problem in seconds: a small tanh net, many quick epochs.
+    pub fn toy(kind: crate::data::toy::ToyKind) -> Self {
+        Self {
+            data: DataSource::Toy(kind),
+            hidden: 16,
+            depth: 2,
+            activation: Activation::Tanh,
+            lr: 0.01,
+            batch: 16,
+            epochs: 300,
+            ..Self::default()
+        }
+    }
+
     /// The defaults for `model`.
     pub fn for_model(model: Model) -> Self {
         match model {

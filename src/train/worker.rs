@@ -131,6 +131,8 @@ pub enum Event {
     Weights(Arc<WeightSnapshot>),
     Validation(Arc<ValidationSnapshot>),
     Reconstructions(Arc<ReconstructionSnapshot>),
+    /// A copy of the whole network (sent with the weight snapshots), for panels that run it.
+    Model(Arc<SavedModel>),
     Paused,
     Resumed,
     Finished(Ending),
@@ -538,9 +540,11 @@ impl Worker {
         let Some(t) = &mut self.trainer else { return };
         let weights = Arc::new(first_layer(t));
         let validation = Arc::new(validate(t));
+        let model = Arc::new(saved_model(t));
         self.last_snapshot = Some(Instant::now());
         self.send(Event::Weights(weights));
         self.send(Event::Validation(validation));
+        self.send(Event::Model(model));
         self.send_reconstructions();
     }
 
@@ -575,16 +579,20 @@ impl Worker {
         let Some(t) = &self.trainer else {
             anyhow::bail!("there is no trained network to save yet: press Train first")
         };
-        let model = SavedModel {
-            net: t.net.clone(),
-            classes: if t.config.task == Task::Classify {
-                t.data.train.classes.clone()
-            } else {
-                Vec::new()
-            },
-            config: Some(serde_json::to_string(&t.config)?),
-        };
-        model.save(path)
+        saved_model(t).save(path)
+    }
+}
+
+/// The network with its classes and settings (a copy without the layers' batch buffers).
+fn saved_model(t: &Trainer) -> SavedModel {
+    SavedModel {
+        net: t.net.cast(),
+        classes: if t.config.task == Task::Classify {
+            t.data.train.classes.clone()
+        } else {
+            Vec::new()
+        },
+        config: serde_json::to_string(&t.config).ok(),
     }
 }
 
