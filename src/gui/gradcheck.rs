@@ -157,8 +157,17 @@ fn result_ui(ui: &mut Ui, checked: &Checked) {
                 ui.label(layer_name(checked, t));
                 ui.label(format!("{:.2e}", t.relative_error))
                     .on_hover_text(format!("absolute error {:.2e}", t.absolute_error));
-                if t.passed() {
+                if t.relative_error < GradCheckReport::TOLERANCE {
                     ui.colored_label(PASS, "pass");
+                } else if t.passed() {
+                    ui.colored_label(PASS, "pass (zero gradient)")
+                        .on_hover_text(format!(
+                            "The gradient is zero (e.g. a bias right before batch norm): the \
+                         absolute error {:.1e} is below the central difference's rounding noise \
+                         {:.0e}, so the relative error compares noise with noise.",
+                            t.absolute_error,
+                            TensorCheck::NOISE
+                        ));
                 } else {
                     ui.colored_label(FAIL, "FAIL");
                 }

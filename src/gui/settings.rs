@@ -169,6 +169,9 @@ fn data_ui(ui: &mut Ui, config: &mut RunConfig, actions: &mut Vec<Action>) {
         ui.label(format!("NIST36: {name}"))
             .on_hover_text(dir.display().to_string());
     }
+    if let DataSource::Toy(kind) = config.data {
+        ui.label(format!("toy: {} (see the Toy tab)", kind.name()));
+    }
 }
 
 fn network_ui(ui: &mut Ui, c: &mut RunConfig) {

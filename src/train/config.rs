@@ -112,7 +112,8 @@ impl RunConfig {
             hidden: 16,
             depth: 2,
             activation: Activation::Tanh,
-            lr: 0.01,
+            // Spirals learn in 300 epochs at 3e-3 (train accuracy 1.0); at 1e-2 they stall at 0.64.
+            lr: 3e-3,
             batch: 16,
             epochs: 300,
             ..Self::default()
