@@ -1,6 +1,6 @@
 //! The headless commands. `nnlab` with no command opens the GUI.
 
-use crate::data::{DataSource, Splits, toy};
+use crate::data::{DataSource, toy};
 use crate::nn::gradcheck::{GradCheckReport, check_gradients};
 use crate::nn::{Activation, Init, Loss, Network, NetworkSpec, SavedModel};
 use crate::train::metrics::{confusion_matrix, mean_finite, most_confused, psnr_rows};
@@ -11,7 +11,6 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -140,7 +139,7 @@ pub struct TrainArgs {
     /// Only these classes, e.g. `0-9` or `A,B,C` (names as the data set has them).
     #[arg(long)]
     pub classes: Option<String>,
-    /// Train on only the first N samples of each class.
+    /// Train on only the first N samples of each class (0: all).
     #[arg(long)]
     pub per_class: Option<usize>,
     /// mlp or cnn (the course's CNN; its defaults: lr 1e-3, momentum 0.9, 10 epochs).
@@ -194,21 +193,10 @@ impl TrainArgs {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
         }
         take!(
-            model, hidden, depth, activation, init, epochs, lr, momentum, batch, seed
+            model, classes, per_class, hidden, depth, activation, init, epochs, lr, momentum,
+            batch, seed
         );
         Ok(c)
-    }
-
-    /// The data of `config`, narrowed to `--classes` and `--per-class`.
-    pub fn load_data(&self, config: &RunConfig) -> Result<Arc<Splits>> {
-        let mut splits = config.data.load()?;
-        if let Some(list) = &self.classes {
-            splits = splits.only_classes(&class_indices(list, &splits.train.classes)?);
-        }
-        if let Some(n) = self.per_class {
-            splits.train = splits.train.first_per_class(n);
-        }
-        Ok(Arc::new(splits))
     }
 }
 
@@ -231,41 +219,6 @@ fn parse_freeze(s: &str) -> Result<usize, String> {
         s.parse()
             .map_err(|_| format!("'{s}' is not a layer count or 'all'"))
     }
-}
-
-/// Class indices for a list like `0-9`, `A,B,C` or `A-E,7`; ranges follow `classes`' order.
-pub fn class_indices(list: &str, classes: &[String]) -> Result<Vec<usize>> {
-    let find = |name: &str| {
-        classes
-            .iter()
-            .position(|c| c == name)
-            .with_context(|| format!("no class '{name}' (classes: {})", classes.join(" ")))
-    };
-    let mut keep = Vec::new();
-    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let range = item
-            .split_once('-')
-            .filter(|(a, b)| !a.is_empty() && !b.is_empty());
-        let (first, last) = match range {
-            Some((a, b)) => (find(a)?, find(b)?),
-            None => (find(item)?, find(item)?),
-        };
-        if first > last {
-            bail!("class range '{item}' runs backwards");
-        }
-        keep.extend(
-            (first..=last)
-                .filter(|i| !keep.contains(i))
-                .collect::<Vec<_>>(),
-        );
-    }
-    if keep.len() < 2 {
-        bail!(
-            "'{list}' names {} class(es); a classifier needs at least two",
-            keep.len()
-        );
-    }
-    Ok(keep)
 }
 
 pub fn main() -> ExitCode {
@@ -359,7 +312,7 @@ pub fn train_with_progress(trainer: &mut Trainer, json: bool) -> Result<()> {
 
 fn train(args: &TrainArgs, base: RunConfig) -> Result<Trainer> {
     let config = args.run_config(base)?;
-    let data = args.load_data(&config)?;
+    let data = config.load_data()?;
     let trainer = Trainer::new(config, data)?;
     train_and_report(trainer, args)
 }
@@ -374,14 +327,9 @@ fn fine_tune(args: &FinetuneArgs) -> Result<ExitCode> {
         None => RunConfig::default(),
     };
     let config = args.train.run_config(base)?;
-    let data = args.train.load_data(&config)?;
+    let data = config.load_data()?;
     let trainer = finetune::trainer(&model, data, config, args.freeze)?;
-    let frozen = trainer
-        .net
-        .params()
-        .iter()
-        .filter(|(_, n, p)| !p.trainable && !n.starts_with("running_"))
-        .count();
+    let frozen = finetune::frozen_tensors(&trainer.net);
     eprintln!(
         "fine-tuning {} ({frozen} parameter tensors frozen)",
         args.from.display()

@@ -11,6 +11,7 @@ use nnlab::data::DataSource;
 use nnlab::gui::dialog::{FileDialog, FileKind};
 use nnlab::gui::session::{Notice, Phase};
 use nnlab::gui::{LabApp, Settings, Tab};
+use nnlab::train::Model;
 use nnlab::train::worker::Ending;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -199,7 +200,7 @@ fn a_diverging_learning_rate_pauses_with_a_message_and_reset_clears_it() {
 fn a_bad_nist36_folder_shows_the_loaders_message() {
     let missing = PathBuf::from("/nonexistent/nist36");
     let mut h = lab(3, 0.01, Some(missing.clone()));
-    h.get_by_label("Open NIST36 folder...").click();
+    h.get_by_label("Open data folder...").click();
     h.step();
     h.get_by_label("Train").click();
     wait_for(&mut h, "the error", |a| a.session.notice.is_some());
@@ -321,6 +322,95 @@ fn the_autoencoder_task_trains_and_its_tab_shows_reconstructions() {
     wait_for(&mut h, "the run to stop", |a| {
         a.session.phase == Phase::Finished(Ending::Stopped)
     });
+}
+
+#[test]
+fn the_cnn_model_trains_and_the_weights_tab_shows_its_kernels() {
+    let mut h = lab(1, 0.01, None);
+    assert!(h.query_by_label("Hidden units").is_some());
+    h.get_by_label("CNN").click();
+    h.step();
+    let config = h.state().settings.config.clone();
+    assert_eq!(
+        (config.model, config.lr),
+        (Model::Cnn, 1e-3),
+        "the CNN's defaults"
+    );
+    assert_eq!(
+        config.data,
+        DataSource::Nist36(common::nist36_fixture()),
+        "the data stays"
+    );
+    assert!(
+        h.query_by_label("Hidden units").is_none(),
+        "the CNN's layers are fixed"
+    );
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let s = &h.state().session;
+    assert!(s.validation.is_some(), "curves and confusion get results");
+    let kernels = s.weights.clone().expect("a weight snapshot");
+    assert_eq!(kernels.kernel_channels, Some(1));
+    assert_eq!(kernels.weights.dim(), (9, 8), "eight 3x3 kernels");
+    let before = s.initial_weights.clone().unwrap();
+    assert_ne!(before.weights, kernels.weights, "the kernels trained");
+    h.get_by_label("Weights").click();
+    h.step();
+    h.step();
+    assert!(h.query_by_label_contains("After epoch 1").is_some());
+    assert!(
+        h.query_by_label_contains("not a square image").is_none(),
+        "the kernels are drawn"
+    );
+}
+
+#[test]
+fn fine_tuning_from_a_saved_model_replaces_its_head_and_keeps_frozen_layers() {
+    let saved = tempfile::tempdir()
+        .unwrap()
+        .keep()
+        .join("letters.safetensors");
+    let mut h = lab(2, 0.05, Some(saved.clone()));
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    h.get_by_label("Save model...").click();
+    wait_for(&mut h, "the model file", |_| saved.is_file());
+    let trained = nnlab::nn::SavedModel::load(&saved).unwrap();
+    h.get_by_label("Reset").click();
+    h.step();
+    // Only the letters, with the first layers kept as trained (the default: all but the head).
+    h.state_mut().settings.config.classes = "A-Z".into();
+    h.get_by_label("Fine-tune from model...").click();
+    wait_for(&mut h, "the fine-tuning run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let s = &h.state().session;
+    let data = s.data.clone().unwrap();
+    assert_eq!(data.train.classes.len(), 26, "the selected classes");
+    assert!(
+        s.network.contains("fine-tuned from letters.safetensors"),
+        "{}",
+        s.network
+    );
+    let first = trained.net.params()[0].2.value.clone();
+    let (start, end) = (
+        s.initial_weights.clone().unwrap(),
+        s.weights.clone().unwrap(),
+    );
+    assert_eq!(
+        start.weights.view().into_dyn(),
+        first.view(),
+        "starts from the saved weights"
+    );
+    assert_eq!(start.weights, end.weights, "the frozen first layer stayed");
+    assert!(
+        s.history.last().unwrap().train_acc > 0.0,
+        "the new head trained"
+    );
 }
 
 /// Presses the primary button at the first point, moves through the rest, releases.

@@ -14,7 +14,7 @@ pub mod render;
 pub mod toy;
 
 use crate::nn::Shape;
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -169,6 +169,21 @@ impl Splits {
             test: self.test.only_classes(keep),
         }
     }
+
+    /// The classes named by `list` (all when empty, see [`class_indices`]) with at most
+    /// `per_class` training samples each (0: all). Validation and test keep every sample
+    /// of the chosen classes, so accuracies stay comparable.
+    pub fn select(&self, list: &str, per_class: usize) -> Result<Self> {
+        let mut splits = if list.trim().is_empty() {
+            self.clone()
+        } else {
+            self.only_classes(&class_indices(list, &self.train.classes)?)
+        };
+        if per_class > 0 {
+            splits.train = splits.train.first_per_class(per_class);
+        }
+        Ok(splits)
+    }
 }
 
 /// Where a run's data comes from.
@@ -231,4 +246,39 @@ impl DataSource {
             Self::Toy(kind) => format!("toy: {}", kind.name()),
         }
     }
+}
+
+/// Class indices for a list like `0-9`, `A,B,C` or `A-E,7`; ranges follow `classes`' order.
+pub fn class_indices(list: &str, classes: &[String]) -> Result<Vec<usize>> {
+    let find = |name: &str| {
+        classes
+            .iter()
+            .position(|c| c == name)
+            .with_context(|| format!("no class '{name}' (classes: {})", classes.join(" ")))
+    };
+    let mut keep = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let range = item
+            .split_once('-')
+            .filter(|(a, b)| !a.is_empty() && !b.is_empty());
+        let (first, last) = match range {
+            Some((a, b)) => (find(a)?, find(b)?),
+            None => (find(item)?, find(item)?),
+        };
+        if first > last {
+            bail!("class range '{item}' runs backwards");
+        }
+        keep.extend(
+            (first..=last)
+                .filter(|i| !keep.contains(i))
+                .collect::<Vec<_>>(),
+        );
+    }
+    if keep.len() < 2 {
+        bail!(
+            "'{list}' names {} class(es); a classifier needs at least two",
+            keep.len()
+        );
+    }
+    Ok(keep)
 }

@@ -84,7 +84,7 @@ impl LabApp {
             .show(ui, |ui| {
                 let task = self.settings.config.task;
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    actions.extend(settings::ui(ui, &mut self.settings.config, &self.session));
+                    actions.extend(settings::ui(ui, &mut self.settings, &self.session));
                 });
                 if self.settings.config.task != task {
                     self.settings.tab = Tab::for_task(self.settings.config.task);
@@ -185,12 +185,12 @@ impl LabApp {
                     self.send(Command::SetLr(lr));
                 }
             }
-            Action::PickNistFolder => {
+            Action::PickDataFolder => {
                 if let Some(dir) = self
                     .dialog
-                    .pick_folder("Open a NIST36 folder (nist36_{train,valid,test}.mat)")
+                    .pick_folder("Open a data folder (NIST36, CIFAR-10 or images by class)")
                 {
-                    self.settings.config.data = DataSource::Nist36(dir);
+                    self.settings.config.data = DataSource::parse(&dir.to_string_lossy());
                 }
             }
             Action::SaveModel => {
@@ -205,6 +205,17 @@ impl LabApp {
                 if let Some(path) = self.dialog.open_file("Load model", dialog::MODEL) {
                     self.session.restart();
                     self.send(Command::Load(path, self.settings.config.clone()));
+                }
+            }
+            Action::FineTune(freeze) => {
+                if let Some(path) = self.dialog.open_file("Fine-tune from model", dialog::MODEL) {
+                    self.session.restart();
+                    self.confusion.selected = None;
+                    self.send(Command::FineTune {
+                        model: path,
+                        config: self.settings.config.clone(),
+                        freeze,
+                    });
                 }
             }
             Action::ExportCsv => {

@@ -41,9 +41,11 @@ pub enum Action {
     Stop,
     Reset,
     SetLr(f64),
-    PickNistFolder,
+    PickDataFolder,
     SaveModel,
     LoadModel,
+    /// Fine-tune a saved model, freezing this many first layers.
+    FineTune(usize),
     ExportCsv,
     SavePlot,
 }

@@ -6,7 +6,7 @@ use super::session::{Phase, Session};
 use super::weights::WeightOptions;
 use crate::data::DataSource;
 use crate::nn::{Activation, Init};
-use crate::train::{RunConfig, Task};
+use crate::train::{Model, RunConfig, Task};
 use eframe::egui;
 use egui::{DragValue, RichText, Slider, Ui};
 use serde::{Deserialize, Serialize};
@@ -89,14 +89,46 @@ pub struct Settings {
     pub tab: Tab,
     pub curves: CurveOptions,
     pub weights: WeightOptions,
+    pub fine_tune: FineTuneOptions,
+}
+
+/// Which layers of a saved model keep their weights when fine-tuning from it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FineTuneOptions {
+    /// Freeze every layer but the new last one.
+    pub freeze_all: bool,
+    /// Otherwise freeze only this many first layers.
+    pub freeze_first: usize,
+}
+
+impl Default for FineTuneOptions {
+    fn default() -> Self {
+        Self {
+            freeze_all: true,
+            freeze_first: 0,
+        }
+    }
+}
+
+impl FineTuneOptions {
+    /// The layer count [`crate::train::finetune::freeze_first_layers`] takes.
+    pub fn frozen_layers(&self) -> usize {
+        if self.freeze_all {
+            usize::MAX
+        } else {
+            self.freeze_first
+        }
+    }
 }
 
 /// Learning rates the slider spans.
 const LR_RANGE: std::ops::RangeInclusive<f64> = 1e-5..=10.0;
 
 /// The settings and buttons; returns what the user asked for.
-pub fn ui(ui: &mut Ui, config: &mut RunConfig, session: &Session) -> Vec<Action> {
+pub fn ui(ui: &mut Ui, settings: &mut Settings, session: &Session) -> Vec<Action> {
     let mut actions = Vec::new();
+    let config = &mut settings.config;
     ui.heading("Run settings");
     ui.add_space(4.0);
     // The network and data of a run are fixed while it exists; the rate is not.
@@ -117,6 +149,17 @@ pub fn ui(ui: &mut Ui, config: &mut RunConfig, session: &Session) -> Vec<Action>
     buttons_ui(ui, session, &mut actions);
     ui.add_space(10.0);
     ui.separator();
+    model_ui(ui, &mut settings.fine_tune, session, &mut actions);
+    actions
+}
+
+fn model_ui(
+    ui: &mut Ui,
+    options: &mut FineTuneOptions,
+    session: &Session,
+    actions: &mut Vec<Action>,
+) {
+    let locked = session.is_active();
     ui.label(RichText::new("Model").strong());
     ui.horizontal(|ui| {
         if ui
@@ -132,7 +175,40 @@ pub fn ui(ui: &mut Ui, config: &mut RunConfig, session: &Session) -> Vec<Action>
             actions.push(Action::LoadModel);
         }
     });
-    actions
+    ui.add_enabled_ui(!locked, |ui| {
+        if ui
+            .button("Fine-tune from model...")
+            .on_hover_text(
+                "Start from a saved model's layers: its last layer is replaced for this \
+                 data's classes and trained with the settings above.",
+            )
+            .clicked()
+        {
+            actions.push(Action::FineTune(options.frozen_layers()));
+        }
+        ui.horizontal(|ui| {
+            ui.label("Freeze");
+            ui.radio_value(&mut options.freeze_all, true, "all but last");
+            ui.radio_value(&mut options.freeze_all, false, "first");
+            ui.add_enabled(
+                !options.freeze_all,
+                DragValue::new(&mut options.freeze_first).range(0..=32),
+            )
+            .on_hover_text("layers (0: train every layer)");
+        });
+    });
+}
+
+/// `defaults` with the data, its selection and the seed of `config`: switching the task or
+/// the model loads their defaults but keeps what the user trains on.
+fn keep_data(config: &RunConfig, defaults: RunConfig) -> RunConfig {
+    RunConfig {
+        data: config.data.clone(),
+        classes: config.classes.clone(),
+        per_class: config.per_class,
+        seed: config.seed,
+        ..defaults
+    }
 }
 
 /// Switching the task loads its defaults (network, rate, batch), keeping the data and seed.
@@ -144,11 +220,7 @@ fn task_ui(ui: &mut Ui, config: &mut RunConfig) {
             (Task::Autoencode, "autoencoder"),
         ] {
             if ui.radio(config.task == task, name).clicked() && config.task != task {
-                *config = RunConfig {
-                    data: config.data.clone(),
-                    seed: config.seed,
-                    ..RunConfig::for_task(task)
-                };
+                *config = keep_data(config, RunConfig::for_task(task));
             }
         }
     });
@@ -158,56 +230,116 @@ fn data_ui(ui: &mut Ui, config: &mut RunConfig, actions: &mut Vec<Action>) {
     ui.label(RichText::new("Data").strong());
     ui.horizontal(|ui| {
         ui.radio_value(&mut config.data, DataSource::Builtin, "builtin");
-        if ui.button("Open NIST36 folder...").clicked() {
-            actions.push(Action::PickNistFolder);
+        if ui
+            .button("Open data folder...")
+            .on_hover_text(
+                "NIST36 (nist36_{train,valid,test}.mat), CIFAR-10 batches \
+                 (data_batch_1.bin ...) or one sub-folder of images per class",
+            )
+            .clicked()
+        {
+            actions.push(Action::PickDataFolder);
         }
     });
-    if let DataSource::Nist36(dir) = &config.data {
-        let name = dir
-            .file_name()
-            .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
-        ui.label(format!("NIST36: {name}"))
-            .on_hover_text(dir.display().to_string());
+    let folder = |dir: &std::path::Path| {
+        dir.file_name()
+            .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into())
+    };
+    match &mut config.data {
+        DataSource::Builtin => {}
+        DataSource::Nist36(dir) => {
+            ui.label(format!("NIST36: {}", folder(dir)))
+                .on_hover_text(dir.display().to_string());
+        }
+        DataSource::Cifar10(dir) => {
+            ui.label(format!("CIFAR-10: {}", folder(dir)))
+                .on_hover_text(dir.display().to_string());
+        }
+        DataSource::ImageFolder { path, side } => {
+            ui.horizontal(|ui| {
+                ui.label(format!("Images: {}", folder(path)))
+                    .on_hover_text(path.display().to_string());
+                ui.add(DragValue::new(side).range(8..=128).suffix(" px"))
+                    .on_hover_text("side the images are resized to");
+            });
+        }
+        DataSource::Toy(kind) => {
+            ui.label(format!("toy: {} (see the Toy tab)", kind.name()));
+        }
     }
-    if let DataSource::Toy(kind) = config.data {
-        ui.label(format!("toy: {} (see the Toy tab)", kind.name()));
-    }
-}
-
-fn network_ui(ui: &mut Ui, c: &mut RunConfig) {
-    ui.label(RichText::new("Network").strong());
-    egui::Grid::new("network")
+    egui::Grid::new("selection")
         .num_columns(2)
         .spacing([8.0, 4.0])
         .show(ui, |ui| {
             row(
                 ui,
-                "Hidden units",
-                DragValue::new(&mut c.hidden).range(1..=1024),
+                "Classes",
+                egui::TextEdit::singleline(&mut config.classes)
+                    .hint_text("all (e.g. 0-9 or A,B,C)")
+                    .desired_width(120.0),
             );
             row(
                 ui,
-                "Hidden layers",
-                DragValue::new(&mut c.depth).range(1..=4),
+                "Train per class",
+                DragValue::new(&mut config.per_class)
+                    .range(0..=100_000)
+                    .custom_formatter(|v, _| {
+                        if v == 0.0 {
+                            "all".into()
+                        } else {
+                            format!("{v}")
+                        }
+                    }),
             );
-            let label = ui.label("Activation");
-            egui::ComboBox::from_id_salt("activation")
-                .selected_text(c.activation.name())
-                .show_ui(ui, |ui| {
-                    for a in Activation::ALL {
-                        ui.selectable_value(&mut c.activation, a, a.name());
-                    }
-                })
-                .response
-                .labelled_by(label.id);
-            ui.end_row();
-            ui.label("Init");
-            ui.horizontal(|ui| {
-                ui.radio_value(&mut c.init, Init::Xavier, "Xavier");
-                ui.radio_value(&mut c.init, Init::Zero, "zero");
-            });
-            ui.end_row();
         });
+}
+
+fn network_ui(ui: &mut Ui, c: &mut RunConfig) {
+    ui.label(RichText::new("Network").strong());
+    if c.task == Task::Classify {
+        ui.horizontal(|ui| {
+            for (model, name) in [(Model::Mlp, "MLP"), (Model::Cnn, "CNN")] {
+                if ui.radio(c.model == model, name).clicked() && c.model != model {
+                    *c = keep_data(c, RunConfig::for_model(model));
+                }
+            }
+        });
+    }
+    if c.task == Task::Classify && c.model == Model::Cnn {
+        ui.weak("The course's CNN: conv 8 3x3, BN, ReLU, max-pool 2, conv 16 3x3, BN, ReLU, dense 48 sigmoid, dense per class.");
+    } else {
+        egui::Grid::new("network")
+            .num_columns(2)
+            .spacing([8.0, 4.0])
+            .show(ui, |ui| {
+                row(
+                    ui,
+                    "Hidden units",
+                    DragValue::new(&mut c.hidden).range(1..=1024),
+                );
+                row(
+                    ui,
+                    "Hidden layers",
+                    DragValue::new(&mut c.depth).range(1..=4),
+                );
+                let label = ui.label("Activation");
+                egui::ComboBox::from_id_salt("activation")
+                    .selected_text(c.activation.name())
+                    .show_ui(ui, |ui| {
+                        for a in Activation::ALL {
+                            ui.selectable_value(&mut c.activation, a, a.name());
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+                ui.end_row();
+            });
+    }
+    ui.horizontal(|ui| {
+        ui.label("Init");
+        ui.radio_value(&mut c.init, Init::Xavier, "Xavier");
+        ui.radio_value(&mut c.init, Init::Zero, "zero");
+    });
 }
 
 /// A grid row: a label and the widget it names.

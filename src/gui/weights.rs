@@ -1,5 +1,6 @@
-//! The Weights tab: the first layer's weights as one image tile per hidden unit, the
-//! snapshot from before training beside the current one.
+//! The Weights tab: the first layer's weights as one image tile per hidden unit (or per
+//! kernel of a CNN's first convolution), the snapshot from before training beside the
+//! current one.
 
 use super::palette::{diverging, texture};
 use crate::train::worker::WeightSnapshot;
@@ -124,7 +125,7 @@ impl WeightsView {
             ui.radio_value(&mut options.shared_scale, false, "per unit");
         });
         let (Some(before), Some(current)) = (before, current) else {
-            ui.weak("Press Train: the first layer's weights appear here, one 32x32 tile per hidden unit.");
+            ui.weak("Press Train: the first layer's weights appear here, one 32x32 tile per hidden unit (a CNN: one tile per kernel of its first convolution).");
             return;
         };
         Cached::refresh(
@@ -179,7 +180,8 @@ fn show_tiles(ui: &mut Ui, c: &Cached, title: &str, width: f32) {
             let (lo, hi) = w
                 .iter()
                 .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-            response.on_hover_text(format!("hidden unit {unit}\nweights {lo:.3} .. {hi:.3}"));
+            let name = c.snapshot.tile_name(unit);
+            response.on_hover_text(format!("{name}\nweights {lo:.3} .. {hi:.3}"));
         }
     }
     colour_bar(ui, c.max_abs, c.shared_scale, width.min(w as f32 * zoom));
@@ -241,6 +243,7 @@ mod tests {
             &WeightSnapshot {
                 epoch: 0,
                 weights: two_units(),
+                kernel_channels: None,
             },
             true,
         )
@@ -260,6 +263,7 @@ mod tests {
             &WeightSnapshot {
                 epoch: 0,
                 weights: two_units(),
+                kernel_channels: None,
             },
             false,
         )

@@ -2,9 +2,11 @@
 //! worker receives it, `config.json` beside a saved model records it, and
 //! `nnlab train --config` reproduces the run from it.
 
-use crate::data::DataSource;
+use crate::data::{DataSource, Splits};
 use crate::nn::{Activation, Init, Loss, NetworkSpec, Shape};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -44,6 +46,10 @@ pub struct RunConfig {
     pub task: Task,
     pub model: Model,
     pub data: DataSource,
+    /// Only these classes of the data, e.g. `0-9` or `A,B,C` (empty: all).
+    pub classes: String,
+    /// Train on only the first N samples of each class (0: all).
+    pub per_class: usize,
     /// Units per hidden layer.
     pub hidden: usize,
     /// Number of hidden layers.
@@ -63,6 +69,8 @@ impl Default for RunConfig {
             task: Task::Classify,
             model: Model::Mlp,
             data: DataSource::Builtin,
+            classes: String::new(),
+            per_class: 0,
             hidden: 64,
             depth: 1,
             activation: Activation::Sigmoid,
@@ -134,6 +142,19 @@ impl RunConfig {
             Task::Classify => Self::default(),
             Task::Autoencode => Self::autoencoder(),
         }
+    }
+
+    /// The part of `data` this run trains on (its classes and samples per class).
+    pub fn select(&self, data: &Arc<Splits>) -> Result<Arc<Splits>> {
+        if self.classes.trim().is_empty() && self.per_class == 0 {
+            return Ok(data.clone());
+        }
+        Ok(Arc::new(data.select(&self.classes, self.per_class)?))
+    }
+
+    /// Loads the data this run trains on.
+    pub fn load_data(&self) -> Result<Arc<Splits>> {
+        self.select(&Arc::new(self.data.load()?))
     }
 
     pub fn loss(&self) -> Loss {

@@ -54,6 +54,34 @@ pub fn freeze_first_layers(net: &mut Network<f32>, count: usize) -> Result<usize
     Ok(count)
 }
 
+/// How many trained parameter tensors are held fixed (running statistics do not count).
+pub fn frozen_tensors(net: &Network<f32>) -> usize {
+    net.params()
+        .iter()
+        .filter(|(_, name, p)| !p.trainable && !name.starts_with("running_"))
+        .count()
+}
+
+/// `config` (data, classes, optimiser) with the network settings `model` was trained with,
+/// so the run's record describes the network it really trains.
+pub fn adopt_network(config: RunConfig, model: &SavedModel) -> RunConfig {
+    let saved = model
+        .config
+        .as_deref()
+        .and_then(|json| serde_json::from_str::<RunConfig>(json).ok());
+    match saved {
+        Some(s) => RunConfig {
+            task: s.task,
+            model: s.model,
+            hidden: s.hidden,
+            depth: s.depth,
+            activation: s.activation,
+            ..config
+        },
+        None => config,
+    }
+}
+
 /// A trainer that fine-tunes `model` on `data` with `config`'s optimiser settings,
 /// freezing its first `freeze` layers (`usize::MAX`: all but the new head).
 pub fn trainer(

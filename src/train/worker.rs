@@ -9,9 +9,10 @@
 use super::latent::{codes, pca_2d};
 use super::metrics::{confusion_matrix, psnr_rows, reconstruction_picks};
 use super::trainer::{Evaluation, predictions};
-use super::{EpochStats, RunConfig, Task, Trainer};
+use super::{EpochStats, RunConfig, Task, Trainer, finetune};
 use crate::data::{DataSource, Splits};
 use crate::nn::{Layer, SavedModel};
+use anyhow::Context;
 use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
 use ndarray::Array2;
 use std::path::PathBuf;
@@ -40,6 +41,20 @@ pub enum Command {
     Save(PathBuf),
     /// Load a saved network and continue from it, paused.
     Load(PathBuf, RunConfig),
+    /// Train a saved network's layers on this config's data: its last dense layer replaced
+    /// for the data's classes, its first `freeze` layers fixed (`usize::MAX`: all but that one).
+    FineTune {
+        model: PathBuf,
+        config: RunConfig,
+        freeze: usize,
+    },
+}
+
+/// Where a run's network comes from.
+enum Origin {
+    Fresh,
+    Saved(PathBuf),
+    FineTuned(PathBuf, usize),
 }
 
 /// How far training has come, sent at most every [`PROGRESS_INTERVAL`] and at every epoch end.
@@ -61,11 +76,25 @@ pub struct Progress {
     pub epoch_done: Vec<EpochStats>,
 }
 
-/// The first layer's weights, `inputs x units` (one column per hidden unit).
+/// The first layer's weights as tiles, one column each: a dense layer's columns (`inputs x
+/// units`) or a convolution's kernels (`k*k x out*in`, column `o * in + c`).
 #[derive(Clone, Debug)]
 pub struct WeightSnapshot {
     pub epoch: usize,
     pub weights: Array2<f32>,
+    /// Set for convolution kernels: the input channels per output channel.
+    pub kernel_channels: Option<usize>,
+}
+
+impl WeightSnapshot {
+    /// What tile `i` shows, for hover texts.
+    pub fn tile_name(&self, i: usize) -> String {
+        match self.kernel_channels {
+            None => format!("hidden unit {i}"),
+            Some(1) => format!("kernel {i}"),
+            Some(c) => format!("kernel {}, input channel {}", i / c, i % c),
+        }
+    }
 }
 
 /// The network's outputs on the validation split.
@@ -187,7 +216,7 @@ impl WorkerHandle {
     pub fn send(&mut self, command: Command) {
         if matches!(
             command,
-            Command::Start(_) | Command::Reset | Command::Load(..)
+            Command::Start(_) | Command::Reset | Command::Load(..) | Command::FineTune { .. }
         ) {
             self.run += 1;
         }
@@ -314,11 +343,19 @@ impl Worker {
         match command {
             Command::Start(config) => {
                 self.run += 1;
-                self.start(config, None);
+                self.start(config, Origin::Fresh);
             }
             Command::Load(path, config) => {
                 self.run += 1;
-                self.start(config, Some(path));
+                self.start(config, Origin::Saved(path));
+            }
+            Command::FineTune {
+                model,
+                config,
+                freeze,
+            } => {
+                self.run += 1;
+                self.start(config, Origin::FineTuned(model, freeze));
             }
             Command::Reset => {
                 self.run += 1;
@@ -380,14 +417,20 @@ impl Worker {
         self.trained_for + self.stretch_started.map_or(Duration::ZERO, |s| s.elapsed())
     }
 
-    fn start(&mut self, config: RunConfig, model: Option<PathBuf>) {
+    fn start(&mut self, config: RunConfig, origin: Origin) {
         self.trainer = None;
         self.set_state(State::Idle);
-        match self.make_trainer(config, model.as_deref()) {
+        match self.make_trainer(config, &origin) {
             Ok(trainer) => {
+                let mut network = trainer.net.spec().describe();
+                if let Origin::FineTuned(path, _) = &origin {
+                    let name = path.file_name().unwrap_or_default().to_string_lossy();
+                    let frozen = finetune::frozen_tensors(&trainer.net);
+                    network += &format!(", fine-tuned from {name} ({frozen} tensors frozen)");
+                }
                 let event = Event::Started {
                     data: trainer.data.clone(),
-                    network: trainer.net.spec().describe(),
+                    network,
                     config: trainer.config.clone(),
                     initial: Arc::new(first_layer(&trainer)),
                 };
@@ -400,7 +443,7 @@ impl Worker {
                 self.last_snapshot = None;
                 self.last_reconstruction = None;
                 self.send(event);
-                if model.is_some() {
+                if let Origin::Saved(_) = origin {
                     self.set_state(State::Paused);
                     self.send_snapshots();
                     self.send(Event::Paused);
@@ -412,15 +455,17 @@ impl Worker {
         }
     }
 
-    fn make_trainer(
-        &mut self,
-        config: RunConfig,
-        model: Option<&std::path::Path>,
-    ) -> anyhow::Result<Trainer> {
-        let data = self.load_data(&config.data)?;
-        match model {
-            None => Trainer::new(config, data),
-            Some(path) => {
+    fn make_trainer(&mut self, config: RunConfig, origin: &Origin) -> anyhow::Result<Trainer> {
+        let data = config.select(&self.load_data(&config.data)?)?;
+        match origin {
+            Origin::Fresh => Trainer::new(config, data),
+            Origin::FineTuned(path, freeze) => {
+                let saved = SavedModel::load(path)?;
+                let config = finetune::adopt_network(config, &saved);
+                finetune::trainer(&saved, data, config, *freeze)
+                    .with_context(|| format!("fine-tuning {}", path.display()))
+            }
+            Origin::Saved(path) => {
                 let saved = SavedModel::load(path)?;
                 // The model's own settings (hidden units, rate...) on the data chosen now.
                 let config = saved
@@ -596,20 +641,33 @@ fn saved_model(t: &Trainer) -> SavedModel {
     }
 }
 
-/// The first dense layer's weights.
+/// The weights of the first dense or convolution layer.
 fn first_layer(t: &Trainer) -> WeightSnapshot {
-    let weights = t
+    let (weights, kernel_channels) = t
         .net
         .layers()
         .iter()
         .find_map(|l| match l {
-            Layer::Dense(d) => Some(d.w().to_owned()),
+            Layer::Dense(d) => Some((d.w().to_owned(), None)),
+            Layer::Conv2d(c) => {
+                let shape = c.weight.value.shape();
+                let (tiles, pixels) = (shape[0] * shape[1], shape[2] * shape[3]);
+                let kernels = c
+                    .weight
+                    .value
+                    .to_shape((tiles, pixels))
+                    .expect("a conv weight is [out, in, k, k]")
+                    .t()
+                    .to_owned();
+                Some((kernels, Some(shape[1])))
+            }
             _ => None,
         })
-        .unwrap_or_else(|| Array2::zeros((0, 0)));
+        .unwrap_or_else(|| (Array2::zeros((0, 0)), None));
     WeightSnapshot {
         epoch: t.history.len(),
         weights,
+        kernel_channels,
     }
 }
 
