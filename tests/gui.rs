@@ -475,6 +475,7 @@ fn drawing_a_bar_shows_the_top_five_and_clear_empties_them() {
     for label in &labels {
         h.get_by_label(label);
     }
+    assert!(h.query_by_label_contains("the shipped default").is_some());
     h.get_by_label("Clear").click();
     h.step();
     assert!(h.state().draw.prediction.is_none());
@@ -482,6 +483,17 @@ fn drawing_a_bar_shows_the_top_five_and_clear_empties_them() {
     for label in &labels {
         assert!(h.query_by_label(label).is_none(), "{label} is gone");
     }
+    // Once the user trained a letter classifier, the tab reads with it.
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    drag_through(&mut h, &bar);
+    assert!(
+        h.query_by_label_contains("the network of this session")
+            .is_some()
+    );
+    assert!(h.state().draw.prediction.is_some());
 }
 
 #[test]
@@ -530,6 +542,16 @@ fn the_toy_tab_learns_xor_and_draws_its_decision_regions() {
     wait_for(&mut h, "the heatmap", |a| a.toy.has_heatmap());
     let last = h.state().session.history.last().unwrap().clone();
     assert!(last.train_acc > 0.9, "xor is learnt: {last:?}");
+    // The regions drawn are xor's: class 0 where the signs agree (data are standardised).
+    for (x, y, class) in [
+        (1.0, 1.0, 0),
+        (-1.0, -1.0, 0),
+        (-1.0, 1.0, 1),
+        (1.0, -1.0, 1),
+    ] {
+        let shown = h.state().toy.region_class(egui::pos2(x, y));
+        assert_eq!(shown, Some(class), "the region at ({x}, {y})");
+    }
     h.step();
     assert!(h.query_by_label("the hidden units differ").is_some());
 }

@@ -6,6 +6,7 @@ use super::session::Session;
 use crate::data::DataSource;
 use crate::data::Splits;
 use crate::data::toy::ToyKind;
+use crate::nn::network::argmax_rows;
 use crate::nn::{SavedModel, softmax_rows};
 use crate::train::RunConfig;
 use eframe::egui;
@@ -32,12 +33,27 @@ pub struct ToyPanel {
     preview: Option<(ToyKind, Arc<Splits>)>,
     /// The model the heatmap shows and its texture.
     heatmap: Option<(Arc<SavedModel>, TextureHandle)>,
+    /// The predicted class of every grid cell (row-major, top row first) and the grid's
+    /// extent in data coordinates.
+    regions: Option<(Vec<usize>, Rect)>,
 }
 
 impl ToyPanel {
     /// True once the decision regions of a trained network are drawn.
     pub fn has_heatmap(&self) -> bool {
         self.heatmap.is_some()
+    }
+
+    /// The class the heatmap shows at `p` (data coordinates), if there is a heatmap there.
+    pub fn region_class(&self, p: Pos2) -> Option<usize> {
+        let (classes, b) = self.regions.as_ref().filter(|_| self.has_heatmap())?;
+        let cell = |v: f32, lo: f32, span: f32| ((v - lo) / span * GRID as f32).floor();
+        let (col, row) = (
+            cell(p.x, b.min.x, b.width()),
+            cell(b.max.y - p.y, 0.0, b.height()),
+        );
+        let inside = (0.0..GRID as f32).contains(&col) && (0.0..GRID as f32).contains(&row);
+        inside.then(|| classes[row as usize * GRID + col as usize])
     }
 
     pub fn ui(&mut self, ui: &mut Ui, config: &mut RunConfig, session: &Session) {
@@ -138,6 +154,7 @@ impl ToyPanel {
             .map(|p| region_colour(p.as_slice().expect("row")))
             .collect();
         let image = ColorImage::new([GRID, GRID], pixels);
+        self.regions = Some((argmax_rows(probabilities.view()), b));
         let tex = ctx.load_texture("toy regions", image, egui::TextureOptions::LINEAR);
         self.heatmap = Some((model, tex));
     }
