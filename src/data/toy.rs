@@ -129,10 +129,13 @@ impl ToyKind {
         }
     }
 
+    pub fn class_count(self) -> usize {
+        if self == Self::FourClusters { 4 } else { 2 }
+    }
+
     /// About `points` points of this problem (evenly over its classes), drawn from `seed`.
     pub fn generate(self, points: usize, seed: u64) -> Dataset {
-        let classes = if self == Self::FourClusters { 4 } else { 2 };
-        let per_class = points / classes;
+        let per_class = points / self.class_count();
         match self {
             Self::FourClusters => four_clusters(per_class, seed),
             Self::Circles => circles(per_class, seed),

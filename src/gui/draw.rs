@@ -7,7 +7,7 @@ use super::session::Session;
 use crate::data::SIDE;
 use crate::data::crop::normalize_glyph;
 use crate::nn::SavedModel;
-use crate::ocr::classify::{Guess, probabilities, top_guesses};
+use crate::ocr::classify::{Guess, argmax, probabilities, top_guesses};
 use eframe::egui;
 use egui::{Color32, ColorImage, Pos2, Rect, Sense, TextureHandle, Ui, Vec2};
 use ndarray::{Array1, Array2, ArrayView2};
@@ -262,7 +262,7 @@ impl DrawPanel {
 fn read(model: &mut SavedModel, input: Array1<f32>) -> anyhow::Result<Prediction> {
     let probs = probabilities(model, std::slice::from_ref(&input.to_vec()))?;
     let top = top_guesses(probs.row(0), &model.classes);
-    let best = crate::ocr::classify::argmax(&probs.row(0));
+    let best = argmax(&probs.row(0));
     let x = input.view().insert_axis(ndarray::Axis(0));
     model.net.forward(x, false);
     let mut pick = Array2::zeros((1, model.classes.len()));
