@@ -24,7 +24,9 @@ pub struct Cli {
     /// Open the window, train with the default settings, save a PNG of the window here and close.
     #[arg(long, value_name = "PATH")]
     pub screenshot: Option<PathBuf>,
-    /// The tab the screenshot shows: curves, weights, confusion or autoencoder (which trains the autoencoder).
+    /// The tab the screenshot shows: curves, weights, confusion, autoencoder (trains the
+    /// autoencoder), ocr, draw (a drawn A, no training), gradient-check (of the CNN) or toy
+    /// (trains the spirals).
     #[arg(long, default_value = "curves", requires = "screenshot")]
     pub tab: crate::gui::Tab,
     /// Epochs the screenshot run trains.

@@ -4,11 +4,14 @@ use super::autoencoder::AutoencoderView;
 use super::capture::Capture;
 use super::confusion::ConfusionView;
 use super::dialog::{self, FileDialog};
+use super::draw::DrawPanel;
+use super::gradcheck::GradCheckPanel;
 use super::ocr::OcrPanel;
 use super::screenshot::Autopilot;
 use super::session::Session;
 use super::settings::{Settings, Tab};
 use super::status::FrameTimes;
+use super::toy::ToyPanel;
 use super::weights::WeightsView;
 use super::{Action, curves, settings, status};
 use crate::data::DataSource;
@@ -27,6 +30,9 @@ pub struct LabApp {
     weights: WeightsView,
     pub ocr: OcrPanel,
     pub autoencoder: AutoencoderView,
+    pub draw: DrawPanel,
+    pub gradcheck: GradCheckPanel,
+    pub toy: ToyPanel,
     capture: Capture,
     /// Where the plots of the Curves tab were drawn last frame (for "Save plot PNG").
     plot_rect: Option<Rect>,
@@ -47,6 +53,9 @@ impl LabApp {
             weights: WeightsView::default(),
             ocr: OcrPanel::default(),
             autoencoder: AutoencoderView::default(),
+            draw: DrawPanel::default(),
+            gradcheck: GradCheckPanel::default(),
+            toy: ToyPanel::default(),
             capture: Capture::default(),
             plot_rect: None,
             autopilot: None,
@@ -65,13 +74,9 @@ impl LabApp {
         let started = Instant::now();
         self.receive(ui.ctx());
         let mut actions = Vec::new();
-        if let Some(pilot) = &mut self.autopilot {
-            actions.extend(pilot.drive(
-                ui.ctx(),
-                &self.session,
-                &mut self.settings,
-                &mut self.confusion,
-            ));
+        if let Some(mut pilot) = self.autopilot.take() {
+            actions.extend(pilot.drive(ui.ctx(), self));
+            self.autopilot = Some(pilot);
         }
         egui::Panel::left("settings")
             .resizable(false)
@@ -129,11 +134,14 @@ impl LabApp {
             }
             Tab::Autoencoder => self.autoencoder.ui(ui, s, &self.settings.curves),
             Tab::Ocr => {
-                self.ocr.offer_trained(s.model.as_ref());
+                self.ocr.offer_trained(s.letter_model());
                 if let Some(folder) = self.ocr.ui(ui, self.dialog.as_mut()) {
                     self.settings.config.extra_train = Some(folder);
                 }
             }
+            Tab::Draw => self.draw.ui(ui, s),
+            Tab::GradCheck => self.gradcheck.ui(ui, &self.settings.config, s),
+            Tab::Toy => self.toy.ui(ui, &mut self.settings.config, s),
         }
     }
 

@@ -10,6 +10,8 @@ pub mod capture;
 pub mod confusion;
 pub mod curves;
 pub mod dialog;
+pub mod draw;
+pub mod gradcheck;
 pub mod ocr;
 mod palette;
 mod screenshot;
@@ -17,6 +19,7 @@ pub mod series;
 pub mod session;
 pub mod settings;
 pub mod status;
+pub mod toy;
 pub mod weights;
 
 pub use app::LabApp;

@@ -3,10 +3,12 @@
 //! itself and closes. It keeps `screenshots/` current and measures frame times.
 
 use super::Action;
+use super::LabApp;
 use super::capture::Capture;
-use super::confusion::ConfusionView;
-use super::session::{Notice, Phase, Session};
-use super::settings::{Settings, Tab};
+use super::draw::DrawPanel;
+use super::session::{Notice, Phase};
+use super::settings::Tab;
+use crate::data::toy::ToyKind;
 use crate::train::metrics::most_confused;
 use crate::train::{RunConfig, Task};
 use eframe::egui;
@@ -24,6 +26,8 @@ pub struct ScreenshotPlan {
 enum Stage {
     Start,
     Training,
+    /// Waiting for the gradient check.
+    Checking,
     /// Frames left before capturing (textures upload, layout settles).
     Settling(u32),
     Capturing,
@@ -49,25 +53,43 @@ impl Autopilot {
     }
 
     /// Advances the script by one frame; returns the actions a user would have taken.
-    pub fn drive(
-        &mut self,
-        ctx: &egui::Context,
-        session: &Session,
-        settings: &mut Settings,
-        confusion: &mut ConfusionView,
-    ) -> Vec<Action> {
+    pub fn drive(&mut self, ctx: &egui::Context, app: &mut LabApp) -> Vec<Action> {
         let mut actions = Vec::new();
         match self.stage {
             Stage::Start => {
-                if self.plan.tab == Tab::Autoencoder {
-                    settings.config = RunConfig::for_task(Task::Autoencode);
+                let settings = &mut app.settings;
+                settings.tab = self.plan.tab;
+                match self.plan.tab {
+                    Tab::Autoencoder => settings.config = RunConfig::for_task(Task::Autoencode),
+                    Tab::Toy => settings.config = RunConfig::toy(ToyKind::Spirals),
+                    Tab::GradCheck => settings.config = RunConfig::cnn(),
+                    _ => {}
                 }
                 settings.config.epochs = self.plan.epochs;
-                settings.tab = self.plan.tab;
-                actions.push(Action::Train);
-                self.stage = Stage::Training;
+                self.stage = match self.plan.tab {
+                    // These show the shipped model or no training at all.
+                    Tab::Draw => {
+                        draw_letter_a(&mut app.draw);
+                        Stage::Settling(10)
+                    }
+                    Tab::GradCheck => {
+                        app.gradcheck
+                            .start(ctx, settings.config.clone(), &app.session);
+                        Stage::Checking
+                    }
+                    _ => {
+                        actions.push(Action::Train);
+                        Stage::Training
+                    }
+                };
+            }
+            Stage::Checking => {
+                if !app.gradcheck.is_running() {
+                    self.stage = Stage::Settling(10);
+                }
             }
             Stage::Training => {
+                let session = &app.session;
                 if let Some(Notice::Error(e)) = &session.notice {
                     // Still capture the window: it shows the message.
                     self.set_failure(e.clone());
@@ -78,7 +100,8 @@ impl Autopilot {
                         .as_ref()
                         .and_then(|v| v.confusion.as_ref())
                     {
-                        confusion.selected = most_confused(m, 1).first().map(|&(t, p, _)| (t, p));
+                        app.confusion.selected =
+                            most_confused(m, 1).first().map(|&(t, p, _)| (t, p));
                     }
                     self.stage = Stage::Settling(10);
                 }
@@ -118,4 +141,13 @@ impl Autopilot {
             f.get_or_insert(message);
         }
     }
+}
+
+/// Three strokes of a capital A, with the saliency map on.
+fn draw_letter_a(draw: &mut DrawPanel) {
+    let p = egui::Pos2::new;
+    draw.stroke(p(70.0, 245.0), p(140.0, 35.0));
+    draw.stroke(p(140.0, 35.0), p(210.0, 245.0));
+    draw.stroke(p(100.0, 165.0), p(180.0, 165.0));
+    draw.show_saliency = true;
 }

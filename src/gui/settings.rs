@@ -21,15 +21,21 @@ pub enum Tab {
     Confusion,
     Autoencoder,
     Ocr,
+    Draw,
+    GradCheck,
+    Toy,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [
+    pub const ALL: [Tab; 8] = [
         Tab::Curves,
         Tab::Weights,
         Tab::Confusion,
         Tab::Autoencoder,
         Tab::Ocr,
+        Tab::Draw,
+        Tab::GradCheck,
+        Tab::Toy,
     ];
 
     pub fn title(self) -> &'static str {
@@ -39,6 +45,9 @@ impl Tab {
             Tab::Confusion => "Confusion",
             Tab::Autoencoder => "Autoencoder",
             Tab::Ocr => "OCR",
+            Tab::Draw => "Draw",
+            Tab::GradCheck => "Gradient check",
+            Tab::Toy => "Toy",
         }
     }
 }
@@ -58,8 +67,17 @@ impl std::str::FromStr for Tab {
     fn from_str(s: &str) -> Result<Self, String> {
         Tab::ALL
             .into_iter()
-            .find(|t| t.title().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown tab '{s}' (curves, weights, confusion, autoencoder)"))
+            .find(|t| {
+                t.title()
+                    .replace(' ', "")
+                    .eq_ignore_ascii_case(&s.replace(['-', '_'], ""))
+            })
+            .ok_or_else(|| {
+                format!(
+                    "unknown tab '{s}' (curves, weights, confusion, autoencoder, ocr, draw, \
+                     gradient-check, toy)"
+                )
+            })
     }
 }
 
@@ -244,6 +262,9 @@ fn data_ui(ui: &mut Ui, config: &mut RunConfig, actions: &mut Vec<Action>) {
                 ui.add(DragValue::new(side).range(8..=128).suffix(" px"))
                     .on_hover_text("side the images are resized to");
             });
+        }
+        DataSource::Toy(kind) => {
+            ui.label(format!("toy: {} (see the Toy tab)", kind.name()));
         }
     }
     // Offered once corrections exist (the OCR tab ticks it when it adds some).

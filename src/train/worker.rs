@@ -160,8 +160,7 @@ pub enum Event {
     Weights(Arc<WeightSnapshot>),
     Validation(Arc<ValidationSnapshot>),
     Reconstructions(Arc<ReconstructionSnapshot>),
-    /// A copy of the classifier as trained so far, sent with the weight snapshots, for the
-    /// views that run it (OCR, drawing).
+    /// A copy of the whole network (sent with the weight snapshots), for panels that run it.
     Model(Arc<SavedModel>),
     Paused,
     Resumed,
@@ -586,13 +585,11 @@ impl Worker {
         let Some(t) = &mut self.trainer else { return };
         let weights = Arc::new(first_layer(t));
         let validation = Arc::new(validate(t));
-        let model = (t.config.task == Task::Classify).then(|| Arc::new(saved_model(t)));
+        let model = Arc::new(saved_model(t));
         self.last_snapshot = Some(Instant::now());
         self.send(Event::Weights(weights));
-        if let Some(model) = model {
-            self.send(Event::Model(model));
-        }
         self.send(Event::Validation(validation));
+        self.send(Event::Model(model));
         self.send_reconstructions();
     }
 
@@ -631,10 +628,10 @@ impl Worker {
     }
 }
 
-/// The trainer's network as a model file holds it.
+/// The network with its classes and settings (a copy without the layers' batch buffers).
 fn saved_model(t: &Trainer) -> SavedModel {
     SavedModel {
-        net: t.net.clone(),
+        net: t.net.cast(),
         classes: if t.config.task == Task::Classify {
             t.data.train.classes.clone()
         } else {
