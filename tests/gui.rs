@@ -413,6 +413,29 @@ fn fine_tuning_from_a_saved_model_replaces_its_head_and_keeps_frozen_layers() {
     );
 }
 
+#[test]
+fn the_ocr_tab_reads_with_the_model_trained_in_this_session() {
+    let mut h = lab(1, 0.05, None);
+    h.get_by_label("OCR").click();
+    h.step();
+    assert!(
+        !h.state().ocr.uses_trained(),
+        "the shipped default at first"
+    );
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    h.step();
+    assert!(h.state().ocr.uses_trained(), "the trained classifier reads");
+    h.get_by_label("shipped default (CNN)").click();
+    h.step();
+    assert!(
+        !h.state().ocr.uses_trained(),
+        "the user can pick the default"
+    );
+}
+
 /// Presses the primary button at the first point, moves through the rest, releases.
 fn drag_through(h: &mut Harness<'_, LabApp>, points: &[egui::Pos2]) {
     let button = |pos, pressed| egui::Event::PointerButton {
