@@ -32,6 +32,9 @@ pub struct Cli {
     /// Epochs the screenshot run trains.
     #[arg(long, default_value_t = 20, requires = "screenshot")]
     pub train_epochs: usize,
+    /// Open this photo in the OCR tab (with --screenshot --tab ocr: the photo it shows).
+    #[arg(long, value_name = "IMAGE")]
+    pub open: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -231,11 +234,14 @@ fn parse_freeze(s: &str) -> Result<usize, String> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => crate::gui::run(cli.screenshot.map(|path| crate::gui::ScreenshotPlan {
-            path,
-            tab: cli.tab,
-            epochs: cli.train_epochs,
-        })),
+        None => crate::gui::run(
+            cli.screenshot.map(|path| crate::gui::ScreenshotPlan {
+                path,
+                tab: cli.tab,
+                epochs: cli.train_epochs,
+            }),
+            cli.open,
+        ),
         Some(Command::Train(args)) => train(&args, RunConfig::default()).map(|_| ExitCode::SUCCESS),
         Some(Command::Autoencoder {
             train: args,

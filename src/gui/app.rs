@@ -18,6 +18,7 @@ use crate::data::DataSource;
 use crate::train::worker::{Command, Event, WorkerHandle};
 use eframe::egui;
 use egui::{Rect, Ui};
+use std::path::PathBuf;
 use std::time::Instant;
 
 pub struct LabApp {
@@ -37,6 +38,8 @@ pub struct LabApp {
     /// Where the plots of the Curves tab were drawn last frame (for "Save plot PNG").
     plot_rect: Option<Rect>,
     autopilot: Option<Autopilot>,
+    /// A photo to read in the OCR tab at the first frame.
+    photo: Option<PathBuf>,
     /// False in the screenshot mode, so a scripted run leaves the user's settings alone.
     pub persist: bool,
 }
@@ -59,6 +62,7 @@ impl LabApp {
             capture: Capture::default(),
             plot_rect: None,
             autopilot: None,
+            photo: None,
             persist: true,
         }
     }
@@ -69,10 +73,20 @@ impl LabApp {
         self
     }
 
+    /// Reads `photo` in the OCR tab when the window opens.
+    pub fn with_photo(mut self, photo: Option<PathBuf>) -> Self {
+        self.photo = photo;
+        self
+    }
+
     /// One frame of the whole window.
     pub fn show(&mut self, ui: &mut Ui) {
         let started = Instant::now();
         self.receive(ui.ctx());
+        if let Some(path) = self.photo.take() {
+            self.ocr.open_path(ui.ctx(), &path);
+            self.settings.tab = Tab::Ocr;
+        }
         let mut actions = Vec::new();
         if let Some(mut pilot) = self.autopilot.take() {
             actions.extend(pilot.drive(ui.ctx(), self));

@@ -28,6 +28,7 @@ pub use settings::{Settings, Tab};
 
 use anyhow::{Result, anyhow, bail};
 use eframe::egui;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -50,8 +51,9 @@ pub enum Action {
     SavePlot,
 }
 
-/// Opens the window; with a plan, trains, saves a screenshot and closes.
-pub fn run(plan: Option<ScreenshotPlan>) -> Result<ExitCode> {
+/// Opens the window (reading `photo` in the OCR tab if given); with a plan, trains, saves
+/// a screenshot and closes.
+pub fn run(plan: Option<ScreenshotPlan>, photo: Option<PathBuf>) -> Result<ExitCode> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("nnlab")
@@ -83,7 +85,7 @@ pub fn run(plan: Option<ScreenshotPlan>) -> Result<ExitCode> {
                     LabApp::new(settings, Box::new(dialog::NativeDialog))
                 }
             };
-            Ok(Box::new(app))
+            Ok(Box::new(app.with_photo(photo)))
         }),
     )
     .map_err(|e| anyhow!("could not open the window: {e}"))?;

@@ -140,6 +140,14 @@ impl OcrPanel {
         }
     }
 
+    /// Opens the image file at `path` and starts reading it.
+    pub fn open_path(&mut self, ctx: &egui::Context, path: &std::path::Path) {
+        match std::fs::read(path) {
+            Ok(bytes) => self.open_bytes(ctx, path.display().to_string(), &bytes),
+            Err(e) => self.fail(format!("{}: {e}", path.display())),
+        }
+    }
+
     fn fail(&mut self, message: String) {
         self.photo = None;
         self.result = Some(Err(message));
@@ -210,10 +218,7 @@ impl OcrPanel {
             if ui.button("Open photo…").clicked()
                 && let Some(path) = dialog.open_file("Open a photo of handwriting", IMAGE)
             {
-                match std::fs::read(&path) {
-                    Ok(bytes) => self.open_bytes(&ctx, path.display().to_string(), &bytes),
-                    Err(e) => self.fail(format!("{}: {e}", path.display())),
-                }
+                self.open_path(&ctx, &path);
             }
             ui.label("or drop an image on the window.");
             if let Some((name, _)) = &self.photo {

@@ -28,6 +28,8 @@ enum Stage {
     Training,
     /// Waiting for the gradient check.
     Checking,
+    /// Waiting for the OCR tab to read the photo given with `--open`.
+    Reading,
     /// Frames left before capturing (textures upload, layout settles).
     Settling(u32),
     Capturing,
@@ -68,6 +70,7 @@ impl Autopilot {
                 settings.config.epochs = self.plan.epochs;
                 self.stage = match self.plan.tab {
                     // These show the shipped model or no training at all.
+                    Tab::Ocr => Stage::Reading,
                     Tab::Draw => {
                         draw_letter_a(&mut app.draw);
                         Stage::Settling(10)
@@ -85,6 +88,11 @@ impl Autopilot {
             }
             Stage::Checking => {
                 if !app.gradcheck.is_running() {
+                    self.stage = Stage::Settling(10);
+                }
+            }
+            Stage::Reading => {
+                if !app.ocr.is_running() {
                     self.stage = Stage::Settling(10);
                 }
             }
