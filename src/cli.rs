@@ -24,8 +24,9 @@ pub struct Cli {
     /// Open the window, train with the default settings, save a PNG of the window here and close.
     #[arg(long, value_name = "PATH")]
     pub screenshot: Option<PathBuf>,
-    /// The tab the screenshot shows: curves, weights, confusion, sweep (which sweeps the default
-    /// rates 0.1x, 1x, 10x) or autoencoder (which trains the autoencoder).
+    /// The tab the screenshot shows: curves, weights, confusion, sweep (sweeps the default
+    /// rates 0.1x, 1x, 10x), autoencoder (trains the autoencoder), ocr, draw (a drawn A, no
+    /// training), gradient-check (of the CNN) or toy (trains the spirals).
     #[arg(long, default_value = "curves", requires = "screenshot")]
     pub tab: crate::gui::Tab,
     /// Epochs the screenshot run trains.
@@ -34,6 +35,9 @@ pub struct Cli {
     /// Move the Weights and Confusion tabs' epoch slider back to this epoch before the screenshot.
     #[arg(long, requires = "screenshot")]
     pub replay_epoch: Option<usize>,
+    /// Open this photo in the OCR tab (with --screenshot --tab ocr: the photo it shows).
+    #[arg(long, value_name = "IMAGE")]
+    pub open: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -238,12 +242,15 @@ fn parse_freeze(s: &str) -> Result<usize, String> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => crate::gui::run(cli.screenshot.map(|path| crate::gui::ScreenshotPlan {
-            path,
-            tab: cli.tab,
-            epochs: cli.train_epochs,
-            replay_epoch: cli.replay_epoch,
-        })),
+        None => crate::gui::run(
+            cli.screenshot.map(|path| crate::gui::ScreenshotPlan {
+                path,
+                tab: cli.tab,
+                epochs: cli.train_epochs,
+                replay_epoch: cli.replay_epoch,
+            }),
+            cli.open,
+        ),
         Some(Command::Train(args)) => train(&args, RunConfig::default()).map(|_| ExitCode::SUCCESS),
         Some(Command::Autoencoder {
             train: args,

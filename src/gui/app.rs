@@ -4,12 +4,15 @@ use super::autoencoder::AutoencoderView;
 use super::capture::Capture;
 use super::confusion::ConfusionView;
 use super::dialog::{self, FileDialog};
+use super::draw::DrawPanel;
+use super::gradcheck::GradCheckPanel;
 use super::ocr::OcrPanel;
 use super::screenshot::Autopilot;
 use super::session::Session;
 use super::settings::{Settings, Tab};
 use super::status::FrameTimes;
 use super::sweep::SweepView;
+use super::toy::ToyPanel;
 use super::weights::WeightsView;
 use super::{Action, curves, history, settings, status};
 use crate::data::DataSource;
@@ -17,6 +20,7 @@ use crate::train::report::history_csv;
 use crate::train::worker::{Command, Event, WorkerHandle};
 use eframe::egui;
 use egui::{Rect, Ui};
+use std::path::PathBuf;
 use std::time::Instant;
 
 pub struct LabApp {
@@ -30,10 +34,15 @@ pub struct LabApp {
     pub ocr: OcrPanel,
     pub autoencoder: AutoencoderView,
     pub sweep: SweepView,
+    pub draw: DrawPanel,
+    pub gradcheck: GradCheckPanel,
+    pub toy: ToyPanel,
     capture: Capture,
     /// Where the plots of the Curves tab were drawn last frame (for "Save plot PNG").
     plot_rect: Option<Rect>,
     autopilot: Option<Autopilot>,
+    /// A photo to read in the OCR tab at the first frame.
+    photo: Option<PathBuf>,
     /// False in the screenshot mode, so a scripted run leaves the user's settings alone.
     pub persist: bool,
 }
@@ -51,9 +60,13 @@ impl LabApp {
             ocr: OcrPanel::default(),
             autoencoder: AutoencoderView::default(),
             sweep: SweepView::default(),
+            draw: DrawPanel::default(),
+            gradcheck: GradCheckPanel::default(),
+            toy: ToyPanel::default(),
             capture: Capture::default(),
             plot_rect: None,
             autopilot: None,
+            photo: None,
             persist: true,
         }
     }
@@ -64,19 +77,24 @@ impl LabApp {
         self
     }
 
+    /// Reads `photo` in the OCR tab when the window opens.
+    pub fn with_photo(mut self, photo: Option<PathBuf>) -> Self {
+        self.photo = photo;
+        self
+    }
+
     /// One frame of the whole window.
     pub fn show(&mut self, ui: &mut Ui) {
         let started = Instant::now();
         self.receive(ui.ctx());
+        if let Some(path) = self.photo.take() {
+            self.ocr.open_path(ui.ctx(), &path);
+            self.settings.tab = Tab::Ocr;
+        }
         let mut actions = Vec::new();
-        if let Some(pilot) = &mut self.autopilot {
-            actions.extend(pilot.drive(
-                ui.ctx(),
-                &mut self.session,
-                &mut self.settings,
-                &mut self.confusion,
-                &self.sweep,
-            ));
+        if let Some(mut pilot) = self.autopilot.take() {
+            actions.extend(pilot.drive(ui.ctx(), self));
+            self.autopilot = Some(pilot);
         }
         egui::Panel::left("settings")
             .resizable(false)
@@ -133,11 +151,14 @@ impl LabApp {
             }
             Tab::Autoencoder => self.autoencoder.ui(ui, s, &self.settings.curves),
             Tab::Ocr => {
-                self.ocr.offer_trained(s.model.as_ref());
+                self.ocr.offer_trained(s.letter_model());
                 if let Some(folder) = self.ocr.ui(ui, self.dialog.as_mut()) {
                     self.settings.config.extra_train = Some(folder);
                 }
             }
+            Tab::Draw => self.draw.ui(ui, s),
+            Tab::GradCheck => self.gradcheck.ui(ui, &self.settings.config, s),
+            Tab::Toy => self.toy.ui(ui, &mut self.settings.config, s),
         }
     }
 

@@ -10,6 +10,8 @@ pub mod capture;
 pub mod confusion;
 pub mod curves;
 pub mod dialog;
+pub mod draw;
+pub mod gradcheck;
 pub mod history;
 pub mod ocr;
 mod palette;
@@ -19,6 +21,7 @@ pub mod session;
 pub mod settings;
 pub mod status;
 pub mod sweep;
+pub mod toy;
 pub mod weights;
 
 pub use app::LabApp;
@@ -27,6 +30,7 @@ pub use settings::{Settings, Tab};
 
 use anyhow::{Result, anyhow, bail};
 use eframe::egui;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -52,8 +56,9 @@ pub enum Action {
     Sweep(Vec<f64>),
 }
 
-/// Opens the window; with a plan, trains, saves a screenshot and closes.
-pub fn run(plan: Option<ScreenshotPlan>) -> Result<ExitCode> {
+/// Opens the window (reading `photo` in the OCR tab if given); with a plan, trains, saves
+/// a screenshot and closes.
+pub fn run(plan: Option<ScreenshotPlan>, photo: Option<PathBuf>) -> Result<ExitCode> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("nnlab")
@@ -85,7 +90,7 @@ pub fn run(plan: Option<ScreenshotPlan>) -> Result<ExitCode> {
                     LabApp::new(settings, Box::new(dialog::NativeDialog))
                 }
             };
-            Ok(Box::new(app))
+            Ok(Box::new(app.with_photo(photo)))
         }),
     )
     .map_err(|e| anyhow!("could not open the window: {e}"))?;

@@ -2,7 +2,7 @@
 
 use super::history::EpochHistory;
 use super::series::BoundedSeries;
-use crate::data::Splits;
+use crate::data::{PIXELS, Splits};
 use crate::nn::SavedModel;
 use crate::train::worker::{
     Ending, Event, Progress, ReconstructionSnapshot, ValidationSnapshot, WeightSnapshot,
@@ -74,7 +74,7 @@ pub struct Session {
     pub reconstructions: Option<Arc<ReconstructionSnapshot>>,
     /// Per-epoch records for the weight-history views.
     pub epochs: EpochHistory,
-    /// The classifier as trained so far.
+    /// The latest copy of the whole network.
     pub model: Option<Arc<SavedModel>>,
 }
 
@@ -192,6 +192,13 @@ impl Session {
             self.history.push(s);
         }
         self.progress = Some(p);
+    }
+
+    /// The run's network if it classifies 32x32 letters (the draw tab reads with it).
+    pub fn letter_model(&self) -> Option<Arc<SavedModel>> {
+        self.model
+            .clone()
+            .filter(|m| m.net.spec().input.len() == PIXELS && !m.classes.is_empty())
     }
 
     pub fn note_result(&mut self, what: &str, result: anyhow::Result<PathBuf>) {

@@ -22,16 +22,22 @@ pub enum Tab {
     Sweep,
     Autoencoder,
     Ocr,
+    Draw,
+    GradCheck,
+    Toy,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 9] = [
         Tab::Curves,
         Tab::Weights,
         Tab::Confusion,
         Tab::Sweep,
         Tab::Autoencoder,
         Tab::Ocr,
+        Tab::Draw,
+        Tab::GradCheck,
+        Tab::Toy,
     ];
 
     pub fn title(self) -> &'static str {
@@ -42,6 +48,9 @@ impl Tab {
             Tab::Sweep => "Sweep",
             Tab::Autoencoder => "Autoencoder",
             Tab::Ocr => "OCR",
+            Tab::Draw => "Draw",
+            Tab::GradCheck => "Gradient check",
+            Tab::Toy => "Toy",
         }
     }
 }
@@ -61,9 +70,16 @@ impl std::str::FromStr for Tab {
     fn from_str(s: &str) -> Result<Self, String> {
         Tab::ALL
             .into_iter()
-            .find(|t| t.title().eq_ignore_ascii_case(s))
+            .find(|t| {
+                t.title()
+                    .replace(' ', "")
+                    .eq_ignore_ascii_case(&s.replace(['-', '_'], ""))
+            })
             .ok_or_else(|| {
-                format!("unknown tab '{s}' (curves, weights, confusion, sweep, autoencoder)")
+                format!(
+                    "unknown tab '{s}' (curves, weights, confusion, sweep, autoencoder, ocr, draw, \
+                     gradient-check, toy)"
+                )
             })
     }
 }
@@ -259,6 +275,9 @@ fn data_ui(ui: &mut Ui, config: &mut RunConfig, actions: &mut Vec<Action>) {
                 ui.add(DragValue::new(side).range(8..=128).suffix(" px"))
                     .on_hover_text("side the images are resized to");
             });
+        }
+        DataSource::Toy(kind) => {
+            ui.label(format!("toy: {} (see the Toy tab)", kind.name()));
         }
     }
     // Offered once corrections exist (the OCR tab ticks it when it adds some).

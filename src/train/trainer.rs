@@ -229,10 +229,11 @@ impl Trainer {
         stats
     }
 
-    /// The network with its class names and this run's configuration, ready to save.
+    /// The network with its class names and this run's configuration, ready to save (a copy
+    /// without the layers' batch buffers).
     pub fn saved_model(&self) -> SavedModel {
         SavedModel {
-            net: self.net.clone(),
+            net: self.net.cast(),
             classes: if self.config.task == Task::Classify {
                 self.data.train.classes.clone()
             } else {

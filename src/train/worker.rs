@@ -203,8 +203,7 @@ pub enum Event {
     Weights(Arc<WeightSnapshot>),
     Validation(Arc<ValidationSnapshot>),
     Reconstructions(Arc<ReconstructionSnapshot>),
-    /// A copy of the classifier as trained so far, sent with the weight snapshots, for the
-    /// views that run it (OCR, drawing).
+    /// A copy of the whole network (sent with the weight snapshots), for panels that run it.
     Model(Arc<SavedModel>),
     Paused,
     Resumed,
@@ -685,13 +684,11 @@ impl Worker {
         let Some(t) = &mut self.trainer else { return };
         let weights = Arc::new(first_layer(t));
         let validation = Arc::new(validate(t));
-        let model = (t.config.task == Task::Classify).then(|| Arc::new(t.saved_model()));
+        let model = Arc::new(t.saved_model());
         self.last_snapshot = Some(Instant::now());
         self.send(Event::Weights(weights));
-        if let Some(model) = model {
-            self.send(Event::Model(model));
-        }
         self.send(Event::Validation(validation));
+        self.send(Event::Model(model));
         self.send_reconstructions();
     }
 
