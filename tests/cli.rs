@@ -248,3 +248,23 @@ fn a_saved_run_report_retrains_bit_for_bit_from_its_config() {
         "the report's config.json reproduces the run"
     );
 }
+
+#[test]
+fn a_cnn_run_report_draws_its_first_convolution_kernels() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    nnlab_ok(&[
+        "train",
+        "--data",
+        &fixture(),
+        "--model",
+        "cnn",
+        "--epochs",
+        "1",
+        "--save-run",
+        path_str(&run),
+    ]);
+    let (w, h) = image::image_dimensions(run.join("weights.png")).unwrap();
+    // Eight 3x3 kernels, 3 to a row, each enlarged 21 times with 2-pixel gaps.
+    assert_eq!((w, h), (3 * (3 * 21 + 2) + 2, 3 * (3 * 21 + 2) + 2));
+}

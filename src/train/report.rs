@@ -8,7 +8,6 @@ use super::metrics::confusion_matrix;
 use super::trainer::predictions;
 use super::worker::first_layer;
 use super::{EpochStats, Task, Trainer};
-use crate::data::PIXELS;
 use crate::data::grid::save_grid_png;
 use anyhow::{Context, Result};
 use image::{Rgb, RgbImage};
@@ -30,8 +29,9 @@ pub fn write_run(dir: &Path, t: &mut Trainer) -> Result<()> {
     write("metrics.csv", history_csv(&t.history))?;
     save_png(&curves_image(&t.history), &dir.join("curves.png"))?;
     let weights = first_layer(t).weights;
-    if weights.nrows() == PIXELS && weights.ncols() > 0 {
-        save_weights_png(&weights, &dir.join("weights.png"))?;
+    let side = (weights.nrows() as f64).sqrt().round() as usize;
+    if side * side == weights.nrows() && side > 1 && weights.ncols() > 0 {
+        save_weights_png(&weights, side, &dir.join("weights.png"))?;
     }
     if t.config.task == Task::Classify {
         let data = t.data.clone();
@@ -65,9 +65,10 @@ fn save_png(image: &RgbImage, path: &Path) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
-/// One tile per hidden unit, each scaled by its largest |weight|: mid grey is 0, dark
-/// positive, light negative.
-fn save_weights_png(weights: &Array2<f32>, path: &Path) -> Result<()> {
+/// One tile per hidden unit (or conv kernel) of `side x side` weights, each scaled by its
+/// largest |weight|: mid grey is 0, dark positive, light negative. Small kernels are
+/// enlarged to about 64 pixels.
+fn save_weights_png(weights: &Array2<f32>, side: usize, path: &Path) -> Result<()> {
     let tiles: Vec<Array1<f32>> = weights
         .columns()
         .into_iter()
@@ -78,7 +79,7 @@ fn save_weights_png(weights: &Array2<f32>, path: &Path) -> Result<()> {
         .collect();
     let views: Vec<_> = tiles.iter().map(|t| t.view()).collect();
     let columns = (views.len() as f64).sqrt().ceil() as usize;
-    save_grid_png(path, &views, columns, 2)
+    save_grid_png(path, &views, columns, (64 / side).max(2) as u32)
 }
 
 /// Pixels per cell of the confusion image.
