@@ -24,12 +24,20 @@ pub struct Cli {
     /// Open the window, train with the default settings, save a PNG of the window here and close.
     #[arg(long, value_name = "PATH")]
     pub screenshot: Option<PathBuf>,
-    /// The tab the screenshot shows: curves, weights, confusion or autoencoder (which trains the autoencoder).
+    /// The tab the screenshot shows: curves, weights, confusion, sweep (sweeps the default
+    /// rates 0.1x, 1x, 10x), autoencoder (trains the autoencoder), ocr, draw (a drawn A, no
+    /// training), gradient-check (of the CNN) or toy (trains the spirals).
     #[arg(long, default_value = "curves", requires = "screenshot")]
     pub tab: crate::gui::Tab,
     /// Epochs the screenshot run trains.
     #[arg(long, default_value_t = 20, requires = "screenshot")]
     pub train_epochs: usize,
+    /// Move the Weights and Confusion tabs' epoch slider back to this epoch before the screenshot.
+    #[arg(long, requires = "screenshot")]
+    pub replay_epoch: Option<usize>,
+    /// Open this photo in the OCR tab (with --screenshot --tab ocr: the photo it shows).
+    #[arg(long, value_name = "IMAGE")]
+    pub open: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -169,6 +177,11 @@ pub struct TrainArgs {
     /// Save the trained model here (safetensors).
     #[arg(long)]
     pub save: Option<PathBuf>,
+    /// Write a run report here: config.json, model.safetensors, metrics.csv and PNGs of the
+    /// curves, first-layer weights and confusion matrix (`train --config DIR/config.json`
+    /// reproduces the run).
+    #[arg(long, value_name = "DIR")]
+    pub save_run: Option<PathBuf>,
     /// Print the per-epoch history as JSON lines on stdout.
     #[arg(long)]
     pub json: bool,
@@ -229,11 +242,15 @@ fn parse_freeze(s: &str) -> Result<usize, String> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => crate::gui::run(cli.screenshot.map(|path| crate::gui::ScreenshotPlan {
-            path,
-            tab: cli.tab,
-            epochs: cli.train_epochs,
-        })),
+        None => crate::gui::run(
+            cli.screenshot.map(|path| crate::gui::ScreenshotPlan {
+                path,
+                tab: cli.tab,
+                epochs: cli.train_epochs,
+                replay_epoch: cli.replay_epoch,
+            }),
+            cli.open,
+        ),
         Some(Command::Train(args)) => train(&args, RunConfig::default()).map(|_| ExitCode::SUCCESS),
         Some(Command::Autoencoder {
             train: args,
@@ -372,17 +389,12 @@ fn train_and_report(mut trainer: Trainer, args: &TrainArgs) -> Result<Trainer> {
         }
     }
     if let Some(path) = &args.save {
-        let model = SavedModel {
-            net: trainer.net.clone(),
-            classes: if trainer.config.task == Task::Classify {
-                data.train.classes.clone()
-            } else {
-                Vec::new()
-            },
-            config: Some(serde_json::to_string(&trainer.config)?),
-        };
-        model.save(path)?;
+        trainer.saved_model().save(path)?;
         eprintln!("saved {}", path.display());
+    }
+    if let Some(dir) = &args.save_run {
+        crate::train::report::write_run(dir, &mut trainer)?;
+        eprintln!("wrote the run report to {}", dir.display());
     }
     Ok(trainer)
 }

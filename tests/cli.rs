@@ -191,3 +191,80 @@ fn a_config_file_reproduces_a_run_bit_for_bit() {
         "the seed must matter"
     );
 }
+
+#[test]
+fn a_saved_run_report_retrains_bit_for_bit_from_its_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    nnlab_ok(&[
+        "train",
+        "--data",
+        &fixture(),
+        "--epochs",
+        "2",
+        "--hidden",
+        "16",
+        "--seed",
+        "5",
+        "--save-run",
+        path_str(&run),
+    ]);
+    for file in [
+        "config.json",
+        "model.safetensors",
+        "metrics.csv",
+        "curves.png",
+        "weights.png",
+        "confusion.png",
+    ] {
+        assert!(run.join(file).is_file(), "{file} written");
+    }
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let lines: Vec<&str> = metrics.lines().collect();
+    assert_eq!(
+        lines[0],
+        "epoch,train_loss,train_acc,valid_loss,valid_acc,lr,seconds"
+    );
+    assert_eq!(lines.len(), 3, "one line per epoch: {metrics}");
+    assert_eq!(
+        image::image_dimensions(run.join("confusion.png")).unwrap(),
+        (36 * 12, 36 * 12),
+        "a cell per class pair"
+    );
+    let again = dir.path().join("again.safetensors");
+    nnlab_ok(&[
+        "train",
+        "--config",
+        path_str(&run.join("config.json")),
+        "--save",
+        path_str(&again),
+    ]);
+    let exported = std::fs::read(run.join("model.safetensors")).unwrap();
+    let retrained = std::fs::read(&again).unwrap();
+    assert_eq!(header(&exported), header(&retrained));
+    assert_eq!(
+        tensor_bytes(&exported),
+        tensor_bytes(&retrained),
+        "the report's config.json reproduces the run"
+    );
+}
+
+#[test]
+fn a_cnn_run_report_draws_its_first_convolution_kernels() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    nnlab_ok(&[
+        "train",
+        "--data",
+        &fixture(),
+        "--model",
+        "cnn",
+        "--epochs",
+        "1",
+        "--save-run",
+        path_str(&run),
+    ]);
+    let (w, h) = image::image_dimensions(run.join("weights.png")).unwrap();
+    // Eight 3x3 kernels, 3 to a row, each enlarged 21 times with 2-pixel gaps.
+    assert_eq!((w, h), (3 * (3 * 21 + 2) + 2, 3 * (3 * 21 + 2) + 2));
+}

@@ -170,3 +170,63 @@ fn loading_garbage_gives_a_message() {
     let err = SavedModel::load(&dir.path().join("missing.safetensors")).unwrap_err();
     assert!(format!("{err:#}").contains("missing.safetensors"));
 }
+
+#[test]
+fn toy_sets_are_seeded_standardised_and_learnable_with_the_toy_settings() {
+    use nnlab::data::toy::ToyKind;
+    for kind in ToyKind::ALL {
+        let splits = kind.splits();
+        let again = kind.splits();
+        assert_eq!(
+            splits.train.images, again.train.images,
+            "{kind:?} is seeded"
+        );
+        assert_ne!(
+            splits.train.images, splits.valid.images,
+            "{kind:?}: the splits are different draws"
+        );
+        let mean = splits.train.images.mean_axis(ndarray::Axis(0)).unwrap();
+        let std = splits.train.images.std_axis(ndarray::Axis(0), 0.0);
+        for d in 0..2 {
+            assert!(mean[d].abs() < 1e-4, "{kind:?} mean {mean}");
+            assert!((std[d] - 1.0).abs() < 1e-3, "{kind:?} deviation {std}");
+        }
+        assert_eq!(
+            splits.train.class_counts().iter().sum::<usize>(),
+            200,
+            "{kind:?}"
+        );
+    }
+    // xor cannot be separated by a line; the toy settings' two tanh layers learn it.
+    let config = RunConfig::toy(ToyKind::Xor);
+    let mut trainer = Trainer::new(config.clone(), Arc::new(ToyKind::Xor.splits())).unwrap();
+    for _ in 0..config.epochs {
+        trainer.run_epoch(|_| {});
+    }
+    let last = trainer.history.last().unwrap();
+    assert!(last.valid_acc > 0.9, "{last:?}");
+}
+
+#[test]
+fn a_sampled_gradient_check_passes_every_tensor_of_the_course_cnn() {
+    use nnlab::nn::gradcheck::check_gradient_sample;
+    let mut net = Network::<f64>::new(NetworkSpec::course_cnn(), Init::Xavier, 2).unwrap();
+    let x =
+        ndarray::Array2::from_shape_fn((2, 1024), |(i, j)| ((i * 31 + j * 7) % 13) as f64 / 13.0);
+    let t = ndarray::Array2::from_shape_fn((2, 36), |(i, c)| f64::from(u8::from(c == 5 + i)));
+    let r = check_gradient_sample(
+        &mut net,
+        nnlab::nn::Loss::CrossEntropy,
+        x.view(),
+        t.view(),
+        1e-6,
+        20,
+        1,
+    );
+    assert_eq!(
+        r.tensors.len(),
+        12,
+        "weights and biases of 2 convs, 2 batch norms, 2 dense: {r:?}"
+    );
+    assert!(r.tensors.iter().all(|t| t.passed()), "{r:#?}");
+}

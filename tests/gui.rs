@@ -52,8 +52,9 @@ fn wait_for(h: &mut Harness<'_, LabApp>, what: &str, done: impl Fn(&LabApp) -> b
     while !done(h.state()) {
         assert!(
             Instant::now() < deadline,
-            "timed out waiting for {what}; phase {:?}",
-            h.state().session.phase
+            "timed out waiting for {what}; phase {:?}, notice {:?}",
+            h.state().session.phase,
+            h.state().session.notice
         );
         std::thread::sleep(Duration::from_millis(5));
         h.step();
@@ -409,5 +410,364 @@ fn fine_tuning_from_a_saved_model_replaces_its_head_and_keeps_frozen_layers() {
     assert!(
         s.history.last().unwrap().train_acc > 0.0,
         "the new head trained"
+    );
+}
+
+#[test]
+fn the_ocr_tab_reads_with_the_model_trained_in_this_session() {
+    let mut h = lab(1, 0.05, None);
+    h.get_by_label("OCR").click();
+    h.step();
+    assert!(
+        !h.state().ocr.uses_trained(),
+        "the shipped default at first"
+    );
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    h.step();
+    assert!(h.state().ocr.uses_trained(), "the trained classifier reads");
+    h.get_by_label("shipped default (CNN)").click();
+    h.step();
+    assert!(
+        !h.state().ocr.uses_trained(),
+        "the user can pick the default"
+    );
+}
+
+/// Presses the primary button at the first point, moves through the rest, releases.
+fn drag_through(h: &mut Harness<'_, LabApp>, points: &[egui::Pos2]) {
+    let button = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    h.event(egui::Event::PointerMoved(points[0]));
+    h.event(button(points[0], true));
+    h.step();
+    for &p in &points[1..] {
+        h.event(egui::Event::PointerMoved(p));
+        h.step();
+    }
+    h.event(button(points[points.len() - 1], false));
+    h.step();
+}
+
+#[test]
+fn drawing_a_bar_shows_the_top_five_and_clear_empties_them() {
+    let mut h = lab(3, 0.05, None);
+    h.get_by_label("Draw").click();
+    h.step();
+    let canvas = h.state().draw.canvas_rect.expect("the canvas was drawn");
+    assert!(h.state().draw.prediction.is_none(), "nothing drawn yet");
+    let bar: Vec<egui::Pos2> = (0..=10)
+        .map(|i| canvas.center_top() + egui::vec2(0.0, 40.0 + 20.0 * i as f32))
+        .collect();
+    drag_through(&mut h, &bar);
+    h.get_by_label("saliency").click();
+    h.step();
+    let p = h.state().draw.prediction.as_ref().expect("a prediction");
+    assert_eq!(p.top.len(), 5);
+    assert!(
+        p.top
+            .windows(2)
+            .all(|w| w[0].probability >= w[1].probability),
+        "most probable first: {:?}",
+        p.top
+    );
+    assert!(
+        ["I", "1", "L", "J", "T"].contains(&p.top[0].class.as_str()),
+        "a vertical bar reads as a bar-like character: {:?}",
+        p.top
+    );
+    // The normalised input holds a vertical stroke: ink in the middle columns only.
+    let ink_column = |x: usize| (0..32).map(|y| p.input[y * 32 + x]).sum::<f32>();
+    assert!(ink_column(16) + ink_column(15) > 10.0 && ink_column(3) == 0.0);
+    assert!(
+        p.saliency.iter().any(|&v| v == 1.0),
+        "saliency is scaled to 1"
+    );
+    let labels: Vec<String> = p
+        .top
+        .iter()
+        .enumerate()
+        .map(|(rank, g)| format!("{}. {}", rank + 1, g.class))
+        .collect();
+    for label in &labels {
+        h.get_by_label(label);
+    }
+    assert!(h.query_by_label_contains("the shipped default").is_some());
+    h.get_by_label("Clear").click();
+    h.step();
+    assert!(h.state().draw.prediction.is_none());
+    assert!(h.state().draw.canvas.iter().all(|&v| v == 0.0));
+    for label in &labels {
+        assert!(h.query_by_label(label).is_none(), "{label} is gone");
+    }
+    // Once the user trained a letter classifier, the tab reads with it.
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    drag_through(&mut h, &bar);
+    assert!(
+        h.query_by_label_contains("the network of this session")
+            .is_some()
+    );
+    assert!(h.state().draw.prediction.is_some());
+}
+
+#[test]
+fn the_gradient_check_tab_passes_the_side_panels_mlp() {
+    let mut h = lab(3, 0.05, None);
+    h.get_by_label("Gradient check").click();
+    h.step();
+    h.get_by_label("Check gradients").click();
+    wait_for(&mut h, "the check", |a| a.gradcheck.result.is_some());
+    h.step();
+    let Some(Ok(checked)) = &h.state().gradcheck.result else {
+        panic!("the check failed to run")
+    };
+    assert_eq!(checked.network, "1024 -> Dense(16) -> sigmoid -> Dense(36)");
+    assert_eq!(
+        checked.report.tensors.len(),
+        4,
+        "two weights and two biases"
+    );
+    assert_eq!(h.query_all_by_label("pass").count(), 4, "a row per tensor");
+    assert!(h.query_by_label_contains("Every tensor passes").is_some());
+}
+
+fn toy_lab(kind: &str) -> Harness<'static, LabApp> {
+    let mut h = lab(3, 0.05, None);
+    h.get_by_label("Toy").click();
+    h.step();
+    h.get_by_label(kind).click();
+    // The side panel loses its NIST36 line: let the layout settle before clicking in it.
+    h.step();
+    h.step();
+    h
+}
+
+#[test]
+fn the_toy_tab_learns_xor_and_draws_its_decision_regions() {
+    let mut h = toy_lab("xor");
+    let config = h.state().settings.config.clone();
+    assert_eq!(config.data, DataSource::Toy(nnlab::data::toy::ToyKind::Xor));
+    assert_eq!((config.hidden, config.depth), (16, 2), "the toy settings");
+    assert!(!h.state().toy.has_heatmap());
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    wait_for(&mut h, "the heatmap", |a| a.toy.has_heatmap());
+    let last = h.state().session.history.last().unwrap().clone();
+    assert!(last.train_acc > 0.9, "xor is learnt: {last:?}");
+    // The regions drawn are xor's: class 0 where the signs agree (data are standardised).
+    for (x, y, class) in [
+        (1.0, 1.0, 0),
+        (-1.0, -1.0, 0),
+        (-1.0, 1.0, 1),
+        (1.0, -1.0, 1),
+    ] {
+        let shown = h.state().toy.region_class(egui::pos2(x, y));
+        assert_eq!(shown, Some(class), "the region at ({x}, {y})");
+    }
+    h.step();
+    assert!(h.query_by_label("the hidden units differ").is_some());
+}
+
+#[test]
+fn with_zero_init_the_toy_networks_hidden_units_stay_identical() {
+    let mut h = toy_lab("circles");
+    h.get_by_label("zero").click();
+    h.state_mut().settings.config.epochs = 30;
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    h.step();
+    assert!(
+        h.query_by_label("all 16 hidden units of the first layer are identical")
+            .is_some()
+    );
+    let last = h.state().session.history.last().unwrap().clone();
+    assert!(
+        last.train_acc < 0.7,
+        "a symmetric net cannot learn the ring: {last:?}"
+    );
+}
+
+#[test]
+fn the_epoch_slider_replays_an_earlier_epochs_weights_and_confusion() {
+    let mut h = lab(3, 0.05, None);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let epochs: Vec<usize> = h
+        .state()
+        .session
+        .epochs
+        .records()
+        .map(|r| r.weights.epoch)
+        .collect();
+    assert_eq!(epochs, vec![1, 2, 3], "a record per epoch");
+    h.get_by_label("Weights").click();
+    h.step();
+    assert!(
+        h.query_by_label("After epoch 3").is_some(),
+        "live: the final weights"
+    );
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "Replay epoch")
+        .set_value_accesskit(1.0);
+    h.step();
+    h.step();
+    assert!(
+        h.query_by_label("After epoch 1").is_some(),
+        "the tiles show epoch 1"
+    );
+    let app = h.state();
+    let replayed = app.session.epochs.replayed().expect("replaying");
+    assert_eq!(replayed.weights.epoch, 1);
+    let last = app.session.weights.as_ref().unwrap();
+    assert_eq!(last.epoch, 3);
+    assert_ne!(
+        replayed.weights.weights, last.weights,
+        "epoch 1's weights differ from the final ones"
+    );
+    assert!(
+        replayed
+            .histograms
+            .iter()
+            .any(|p| p.name == "layer 0 weight" && p.gradients.counts.iter().sum::<usize>() > 0),
+        "histograms of the first layer's weights and gradients"
+    );
+    assert!(
+        h.query_by_label_contains("values and last-batch gradients")
+            .is_some()
+    );
+    h.get_by_label("Confusion").click();
+    h.step();
+    h.step();
+    assert!(
+        h.query_by_label_contains("Validation split after epoch 1:")
+            .is_some(),
+        "the confusion tab replays the same epoch"
+    );
+}
+
+#[test]
+fn export_run_writes_a_report_folder_that_reproduces_the_config() {
+    let dir = tempfile::tempdir().unwrap().keep().join("report");
+    let mut h = lab(2, 0.05, Some(dir.clone()));
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    h.get_by_label("Export run...").click();
+    wait_for(&mut h, "the export", |a| a.session.notice.is_some());
+    assert_eq!(
+        h.state().session.notice,
+        Some(Notice::Info(format!("saved {}", dir.display())))
+    );
+    for file in [
+        "config.json",
+        "model.safetensors",
+        "metrics.csv",
+        "curves.png",
+        "weights.png",
+        "confusion.png",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} written");
+    }
+    let config: nnlab::train::RunConfig =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config, h.state().settings.config, "the run's settings");
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 3, "{metrics}");
+}
+
+/// Opens the Sweep tab, lists `rates` and runs the sweep to its end.
+fn run_sweep(h: &mut Harness<'_, LabApp>, rates: &str) {
+    h.get_by_label("Sweep").click();
+    h.step();
+    h.state_mut().sweep.rates = rates.into();
+    h.step();
+    h.get_by_label("Run sweep").click();
+    h.step();
+    wait_for(h, "the sweep to end", |a| !a.sweep.is_running());
+    h.step();
+}
+
+#[test]
+fn a_two_rate_sweep_overlays_two_runs_from_the_same_start_and_tabulates_them() {
+    let mut h = lab(3, 0.05, None);
+    // A plain run at the current rate, to compare with the sweep's 1x rate.
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the plain run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let plain = h.state().session.history.clone();
+    run_sweep(&mut h, "1x, 0.2x");
+    let members = h.state().sweep.members.clone();
+    let rates: Vec<f64> = members.iter().map(|m| m.lr).collect();
+    assert_eq!(rates, [0.05, 0.05 * 0.2]);
+    for m in &members {
+        assert_eq!(m.result(), "completed");
+        assert_eq!(m.history.len(), 3, "a curve of 3 epochs per rate");
+    }
+    let losses = |h: &[nnlab::train::EpochStats]| -> Vec<(f64, f64)> {
+        h.iter().map(|s| (s.train_loss, s.valid_acc)).collect()
+    };
+    assert_eq!(
+        losses(&members[0].history),
+        losses(&plain),
+        "the 1x rate retrains the plain run exactly: same initial weights and batches"
+    );
+    assert_ne!(
+        losses(&members[1].history),
+        losses(&plain),
+        "the rate matters"
+    );
+    for m in &members {
+        let label = format!("rate {}", nnlab::gui::curves::format_value(m.lr));
+        assert!(
+            h.query_by_label(&label).is_some(),
+            "a table row for {label}"
+        );
+    }
+    assert_eq!(
+        h.query_all_by_label("completed").count(),
+        2,
+        "two table rows"
+    );
+    assert_eq!(
+        h.state().settings.config.lr,
+        0.05,
+        "the side panel keeps the base rate"
+    );
+}
+
+#[test]
+fn a_diverging_rate_in_a_sweep_is_marked_and_the_next_rate_still_trains() {
+    let mut h = lab(2, 0.05, None);
+    run_sweep(&mut h, "200x, 1x");
+    let members = h.state().sweep.members.clone();
+    assert_eq!(members.len(), 2);
+    assert!(
+        members[0].result().starts_with("diverged at epoch"),
+        "{}",
+        members[0].result()
+    );
+    assert_eq!(members[1].result(), "completed");
+    assert_eq!(members[1].history.len(), 2);
+    assert!(h.query_by_label_contains("diverged at epoch").is_some());
+    assert_eq!(
+        h.state().session.phase,
+        Phase::Finished(Ending::Completed),
+        "the last rate's run is shown"
     );
 }

@@ -174,3 +174,43 @@ fn image_folder_errors_are_clear() {
     );
     assert!(err.contains("broken.png"), "{err}");
 }
+
+#[test]
+fn corrected_crops_join_the_training_split_of_a_run() {
+    use nnlab::data::{PIXELS, corrections};
+    use nnlab::train::RunConfig;
+    use std::sync::Arc;
+    let folder = tempfile::tempdir().unwrap().keep();
+    let mut crop = ndarray::Array1::<f32>::zeros(PIXELS);
+    crop.slice_mut(ndarray::s![100..140]).fill(1.0);
+    for class in ["B", "B", "7"] {
+        corrections::save(&folder, class, crop.view()).unwrap();
+    }
+    assert_eq!(std::fs::read_dir(folder.join("B")).unwrap().count(), 2);
+    let data = Arc::new(DataSource::Builtin.load().unwrap());
+    let config = RunConfig {
+        extra_train: Some(folder.clone()),
+        ..RunConfig::default()
+    };
+    let with = config.select(&data).unwrap();
+    assert_eq!(with.train.len(), data.train.len() + 3);
+    assert_eq!(with.valid.len(), data.valid.len(), "only training grows");
+    let n = data.train.len();
+    let names: Vec<&str> = with.train.labels[n..]
+        .iter()
+        .map(|&l| with.train.classes[l].as_str())
+        .collect();
+    assert_eq!(names, ["7", "B", "B"], "class folders in name order");
+    let row = with.train.images.row(n);
+    assert!(
+        row.iter().zip(&crop).all(|(a, b)| (a - b).abs() < 0.01),
+        "ink survives the PNG round trip"
+    );
+    // A folder naming no class of the data is refused, not skipped.
+    corrections::save(&folder, "Ж", crop.view()).unwrap();
+    let error = config.select(&data).unwrap_err();
+    assert!(
+        format!("{error:#}").contains("'Ж' is not a class"),
+        "{error:#}"
+    );
+}

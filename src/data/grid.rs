@@ -6,13 +6,17 @@ use image::{GrayImage, Luma};
 use ndarray::{Array1, ArrayView1};
 use std::path::Path;
 
-/// Lays `tiles` (each a `SIDE x SIDE` row, ink 1.0) out `cols` per row with a 2-pixel gap,
-/// drawn as dark ink on white paper, `scale` screen pixels per image pixel.
+/// Lays `tiles` (square images as rows, ink 1.0, all of one size: `SIDE x SIDE` images or
+/// small kernels) out `cols` per row with a 2-pixel gap, drawn as dark ink on white paper,
+/// `scale` screen pixels per image pixel.
 pub fn tile_grid(tiles: &[ArrayView1<f32>], cols: usize, scale: u32) -> GrayImage {
     const GAP: u32 = 2;
     let cols = cols.max(1);
     let rows = tiles.len().div_ceil(cols).max(1);
-    let cell = SIDE as u32 * scale + GAP;
+    let side = tiles
+        .first()
+        .map_or(SIDE, |t| (t.len() as f64).sqrt().round() as usize);
+    let cell = side as u32 * scale + GAP;
     let mut img = GrayImage::from_pixel(
         cols as u32 * cell + GAP,
         rows as u32 * cell + GAP,
@@ -23,9 +27,9 @@ pub fn tile_grid(tiles: &[ArrayView1<f32>], cols: usize, scale: u32) -> GrayImag
             (i % cols) as u32 * cell + GAP,
             (i / cols) as u32 * cell + GAP,
         );
-        for y in 0..SIDE as u32 * scale {
-            for x in 0..SIDE as u32 * scale {
-                let v = tile[(y / scale) as usize * SIDE + (x / scale) as usize].clamp(0.0, 1.0);
+        for y in 0..side as u32 * scale {
+            for x in 0..side as u32 * scale {
+                let v = tile[(y / scale) as usize * side + (x / scale) as usize].clamp(0.0, 1.0);
                 img.put_pixel(ox + x, oy + y, Luma([((1.0 - v) * 255.0).round() as u8]));
             }
         }

@@ -222,6 +222,8 @@ pub enum DataSource {
     Cifar10(PathBuf),
     /// A folder with one sub-folder of images per class, resized to `side x side`.
     ImageFolder { path: PathBuf, side: usize },
+    /// A generated 2-D problem of the toy playground.
+    Toy(toy::ToyKind),
 }
 
 /// The side images from an image folder are resized to unless the user chooses one.
@@ -255,6 +257,7 @@ impl DataSource {
             Self::Nist36(dir) => nist36::load_folder(dir),
             Self::Cifar10(dir) => cifar::load_folder(dir),
             Self::ImageFolder { path, side } => image_folder::load_folder(path, *side),
+            Self::Toy(kind) => Ok(kind.splits()),
         }
     }
 
@@ -263,6 +266,7 @@ impl DataSource {
             Self::Builtin => "builtin".into(),
             Self::Nist36(p) | Self::Cifar10(p) => p.display().to_string(),
             Self::ImageFolder { path, side } => format!("{} ({side}x{side})", path.display()),
+            Self::Toy(kind) => format!("toy: {}", kind.name()),
         }
     }
 }

@@ -4,17 +4,23 @@ use super::autoencoder::AutoencoderView;
 use super::capture::Capture;
 use super::confusion::ConfusionView;
 use super::dialog::{self, FileDialog};
+use super::draw::DrawPanel;
+use super::gradcheck::GradCheckPanel;
 use super::ocr::OcrPanel;
 use super::screenshot::Autopilot;
 use super::session::Session;
 use super::settings::{Settings, Tab};
 use super::status::FrameTimes;
+use super::sweep::SweepView;
+use super::toy::ToyPanel;
 use super::weights::WeightsView;
-use super::{Action, curves, settings, status};
+use super::{Action, curves, history, settings, status};
 use crate::data::DataSource;
+use crate::train::report::history_csv;
 use crate::train::worker::{Command, Event, WorkerHandle};
 use eframe::egui;
 use egui::{Rect, Ui};
+use std::path::PathBuf;
 use std::time::Instant;
 
 pub struct LabApp {
@@ -27,10 +33,16 @@ pub struct LabApp {
     weights: WeightsView,
     pub ocr: OcrPanel,
     pub autoencoder: AutoencoderView,
+    pub sweep: SweepView,
+    pub draw: DrawPanel,
+    pub gradcheck: GradCheckPanel,
+    pub toy: ToyPanel,
     capture: Capture,
     /// Where the plots of the Curves tab were drawn last frame (for "Save plot PNG").
     plot_rect: Option<Rect>,
     autopilot: Option<Autopilot>,
+    /// A photo to read in the OCR tab at the first frame.
+    photo: Option<PathBuf>,
     /// False in the screenshot mode, so a scripted run leaves the user's settings alone.
     pub persist: bool,
 }
@@ -47,9 +59,14 @@ impl LabApp {
             weights: WeightsView::default(),
             ocr: OcrPanel::default(),
             autoencoder: AutoencoderView::default(),
+            sweep: SweepView::default(),
+            draw: DrawPanel::default(),
+            gradcheck: GradCheckPanel::default(),
+            toy: ToyPanel::default(),
             capture: Capture::default(),
             plot_rect: None,
             autopilot: None,
+            photo: None,
             persist: true,
         }
     }
@@ -60,18 +77,24 @@ impl LabApp {
         self
     }
 
+    /// Reads `photo` in the OCR tab when the window opens.
+    pub fn with_photo(mut self, photo: Option<PathBuf>) -> Self {
+        self.photo = photo;
+        self
+    }
+
     /// One frame of the whole window.
     pub fn show(&mut self, ui: &mut Ui) {
         let started = Instant::now();
         self.receive(ui.ctx());
+        if let Some(path) = self.photo.take() {
+            self.ocr.open_path(ui.ctx(), &path);
+            self.settings.tab = Tab::Ocr;
+        }
         let mut actions = Vec::new();
-        if let Some(pilot) = &mut self.autopilot {
-            actions.extend(pilot.drive(
-                ui.ctx(),
-                &self.session,
-                &mut self.settings,
-                &mut self.confusion,
-            ));
+        if let Some(mut pilot) = self.autopilot.take() {
+            actions.extend(pilot.drive(ui.ctx(), self));
+            self.autopilot = Some(pilot);
         }
         egui::Panel::left("settings")
             .resizable(false)
@@ -119,21 +142,23 @@ impl LabApp {
                 ));
             }
             Tab::Weights => {
-                let (before, current) = (s.initial_weights.as_ref(), s.weights.as_ref());
-                self.weights
-                    .ui(ui, before, current, &mut self.settings.weights);
+                history::weights_tab(ui, s, &mut self.weights, &mut self.settings.weights)
             }
-            Tab::Confusion => {
-                self.confusion
-                    .ui(ui, s.validation.as_ref(), s.data.as_ref().map(|d| &d.valid));
+            Tab::Confusion => history::confusion_tab(ui, s, &mut self.confusion),
+            Tab::Sweep => {
+                let (lr, idle) = (self.settings.config.lr, !s.is_active());
+                self.sweep.ui(ui, lr, idle, &self.settings.curves, actions);
             }
             Tab::Autoencoder => self.autoencoder.ui(ui, s, &self.settings.curves),
             Tab::Ocr => {
-                self.ocr.offer_trained(s.model.as_ref());
+                self.ocr.offer_trained(s.letter_model());
                 if let Some(folder) = self.ocr.ui(ui, self.dialog.as_mut()) {
                     self.settings.config.extra_train = Some(folder);
                 }
             }
+            Tab::Draw => self.draw.ui(ui, s),
+            Tab::GradCheck => self.gradcheck.ui(ui, &self.settings.config, s),
+            Tab::Toy => self.toy.ui(ui, &mut self.settings.config, s),
         }
     }
 
@@ -144,10 +169,13 @@ impl LabApp {
             WorkerHandle::spawn(move || ctx.request_repaint())
         });
         for event in worker.poll() {
-            if let Event::Started { config, .. } = &event {
+            if let Event::Started { config, .. } = &event
+                && !self.sweep.is_running()
+            {
                 // A loaded model brings its own settings; show them.
                 self.settings.config = config.clone();
             }
+            self.sweep.apply(&event);
             self.session.apply(event);
         }
         for result in self.capture.finished() {
@@ -162,7 +190,18 @@ impl LabApp {
     }
 
     fn perform(&mut self, ctx: &egui::Context, action: Action) {
+        if matches!(
+            action,
+            Action::Train | Action::Reset | Action::LoadModel | Action::FineTune(_)
+        ) {
+            self.sweep.cancel();
+        }
         match action {
+            Action::Sweep(rates) => {
+                self.session.restart();
+                self.sweep.start(rates.len());
+                self.send(Command::Sweep(self.settings.config.clone(), rates));
+            }
             Action::Train => {
                 self.session.restart();
                 self.confusion.selected = None;
@@ -220,10 +259,15 @@ impl LabApp {
                     self.dialog
                         .save_file("Export history", dialog::CSV, "history.csv")
                 {
-                    let result = std::fs::write(&path, curves::history_csv(&self.session.history))
+                    let result = std::fs::write(&path, history_csv(&self.session.history))
                         .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))
                         .map(|()| path);
                     self.session.note_result("exported", result);
+                }
+            }
+            Action::ExportRun => {
+                if let Some(dir) = self.dialog.pick_folder("Export the run to a folder") {
+                    self.send(Command::ExportRun(dir));
                 }
             }
             Action::SavePlot => {

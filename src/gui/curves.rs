@@ -4,14 +4,12 @@
 use super::Action;
 use super::series::smooth;
 use super::session::Curves;
-use crate::train::EpochStats;
 use eframe::egui;
 use egui::{Align2, Color32, Rect, Ui};
 use egui_plot::{
     Corner, GridMark, HoverPosition, Legend, Line, LineStyle, Plot, PlotPoint, Text, VLine,
 };
 use serde::{Deserialize, Serialize};
-use std::fmt::Write;
 use std::ops::RangeInclusive;
 
 pub const TRAIN: Color32 = Color32::from_rgb(70, 140, 230);
@@ -268,7 +266,6 @@ pub fn ui(
     loss_rect.union(acc_rect)
 }
 
-/// The per-epoch history as CSV (one header line, one line per epoch).
 /// The loss lines of both the classifier's and the autoencoder's curves: single batches
 /// (faint, when shown), train and valid.
 pub fn loss_curves<'a>(curves: &'a mut Curves, options: &CurveOptions) -> [Curve<'a>; 3] {
@@ -297,16 +294,4 @@ pub fn loss_curves<'a>(curves: &'a mut Curves, options: &CurveOptions) -> [Curve
             faint: false,
         },
     ]
-}
-
-pub fn history_csv(history: &[EpochStats]) -> String {
-    let mut s = String::from("epoch,train_loss,train_acc,valid_loss,valid_acc,lr,seconds\n");
-    for e in history {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{}",
-            e.epoch, e.train_loss, e.train_acc, e.valid_loss, e.valid_acc, e.lr, e.seconds
-        );
-    }
-    s
 }

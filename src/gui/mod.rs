@@ -10,6 +10,9 @@ pub mod capture;
 pub mod confusion;
 pub mod curves;
 pub mod dialog;
+pub mod draw;
+pub mod gradcheck;
+pub mod history;
 pub mod ocr;
 mod palette;
 mod screenshot;
@@ -17,6 +20,8 @@ pub mod series;
 pub mod session;
 pub mod settings;
 pub mod status;
+pub mod sweep;
+pub mod toy;
 pub mod weights;
 
 pub use app::LabApp;
@@ -25,6 +30,7 @@ pub use settings::{Settings, Tab};
 
 use anyhow::{Result, anyhow, bail};
 use eframe::egui;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -45,10 +51,14 @@ pub enum Action {
     FineTune(usize),
     ExportCsv,
     SavePlot,
+    ExportRun,
+    /// Train the current settings once per rate.
+    Sweep(Vec<f64>),
 }
 
-/// Opens the window; with a plan, trains, saves a screenshot and closes.
-pub fn run(plan: Option<ScreenshotPlan>) -> Result<ExitCode> {
+/// Opens the window (reading `photo` in the OCR tab if given); with a plan, trains, saves
+/// a screenshot and closes.
+pub fn run(plan: Option<ScreenshotPlan>, photo: Option<PathBuf>) -> Result<ExitCode> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("nnlab")
@@ -80,7 +90,7 @@ pub fn run(plan: Option<ScreenshotPlan>) -> Result<ExitCode> {
                     LabApp::new(settings, Box::new(dialog::NativeDialog))
                 }
             };
-            Ok(Box::new(app))
+            Ok(Box::new(app.with_photo(photo)))
         }),
     )
     .map_err(|e| anyhow!("could not open the window: {e}"))?;

@@ -97,19 +97,16 @@ impl OcrPanel {
         self.trained.is_some() && !self.use_default
     }
 
-    /// Offers the classifier trained in this session; it reads the photos from now on
-    /// (unless the user picks the default) if it takes 32x32 grey characters.
-    pub fn offer_trained(&mut self, model: Option<&Arc<SavedModel>>) {
-        let reads_characters = |m: &SavedModel| {
-            !m.classes.is_empty() && m.net.spec().input == crate::nn::Shape::image(1, SIDE, SIDE)
-        };
-        let model = model.filter(|m| reads_characters(m));
-        let same = match (model, &self.trained) {
+    /// Offers the letter classifier trained in this session (see
+    /// [`super::session::Session::letter_model`]); it reads the photos from now on unless
+    /// the user picks the default.
+    pub fn offer_trained(&mut self, model: Option<Arc<SavedModel>>) {
+        let same = match (&model, &self.trained) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             (a, b) => a.is_none() && b.is_none(),
         };
         if !same {
-            self.trained = model.cloned();
+            self.trained = model;
             self.model_changed = true;
         }
     }
@@ -140,6 +137,14 @@ impl OcrPanel {
                 self.start(ctx);
             }
             Err(e) => self.fail(format!("{name}: {e:#}")),
+        }
+    }
+
+    /// Opens the image file at `path` and starts reading it.
+    pub fn open_path(&mut self, ctx: &egui::Context, path: &std::path::Path) {
+        match std::fs::read(path) {
+            Ok(bytes) => self.open_bytes(ctx, path.display().to_string(), &bytes),
+            Err(e) => self.fail(format!("{}: {e}", path.display())),
         }
     }
 
@@ -213,10 +218,7 @@ impl OcrPanel {
             if ui.button("Open photo…").clicked()
                 && let Some(path) = dialog.open_file("Open a photo of handwriting", IMAGE)
             {
-                match std::fs::read(&path) {
-                    Ok(bytes) => self.open_bytes(&ctx, path.display().to_string(), &bytes),
-                    Err(e) => self.fail(format!("{}: {e}", path.display())),
-                }
+                self.open_path(&ctx, &path);
             }
             ui.label("or drop an image on the window.");
             if let Some((name, _)) = &self.photo {

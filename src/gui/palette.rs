@@ -44,6 +44,19 @@ pub fn sequential(t: f32) -> Color32 {
     }
 }
 
+/// Distinct colours for the lines of several runs (e.g. the rates of a sweep).
+pub fn series_colour(i: usize) -> Color32 {
+    const COLOURS: [Color32; 6] = [
+        Color32::from_rgb(70, 140, 230),
+        Color32::from_rgb(240, 140, 40),
+        Color32::from_rgb(80, 180, 90),
+        Color32::from_rgb(220, 70, 80),
+        Color32::from_rgb(170, 110, 220),
+        Color32::from_rgb(200, 190, 60),
+    ];
+    COLOURS[i % COLOURS.len()]
+}
+
 /// A character image (ink 1.0, paper 0.0) as dark ink on white paper.
 pub fn ink_image(image: ArrayView2<f32>) -> ColorImage {
     let (h, w) = image.dim();

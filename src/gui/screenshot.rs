@@ -3,10 +3,13 @@
 //! itself and closes. It keeps `screenshots/` current and measures frame times.
 
 use super::Action;
+use super::LabApp;
 use super::capture::Capture;
-use super::confusion::ConfusionView;
-use super::session::{Notice, Phase, Session};
-use super::settings::{Settings, Tab};
+use super::draw::DrawPanel;
+use super::session::{Notice, Phase};
+use super::settings::Tab;
+use super::sweep::parse_rates;
+use crate::data::toy::ToyKind;
 use crate::train::metrics::most_confused;
 use crate::train::{RunConfig, Task};
 use eframe::egui;
@@ -18,12 +21,18 @@ pub struct ScreenshotPlan {
     pub path: PathBuf,
     pub tab: Tab,
     pub epochs: usize,
+    /// The epoch the history slider replays in the picture (`None`: live).
+    pub replay_epoch: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
     Start,
     Training,
+    /// Waiting for the gradient check.
+    Checking,
+    /// Waiting for the OCR tab to read the photo given with `--open`.
+    Reading,
     /// Frames left before capturing (textures upload, layout settles).
     Settling(u32),
     Capturing,
@@ -49,37 +58,70 @@ impl Autopilot {
     }
 
     /// Advances the script by one frame; returns the actions a user would have taken.
-    pub fn drive(
-        &mut self,
-        ctx: &egui::Context,
-        session: &Session,
-        settings: &mut Settings,
-        confusion: &mut ConfusionView,
-    ) -> Vec<Action> {
+    pub fn drive(&mut self, ctx: &egui::Context, app: &mut LabApp) -> Vec<Action> {
         let mut actions = Vec::new();
         match self.stage {
             Stage::Start => {
-                if self.plan.tab == Tab::Autoencoder {
-                    settings.config = RunConfig::for_task(Task::Autoencode);
+                let settings = &mut app.settings;
+                settings.tab = self.plan.tab;
+                match self.plan.tab {
+                    Tab::Autoencoder => settings.config = RunConfig::for_task(Task::Autoencode),
+                    Tab::Toy => settings.config = RunConfig::toy(ToyKind::Spirals),
+                    Tab::GradCheck => settings.config = RunConfig::cnn(),
+                    _ => {}
                 }
                 settings.config.epochs = self.plan.epochs;
-                settings.tab = self.plan.tab;
-                actions.push(Action::Train);
-                self.stage = Stage::Training;
+                self.stage = match self.plan.tab {
+                    // These show the shipped model or no training at all.
+                    Tab::Ocr => Stage::Reading,
+                    Tab::Draw => {
+                        draw_letter_a(&mut app.draw);
+                        Stage::Settling(10)
+                    }
+                    Tab::GradCheck => {
+                        app.gradcheck
+                            .start(ctx, settings.config.clone(), &app.session);
+                        Stage::Checking
+                    }
+                    Tab::Sweep => {
+                        let rates = parse_rates(&app.sweep.rates, settings.config.lr);
+                        actions.push(Action::Sweep(rates.unwrap_or_default()));
+                        Stage::Training
+                    }
+                    _ => {
+                        actions.push(Action::Train);
+                        Stage::Training
+                    }
+                };
+            }
+            Stage::Checking => {
+                if !app.gradcheck.is_running() {
+                    self.stage = Stage::Settling(10);
+                }
+            }
+            Stage::Reading => {
+                if !app.ocr.is_running() {
+                    self.stage = Stage::Settling(10);
+                }
             }
             Stage::Training => {
+                let session = &mut app.session;
                 if let Some(Notice::Error(e)) = &session.notice {
                     // Still capture the window: it shows the message.
                     self.set_failure(e.clone());
                     self.stage = Stage::Settling(10);
-                } else if matches!(session.phase, Phase::Finished(_) | Phase::Diverged) {
+                } else if matches!(session.phase, Phase::Finished(_) | Phase::Diverged)
+                    && !app.sweep.is_running()
+                {
                     if let Some(m) = session
                         .validation
                         .as_ref()
                         .and_then(|v| v.confusion.as_ref())
                     {
-                        confusion.selected = most_confused(m, 1).first().map(|&(t, p, _)| (t, p));
+                        app.confusion.selected =
+                            most_confused(m, 1).first().map(|&(t, p, _)| (t, p));
                     }
+                    session.epochs.replay = self.plan.replay_epoch;
                     self.stage = Stage::Settling(10);
                 }
             }
@@ -118,4 +160,13 @@ impl Autopilot {
             f.get_or_insert(message);
         }
     }
+}
+
+/// Three strokes of a capital A, with the saliency map on.
+fn draw_letter_a(draw: &mut DrawPanel) {
+    let p = egui::Pos2::new;
+    draw.stroke(p(70.0, 245.0), p(140.0, 35.0));
+    draw.stroke(p(140.0, 35.0), p(210.0, 245.0));
+    draw.stroke(p(100.0, 165.0), p(180.0, 165.0));
+    draw.show_saliency = true;
 }

@@ -1,7 +1,8 @@
 //! What the window knows about the current run, built only from the worker's events.
 
+use super::history::EpochHistory;
 use super::series::BoundedSeries;
-use crate::data::Splits;
+use crate::data::{PIXELS, Splits};
 use crate::nn::SavedModel;
 use crate::train::worker::{
     Ending, Event, Progress, ReconstructionSnapshot, ValidationSnapshot, WeightSnapshot,
@@ -71,7 +72,9 @@ pub struct Session {
     pub weights: Option<Arc<WeightSnapshot>>,
     pub validation: Option<Arc<ValidationSnapshot>>,
     pub reconstructions: Option<Arc<ReconstructionSnapshot>>,
-    /// The classifier as trained so far.
+    /// Per-epoch records for the weight-history views.
+    pub epochs: EpochHistory,
+    /// The latest copy of the whole network.
     pub model: Option<Arc<SavedModel>>,
 }
 
@@ -90,6 +93,7 @@ impl Default for Session {
             weights: None,
             validation: None,
             reconstructions: None,
+            epochs: EpochHistory::default(),
             model: None,
         }
     }
@@ -167,6 +171,9 @@ impl Session {
             Event::Saved(path) => {
                 self.notice = Some(Notice::Info(format!("saved {}", path.display())))
             }
+            Event::Epoch(record) => self.epochs.push(record),
+            // Each rate of a sweep is a run of its own here; the sweep view keeps them all.
+            Event::SweepMember { .. } => self.restart(),
             Event::Error(message) => {
                 if matches!(self.phase, Phase::Loading(_)) {
                     self.phase = Phase::Idle;
@@ -185,6 +192,13 @@ impl Session {
             self.history.push(s);
         }
         self.progress = Some(p);
+    }
+
+    /// The run's network if it classifies 32x32 letters (the draw tab reads with it).
+    pub fn letter_model(&self) -> Option<Arc<SavedModel>> {
+        self.model
+            .clone()
+            .filter(|m| m.net.spec().input.len() == PIXELS && !m.classes.is_empty())
     }
 
     pub fn note_result(&mut self, what: &str, result: anyhow::Result<PathBuf>) {

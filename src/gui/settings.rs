@@ -19,17 +19,25 @@ pub enum Tab {
     Curves,
     Weights,
     Confusion,
+    Sweep,
     Autoencoder,
     Ocr,
+    Draw,
+    GradCheck,
+    Toy,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [
+    pub const ALL: [Tab; 9] = [
         Tab::Curves,
         Tab::Weights,
         Tab::Confusion,
+        Tab::Sweep,
         Tab::Autoencoder,
         Tab::Ocr,
+        Tab::Draw,
+        Tab::GradCheck,
+        Tab::Toy,
     ];
 
     pub fn title(self) -> &'static str {
@@ -37,8 +45,12 @@ impl Tab {
             Tab::Curves => "Curves",
             Tab::Weights => "Weights",
             Tab::Confusion => "Confusion",
+            Tab::Sweep => "Sweep",
             Tab::Autoencoder => "Autoencoder",
             Tab::Ocr => "OCR",
+            Tab::Draw => "Draw",
+            Tab::GradCheck => "Gradient check",
+            Tab::Toy => "Toy",
         }
     }
 }
@@ -58,8 +70,17 @@ impl std::str::FromStr for Tab {
     fn from_str(s: &str) -> Result<Self, String> {
         Tab::ALL
             .into_iter()
-            .find(|t| t.title().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown tab '{s}' (curves, weights, confusion, autoencoder)"))
+            .find(|t| {
+                t.title()
+                    .replace(' ', "")
+                    .eq_ignore_ascii_case(&s.replace(['-', '_'], ""))
+            })
+            .ok_or_else(|| {
+                format!(
+                    "unknown tab '{s}' (curves, weights, confusion, sweep, autoencoder, ocr, draw, \
+                     gradient-check, toy)"
+                )
+            })
     }
 }
 
@@ -157,6 +178,16 @@ fn model_ui(
             actions.push(Action::LoadModel);
         }
     });
+    let export = egui::Button::new("Export run...");
+    if ui
+        .add_enabled(session.has_network(), export)
+        .on_hover_text(
+            "config.json, model, metrics.csv and PNGs of the curves, weights and confusion",
+        )
+        .clicked()
+    {
+        actions.push(Action::ExportRun);
+    }
     ui.add_enabled_ui(!locked, |ui| {
         if ui
             .button("Fine-tune from model...")
@@ -244,6 +275,9 @@ fn data_ui(ui: &mut Ui, config: &mut RunConfig, actions: &mut Vec<Action>) {
                 ui.add(DragValue::new(side).range(8..=128).suffix(" px"))
                     .on_hover_text("side the images are resized to");
             });
+        }
+        DataSource::Toy(kind) => {
+            ui.label(format!("toy: {} (see the Toy tab)", kind.name()));
         }
     }
     // Offered once corrections exist (the OCR tab ticks it when it adds some).

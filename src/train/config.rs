@@ -118,6 +118,21 @@ impl RunConfig {
         }
     }
 
+    /// Settings that learn a 2-D toy problem in seconds: a small tanh net, many quick epochs.
+    pub fn toy(kind: crate::data::toy::ToyKind) -> Self {
+        Self {
+            data: DataSource::Toy(kind),
+            hidden: 16,
+            depth: 2,
+            activation: Activation::Tanh,
+            // Spirals learn in 300 epochs at 3e-3 (train accuracy 1.0); at 1e-2 they stall at 0.64.
+            lr: 3e-3,
+            batch: 16,
+            epochs: 300,
+            ..Self::default()
+        }
+    }
+
     /// The defaults for `model`.
     pub fn for_model(model: Model) -> Self {
         match model {

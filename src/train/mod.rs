@@ -6,6 +6,7 @@ pub mod config;
 pub mod finetune;
 pub mod latent;
 pub mod metrics;
+pub mod report;
 pub mod trainer;
 pub mod worker;
 

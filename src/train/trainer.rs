@@ -5,7 +5,7 @@ use super::metrics::{mean_finite, psnr_rows};
 use super::{RunConfig, Task};
 use crate::data::{Dataset, Splits};
 use crate::nn::batches::{epoch_order, gather_rows};
-use crate::nn::{Loss, Network, Sgd, softmax_rows};
+use crate::nn::{Loss, Network, SavedModel, Sgd, softmax_rows};
 use anyhow::Result;
 use ndarray::{Array2, ArrayView2, s};
 use rand::SeedableRng;
@@ -71,6 +71,9 @@ pub struct Trainer {
     pub opt: Sgd<f32>,
     pub data: Arc<Splits>,
     pub history: Vec<EpochStats>,
+    /// The validation split's outputs at the end of the last epoch (for per-epoch records
+    /// without a second pass over the split).
+    pub last_valid: Option<Evaluation>,
     loss: Loss,
     train_targets: Array2<f32>,
     rng: ChaCha8Rng,
@@ -120,6 +123,7 @@ impl Trainer {
             net,
             data,
             history: Vec::new(),
+            last_valid: None,
             rng,
             order,
             cursor: 0,
@@ -214,6 +218,7 @@ impl Trainer {
             seconds: self.epoch_started.elapsed().as_secs_f64(),
         };
         self.history.push(stats.clone());
+        self.last_valid = Some(valid);
         self.epoch += 1;
         self.cursor = 0;
         self.epoch_loss = 0.0;
@@ -222,6 +227,20 @@ impl Trainer {
         self.order = epoch_order(self.data.train.len(), &mut self.rng);
         self.epoch_started = Instant::now();
         stats
+    }
+
+    /// The network with its class names and this run's configuration, ready to save (a copy
+    /// without the layers' batch buffers).
+    pub fn saved_model(&self) -> SavedModel {
+        SavedModel {
+            net: self.net.cast(),
+            classes: if self.config.task == Task::Classify {
+                self.data.train.classes.clone()
+            } else {
+                Vec::new()
+            },
+            config: serde_json::to_string(&self.config).ok(),
+        }
     }
 
     /// Loss, accuracy and outputs of the current network on `ds`.

@@ -7,10 +7,10 @@
 //! flight when the user pressed Reset.
 
 use super::latent::{codes, pca_2d};
-use super::metrics::{confusion_matrix, psnr_rows, reconstruction_picks};
+use super::metrics::{confusion_matrix, histogram, psnr_rows, reconstruction_picks};
 use super::trainer::{Evaluation, predictions};
 use super::{EpochStats, RunConfig, Task, Trainer, finetune};
-use crate::data::{DataSource, Splits};
+use crate::data::{DataSource, Dataset, Splits};
 use crate::nn::{Layer, SavedModel};
 use anyhow::Context;
 use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
@@ -48,6 +48,11 @@ pub enum Command {
         config: RunConfig,
         freeze: usize,
     },
+    /// Train the config once per rate, one after another, each from the same initial
+    /// weights (the seed fixes them).
+    Sweep(RunConfig, Vec<f64>),
+    /// Write the run's report folder ([`super::report::write_run`]).
+    ExportRun(PathBuf),
 }
 
 /// Where a run's network comes from.
@@ -129,6 +134,44 @@ pub struct ReconstructionSnapshot {
     pub psnr: Vec<f64>,
 }
 
+/// Counts of values in equal bins: the first starts at `lo`, each is `width` wide.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Histogram {
+    pub lo: f64,
+    pub width: f64,
+    pub counts: Vec<usize>,
+}
+
+impl Histogram {
+    /// Bins per histogram.
+    pub const BINS: usize = 30;
+
+    fn of<'a>(values: impl Iterator<Item = &'a f32>) -> Self {
+        let values: Vec<f64> = values.map(|&v| f64::from(v)).collect();
+        let (lo, width, counts) = histogram(&values, Self::BINS);
+        Self { lo, width, counts }
+    }
+}
+
+/// The values and the last batch's gradient of one parameter tensor.
+#[derive(Clone, Debug)]
+pub struct ParamHistogram {
+    /// e.g. "layer 0 weight".
+    pub name: String,
+    pub values: Histogram,
+    pub gradients: Histogram,
+}
+
+/// The end of one epoch as the history views replay it.
+#[derive(Clone, Debug)]
+pub struct EpochRecord {
+    pub weights: Arc<WeightSnapshot>,
+    /// Classifier only: predictions and confusion on the validation split (its outputs
+    /// are left out to keep a long history small).
+    pub validation: Option<Arc<ValidationSnapshot>>,
+    pub histograms: Vec<ParamHistogram>,
+}
+
 /// Why a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ending {
@@ -160,8 +203,7 @@ pub enum Event {
     Weights(Arc<WeightSnapshot>),
     Validation(Arc<ValidationSnapshot>),
     Reconstructions(Arc<ReconstructionSnapshot>),
-    /// A copy of the classifier as trained so far, sent with the weight snapshots, for the
-    /// views that run it (OCR, drawing).
+    /// A copy of the whole network (sent with the weight snapshots), for panels that run it.
     Model(Arc<SavedModel>),
     Paused,
     Resumed,
@@ -175,6 +217,13 @@ pub enum Event {
     },
     Saved(PathBuf),
     Error(String),
+    /// A sweep began training its `index`-th rate; the events up to the next one are its.
+    SweepMember {
+        index: usize,
+        lr: f64,
+    },
+    /// An epoch ended (sent for every epoch).
+    Epoch(Arc<EpochRecord>),
 }
 
 /// An event and the run it belongs to.
@@ -217,7 +266,11 @@ impl WorkerHandle {
     pub fn send(&mut self, command: Command) {
         if matches!(
             command,
-            Command::Start(_) | Command::Reset | Command::Load(..) | Command::FineTune { .. }
+            Command::Start(_)
+                | Command::Reset
+                | Command::Load(..)
+                | Command::FineTune { .. }
+                | Command::Sweep(..)
         ) {
             self.run += 1;
         }
@@ -283,6 +336,14 @@ struct Worker {
     last_progress: Option<Instant>,
     last_snapshot: Option<Instant>,
     last_reconstruction: Option<Instant>,
+    sweep: Option<Sweep>,
+}
+
+/// A learning-rate sweep: the configuration and its rates, `next` the one to train next.
+struct Sweep {
+    config: RunConfig,
+    rates: Vec<f64>,
+    next: usize,
 }
 
 impl Worker {
@@ -307,6 +368,7 @@ impl Worker {
             last_progress: None,
             last_snapshot: None,
             last_reconstruction: None,
+            sweep: None,
         }
     }
 
@@ -344,10 +406,12 @@ impl Worker {
         match command {
             Command::Start(config) => {
                 self.run += 1;
+                self.sweep = None;
                 self.start(config, Origin::Fresh);
             }
             Command::Load(path, config) => {
                 self.run += 1;
+                self.sweep = None;
                 self.start(config, Origin::Saved(path));
             }
             Command::FineTune {
@@ -356,10 +420,33 @@ impl Worker {
                 freeze,
             } => {
                 self.run += 1;
+                self.sweep = None;
                 self.start(config, Origin::FineTuned(model, freeze));
+            }
+            Command::Sweep(config, rates) => {
+                self.run += 1;
+                self.sweep = Some(Sweep {
+                    config,
+                    rates,
+                    next: 0,
+                });
+                self.next_sweep_member();
+            }
+            Command::ExportRun(dir) => {
+                let written = match &mut self.trainer {
+                    Some(t) => super::report::write_run(&dir, t),
+                    None => Err(anyhow::anyhow!(
+                        "there is no run to export yet: press Train first"
+                    )),
+                };
+                match written {
+                    Ok(()) => self.send(Event::Saved(dir)),
+                    Err(e) => self.send(Event::Error(format!("{e:#}"))),
+                }
             }
             Command::Reset => {
                 self.run += 1;
+                self.sweep = None;
                 self.trainer = None;
                 self.set_state(State::Idle);
             }
@@ -378,7 +465,10 @@ impl Worker {
                 self.send_progress();
                 self.send_snapshots();
             }
-            Command::Stop if self.state != State::Idle => self.finish(Ending::Stopped),
+            Command::Stop if self.state != State::Idle => {
+                self.sweep = None;
+                self.finish(Ending::Stopped);
+            }
             Command::SetLr(lr) => {
                 if let Some(t) = &mut self.trainer {
                     t.set_lr(lr);
@@ -529,6 +619,10 @@ impl Worker {
                 loss: report.loss,
                 lr,
             });
+            if self.sweep.is_some() {
+                // A sweep marks the rate as diverged and goes on with the next one.
+                self.finish(Ending::Stopped);
+            }
             return;
         }
         self.samples += report.samples;
@@ -539,7 +633,11 @@ impl Worker {
             .as_ref()
             .is_some_and(|s| s.epoch >= trainer.config.epochs);
         let autoencoder = trainer.config.task == Task::Autoencode;
+        let record = done.then(|| Arc::new(epoch_record(trainer)));
         self.pending_epochs.extend(report.epoch_done);
+        if let Some(record) = record {
+            self.send(Event::Epoch(record));
+        }
         let due =
             |last: Option<Instant>, every: Duration| last.is_none_or(|t| t.elapsed() >= every);
         if done || due(self.last_progress, PROGRESS_INTERVAL) {
@@ -586,13 +684,11 @@ impl Worker {
         let Some(t) = &mut self.trainer else { return };
         let weights = Arc::new(first_layer(t));
         let validation = Arc::new(validate(t));
-        let model = (t.config.task == Task::Classify).then(|| Arc::new(saved_model(t)));
+        let model = Arc::new(t.saved_model());
         self.last_snapshot = Some(Instant::now());
         self.send(Event::Weights(weights));
-        if let Some(model) = model {
-            self.send(Event::Model(model));
-        }
         self.send(Event::Validation(validation));
+        self.send(Event::Model(model));
         self.send_reconstructions();
     }
 
@@ -621,31 +717,39 @@ impl Worker {
         self.send_progress();
         self.send_snapshots();
         self.send(Event::Finished(ending));
+        self.next_sweep_member();
+    }
+
+    /// Starts the sweep's next rate, if a sweep has one left.
+    fn next_sweep_member(&mut self) {
+        let Some(sweep) = &mut self.sweep else { return };
+        let Some(&lr) = sweep.rates.get(sweep.next) else {
+            self.sweep = None;
+            return;
+        };
+        let index = sweep.next;
+        sweep.next += 1;
+        let config = RunConfig {
+            lr,
+            ..sweep.config.clone()
+        };
+        self.send(Event::SweepMember { index, lr });
+        self.start(config, Origin::Fresh);
+        if self.trainer.is_none() {
+            self.sweep = None; // it failed with an error event
+        }
     }
 
     fn save(&self, path: &std::path::Path) -> anyhow::Result<()> {
         let Some(t) = &self.trainer else {
             anyhow::bail!("there is no trained network to save yet: press Train first")
         };
-        saved_model(t).save(path)
-    }
-}
-
-/// The trainer's network as a model file holds it.
-fn saved_model(t: &Trainer) -> SavedModel {
-    SavedModel {
-        net: t.net.clone(),
-        classes: if t.config.task == Task::Classify {
-            t.data.train.classes.clone()
-        } else {
-            Vec::new()
-        },
-        config: serde_json::to_string(&t.config).ok(),
+        t.saved_model().save(path)
     }
 }
 
 /// The weights of the first dense or convolution layer.
-fn first_layer(t: &Trainer) -> WeightSnapshot {
+pub(crate) fn first_layer(t: &Trainer) -> WeightSnapshot {
     let (weights, kernel_channels) = t
         .net
         .layers()
@@ -674,6 +778,57 @@ fn first_layer(t: &Trainer) -> WeightSnapshot {
     }
 }
 
+/// What an epoch leaves for the history views; the validation results are those the
+/// trainer computed at the epoch's end.
+fn epoch_record(t: &Trainer) -> EpochRecord {
+    let validation = match (&t.last_valid, t.config.task) {
+        (Some(valid), Task::Classify) => {
+            let (predicted, confidence, confusion) = classified(&valid.outputs, &t.data.valid);
+            Some(Arc::new(ValidationSnapshot {
+                epoch: t.history.len(),
+                loss: valid.loss,
+                accuracy: valid.accuracy,
+                outputs: Array2::zeros((0, 0)),
+                predicted,
+                confidence,
+                confusion: Some(confusion),
+                psnr: Vec::new(),
+                latent: None,
+            }))
+        }
+        _ => None,
+    };
+    let histograms = t
+        .net
+        .params()
+        .into_iter()
+        .filter(|(_, name, _)| !name.starts_with("running_"))
+        .map(|(layer, name, p)| ParamHistogram {
+            name: format!("layer {layer} {name}"),
+            values: Histogram::of(p.value.iter()),
+            gradients: Histogram::of(p.grad.iter()),
+        })
+        .collect();
+    EpochRecord {
+        weights: Arc::new(first_layer(t)),
+        validation,
+        histograms,
+    }
+}
+
+/// A classifier's predicted class and its probability per image, and the
+/// `[true, predicted]` counts.
+fn classified(outputs: &Array2<f32>, data: &Dataset) -> (Vec<usize>, Vec<f32>, Array2<usize>) {
+    let predicted = predictions(outputs);
+    let confidence = predicted
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| outputs[[i, p]])
+        .collect();
+    let confusion = confusion_matrix(&data.labels, &predicted, data.classes.len());
+    (predicted, confidence, confusion)
+}
+
 fn validate(t: &mut Trainer) -> ValidationSnapshot {
     let data = t.data.clone();
     let Evaluation {
@@ -684,14 +839,7 @@ fn validate(t: &mut Trainer) -> ValidationSnapshot {
     let (mut psnr, mut latent) = (Vec::new(), None);
     let (predicted, confidence, confusion) = match t.config.task {
         Task::Classify => {
-            let predicted = predictions(&outputs);
-            let confidence = predicted
-                .iter()
-                .enumerate()
-                .map(|(i, &p)| outputs[[i, p]])
-                .collect();
-            let confusion =
-                confusion_matrix(&data.valid.labels, &predicted, data.valid.classes.len());
+            let (predicted, confidence, confusion) = classified(&outputs, &data.valid);
             (predicted, confidence, Some(confusion))
         }
         Task::Autoencode => {
