@@ -302,6 +302,9 @@ impl OcrPanel {
                 .add(egui::Slider::new(&mut p.close_size, 0.0..=3.0).text("closing (pen widths)"))
                 .changed();
             changed |= ui
+                .add(egui::Slider::new(&mut p.dilate_size, 0.0..=3.0).text("dilation (pen widths)"))
+                .changed();
+            changed |= ui
                 .add(egui::Slider::new(&mut p.min_area, 0.0..=1.0).text("min area"))
                 .changed();
             changed |= ui
