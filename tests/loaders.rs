@@ -206,6 +206,21 @@ fn corrected_crops_join_the_training_split_of_a_run() {
         row.iter().zip(&crop).all(|(a, b)| (a - b).abs() < 0.01),
         "ink survives the PNG round trip"
     );
+    // A class selection keeps the crops of its classes, and a per-class limit does not cut them.
+    let digits = RunConfig {
+        classes: "0-9".into(),
+        per_class: 1,
+        ..config.clone()
+    }
+    .select(&data)
+    .unwrap();
+    assert_eq!(
+        digits.train.len(),
+        10 + 1,
+        "one sample per digit and the 7 crop"
+    );
+    let last = *digits.train.labels.last().unwrap();
+    assert_eq!(digits.train.classes[last], "7");
     // A folder naming no class of the data is refused, not skipped.
     corrections::save(&folder, "Ж", crop.view()).unwrap();
     let error = config.select(&data).unwrap_err();

@@ -150,22 +150,36 @@ impl RunConfig {
     }
 
     /// The part of `data` this run trains on (its classes and samples per class), with the
-    /// extra crops added to the training split.
+    /// extra crops of the chosen classes added to the training split after the per-class
+    /// limit (so the limit never cuts them).
     pub fn select(&self, data: &Arc<Splits>) -> Result<Arc<Splits>> {
-        let mut data = data.clone();
-        if let Some(folder) = &self.extra_train {
-            let extra = corrections::load(folder, &data.train.classes)?;
-            let mut more = Splits::clone(&data);
-            more.train = more
-                .train
-                .concat(&extra)
-                .with_context(|| format!("adding the crops of {}", folder.display()))?;
-            data = Arc::new(more);
-        }
-        if self.classes.trim().is_empty() && self.per_class == 0 {
-            return Ok(data);
-        }
-        Ok(Arc::new(data.select(&self.classes, self.per_class)?))
+        let narrowed = if self.classes.trim().is_empty() && self.per_class == 0 {
+            data.clone()
+        } else {
+            Arc::new(data.select(&self.classes, self.per_class)?)
+        };
+        let Some(folder) = &self.extra_train else {
+            return Ok(narrowed);
+        };
+        // Read against every class of the data: a folder naming none of them is an error.
+        let all = &data.train.classes;
+        let keep: Vec<usize> = narrowed
+            .train
+            .classes
+            .iter()
+            .map(|c| {
+                all.iter()
+                    .position(|a| a == c)
+                    .expect("chosen from the data")
+            })
+            .collect();
+        let extra = corrections::load(folder, all)?.only_classes(&keep);
+        let mut more = Splits::clone(&narrowed);
+        more.train = more
+            .train
+            .concat(&extra)
+            .with_context(|| format!("adding the crops of {}", folder.display()))?;
+        Ok(Arc::new(more))
     }
 
     /// Loads the data this run trains on.
