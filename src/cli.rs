@@ -342,12 +342,7 @@ fn train(args: &TrainArgs, base: RunConfig) -> Result<Trainer> {
 /// Fine-tunes with the saved model's own settings (or the defaults for its kind), overridden by the flags.
 fn fine_tune(args: &FinetuneArgs) -> Result<ExitCode> {
     let model = SavedModel::load(&args.from)?;
-    let base = match &model.config {
-        Some(json) => {
-            serde_json::from_str(json).context("reading the model's run configuration")?
-        }
-        None => RunConfig::default(),
-    };
+    let base = RunConfig::of_model(&model)?.unwrap_or_default();
     let config = args.train.run_config(base)?;
     let data = config.load_data()?;
     let trainer = finetune::trainer(&model, data, config, args.freeze)?;

@@ -212,15 +212,12 @@ fn model_ui(
     });
 }
 
-/// `defaults` with the data, its selection and the seed of `config`: switching the task or
-/// the model loads their defaults but keeps what the user trains on.
+/// `defaults` with the data (and its selection) and the seed of `config`: switching the task
+/// or the model loads their defaults but keeps what the user trains on.
 fn keep_data(config: &RunConfig, defaults: RunConfig) -> RunConfig {
     RunConfig {
-        data: config.data.clone(),
-        classes: config.classes.clone(),
-        per_class: config.per_class,
         seed: config.seed,
-        ..defaults
+        ..defaults.on_data_of(config)
     }
 }
 

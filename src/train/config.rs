@@ -3,7 +3,7 @@
 //! `nnlab train --config` reproduces the run from it.
 
 use crate::data::{DataSource, Splits, corrections};
-use crate::nn::{Activation, Init, Loss, NetworkSpec, Shape};
+use crate::nn::{Activation, Init, Loss, NetworkSpec, SavedModel, Shape};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -180,6 +180,26 @@ impl RunConfig {
             .concat(&extra)
             .with_context(|| format!("adding the crops of {}", folder.display()))?;
         Ok(Arc::new(more))
+    }
+
+    /// The run configuration saved in `model`, if it has one.
+    pub fn of_model(model: &SavedModel) -> Result<Option<Self>> {
+        model
+            .config
+            .as_deref()
+            .map(|json| serde_json::from_str(json).context("reading the model's run configuration"))
+            .transpose()
+    }
+
+    /// This config training on `other`'s data: its source, class selection and extra crops.
+    pub fn on_data_of(self, other: &RunConfig) -> Self {
+        Self {
+            data: other.data.clone(),
+            classes: other.classes.clone(),
+            per_class: other.per_class,
+            extra_train: other.extra_train.clone(),
+            ..self
+        }
     }
 
     /// Loads the data this run trains on.

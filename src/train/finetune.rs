@@ -65,11 +65,7 @@ pub fn frozen_tensors(net: &Network<f32>) -> usize {
 /// `config` (data, classes, optimiser) with the network settings `model` was trained with,
 /// so the run's record describes the network it really trains.
 pub fn adopt_network(config: RunConfig, model: &SavedModel) -> RunConfig {
-    let saved = model
-        .config
-        .as_deref()
-        .and_then(|json| serde_json::from_str::<RunConfig>(json).ok());
-    match saved {
+    match RunConfig::of_model(model).ok().flatten() {
         Some(s) => RunConfig {
             task: s.task,
             model: s.model,

@@ -559,14 +559,10 @@ impl Worker {
             Origin::Saved(path) => {
                 let saved = SavedModel::load(path)?;
                 // The model's own settings (hidden units, rate...) on the data chosen now.
-                let config = saved
-                    .config
-                    .as_deref()
-                    .and_then(|json| serde_json::from_str::<RunConfig>(json).ok())
-                    .map_or(config.clone(), |saved| RunConfig {
-                        data: config.data.clone(),
-                        ..saved
-                    });
+                let config = RunConfig::of_model(&saved)
+                    .ok()
+                    .flatten()
+                    .map_or(config.clone(), |own| own.on_data_of(&config));
                 let inputs = saved.net.spec().input.len();
                 if inputs != data.train.shape.len() {
                     anyhow::bail!(
