@@ -174,6 +174,10 @@ pub struct TrainArgs {
     pub batch: Option<usize>,
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Warp every training image a little (rotation, shear, size, shift), afresh in every
+    /// batch; validation and test images stay as they are. `--augment false` turns it off.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub augment: Option<bool>,
     /// Save the trained model here (safetensors).
     #[arg(long)]
     pub save: Option<PathBuf>,
@@ -212,7 +216,7 @@ impl TrainArgs {
         }
         take!(
             model, classes, per_class, hidden, depth, activation, init, epochs, lr, momentum,
-            batch, seed
+            batch, seed, augment
         );
         Ok(c)
     }

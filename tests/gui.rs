@@ -6,7 +6,7 @@ mod common;
 
 use eframe::egui;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use nnlab::data::DataSource;
 use nnlab::gui::dialog::{FileDialog, FileKind};
 use nnlab::gui::session::{Notice, Phase};
@@ -577,6 +577,33 @@ fn the_toy_tab_learns_xor_and_draws_its_decision_regions() {
     }
     h.step();
     assert!(h.query_by_label("the hidden units differ").is_some());
+}
+
+#[test]
+fn ticking_augment_reaches_the_workers_run_and_the_toy_sets_grey_it_out() {
+    let mut h = lab(1, 0.05, None);
+    assert!(!h.state().settings.config.augment);
+    h.get_by_label("Augment training images").click();
+    h.step();
+    assert!(h.state().settings.config.augment, "the box is ticked");
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let run = h.state().session.config.clone().expect("the run's config");
+    assert!(run.augment, "the worker trains with augmentation");
+    h.get_by_label("Reset").click();
+    h.step();
+    h.get_by_label("Toy").click();
+    h.step();
+    h.get_by_label("xor").click();
+    h.step();
+    h.step();
+    let augment = h.get_by_label("Augment training images");
+    assert!(
+        augment.accesskit_node().is_disabled(),
+        "points are not images"
+    );
 }
 
 #[test]

@@ -1,10 +1,18 @@
-//! Seeded variation of a clean glyph, so one font or one MNIST digit gives many plausible
-//! hand-written samples: rotation, shear, aspect, elastic distortion, sub-pixel jitter, blur,
-//! pen width and noise. The result still goes through `crop::normalize_glyph`.
+//! Seeded distortions of images.
+//!
+//! - [`Variation`]: a clean glyph made into a plausible hand-written sample (rotation, shear,
+//!   aspect, elastic distortion, sub-pixel jitter, blur, pen width and noise) when `builtin`
+//!   is generated; the result still goes through `crop::normalize_glyph`.
+//! - [`Warp`] and [`BatchWarper`]: training-time augmentation, a fresh small affine warp of
+//!   every finished training image in every batch, so no two epochs see the same pixels.
 
-use ndarray::Array2;
-use rand::Rng;
+use crate::nn::Shape;
+use anyhow::{Result, bail};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
+use rayon::prelude::*;
 
 /// Side of the canvas a glyph is distorted on.
 const CANVAS: usize = 72;
@@ -94,7 +102,7 @@ impl Variation {
             let rx = rx - self.shear * ry;
             let gy = ry / (sy * zoom) + h as f32 / 2.0 - 0.5;
             let gx = rx / (sx * zoom) + w as f32 / 2.0 - 0.5;
-            bilinear(glyph, gy, gx)
+            bilinear(glyph.view(), gy, gx)
         })
     }
 
@@ -113,19 +121,158 @@ impl Variation {
     }
 }
 
-/// `img` at fractional pixel (y, x), pixel centres at integers, paper outside.
-fn bilinear(img: &Array2<f32>, y: f32, x: f32) -> f32 {
-    let (y0, x0) = (y.floor(), x.floor());
-    let (fy, fx) = (y - y0, x - x0);
-    let at = |yy: f32, xx: f32| {
-        if yy < 0.0 || xx < 0.0 {
-            return 0.0;
-        }
-        img.get((yy as usize, xx as usize)).copied().unwrap_or(0.0)
+/// Largest rotation of a training-time warp, in degrees.
+const WARP_ROTATION: f32 = 10.0;
+/// Largest horizontal shear of a training-time warp.
+const WARP_SHEAR: f32 = 0.15;
+/// Largest relative change of size of a training-time warp.
+const WARP_SCALE: f32 = 0.1;
+/// Largest shift of a training-time warp, in pixels.
+const WARP_SHIFT: f32 = 2.0;
+
+/// One small affine distortion of a whole image. Unlike [`Variation`], which turns a clean
+/// glyph into a new hand before the crop normalisation, it moves a finished image a little.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Warp {
+    /// Radians.
+    pub rotation: f32,
+    /// Horizontal shear (x += shear * y).
+    pub shear: f32,
+    /// Size factor (above 1 enlarges).
+    pub scale: f32,
+    /// Shift (dy, dx) in pixels.
+    pub shift: (f32, f32),
+}
+
+impl Warp {
+    /// The warp that leaves every image as it is.
+    pub const IDENTITY: Self = Self {
+        rotation: 0.0,
+        shear: 0.0,
+        scale: 1.0,
+        shift: (0.0, 0.0),
     };
-    let top = at(y0, x0) * (1.0 - fx) + at(y0, x0 + 1.0) * fx;
-    let bottom = at(y0 + 1.0, x0) * (1.0 - fx) + at(y0 + 1.0, x0 + 1.0) * fx;
+
+    /// A uniform draw within the training-time limits (`WARP_*`).
+    pub fn random(rng: &mut impl Rng) -> Self {
+        Self {
+            rotation: rng
+                .random_range(-WARP_ROTATION..=WARP_ROTATION)
+                .to_radians(),
+            shear: rng.random_range(-WARP_SHEAR..=WARP_SHEAR),
+            scale: rng.random_range(1.0 - WARP_SCALE..=1.0 + WARP_SCALE),
+            shift: (
+                rng.random_range(-WARP_SHIFT..=WARP_SHIFT),
+                rng.random_range(-WARP_SHIFT..=WARP_SHIFT),
+            ),
+        }
+    }
+
+    /// `src`, an image of `shape` (channel after channel, each row-major), warped into `dst`
+    /// around the image centre. Every output pixel samples each channel bilinearly at the same
+    /// inverse-mapped point; beyond the edges is paper (0).
+    pub fn apply(&self, src: ArrayView1<f32>, shape: Shape, mut dst: ArrayViewMut1<f32>) {
+        let (h, w) = (shape.h, shape.w);
+        let plane = h * w;
+        let channels: Vec<ArrayView2<f32>> = (0..shape.c)
+            .map(|k| {
+                src.slice_move(ndarray::s![k * plane..(k + 1) * plane])
+                    .into_shape_with_order((h, w))
+                    .expect("a channel of the image")
+            })
+            .collect();
+        let (sin, cos) = self.rotation.sin_cos();
+        let (cy, cx) = ((h as f32 - 1.0) / 2.0, (w as f32 - 1.0) / 2.0);
+        let shrink = 1.0 / self.scale;
+        for oy in 0..h {
+            let y = oy as f32 - cy - self.shift.0;
+            for ox in 0..w {
+                let x = ox as f32 - cx - self.shift.1;
+                // Undo rotation, then shear, then scale.
+                let (ry, rx) = (cos * y - sin * x, sin * y + cos * x);
+                let rx = rx - self.shear * ry;
+                let (sy, sx) = (ry * shrink + cy, rx * shrink + cx);
+                for (k, channel) in channels.iter().enumerate() {
+                    dst[k * plane + oy * w + ox] = bilinear(*channel, sy, sx);
+                }
+            }
+        }
+    }
+}
+
+/// Training-time augmentation of whole batches: a fresh [`Warp`] per image from its own
+/// seeded generator, so a run stays reproducible. The images of a batch are warped in
+/// parallel from a reused copy of the batch.
+pub struct BatchWarper {
+    shape: Shape,
+    rng: ChaCha8Rng,
+    warps: Vec<Warp>,
+    source: Vec<f32>,
+}
+
+impl BatchWarper {
+    /// A warper for images of `shape`; refuses samples that are not images (the toy sets'
+    /// 2-D points), since moving pixels of a point means nothing.
+    pub fn new(shape: Shape, seed: u64) -> Result<Self> {
+        if shape.h < 2 || shape.w < 2 {
+            bail!(
+                "augmentation warps images, but these samples are {} values without a height and \
+                 width, not images (such as a toy set's points); turn augmentation off",
+                shape.len()
+            );
+        }
+        Ok(Self {
+            shape,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            warps: Vec::new(),
+            source: Vec::new(),
+        })
+    }
+
+    /// Warps every row of `batch` (one image each) in place with its own random warp.
+    pub fn warp_rows(&mut self, batch: &mut Array2<f32>) {
+        // Drawn in row order before the parallel part, so the result never depends on threads.
+        self.warps.clear();
+        self.warps
+            .extend((0..batch.nrows()).map(|_| Warp::random(&mut self.rng)));
+        let len = self.shape.len();
+        let rows = batch
+            .as_slice_mut()
+            .expect("a batch is a standard-layout matrix");
+        self.source.clear();
+        self.source.extend_from_slice(rows);
+        let shape = self.shape;
+        rows.par_chunks_mut(len)
+            .zip(self.source.par_chunks(len))
+            .zip(&self.warps)
+            .for_each(|((dst, src), warp)| {
+                warp.apply(ArrayView1::from(src), shape, ArrayViewMut1::from(dst));
+            });
+    }
+}
+
+/// `img` at fractional pixel (y, x), pixel centres at integers, paper outside.
+fn bilinear(img: ArrayView2<f32>, y: f32, x: f32) -> f32 {
+    let (h, w) = img.dim();
+    let (iy, ix) = (floor(y), floor(x));
+    let (fy, fx) = (y - iy as f32, x - ix as f32);
+    let at = |yy: isize, xx: isize| {
+        if yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < w {
+            img[[yy as usize, xx as usize]]
+        } else {
+            0.0
+        }
+    };
+    let top = at(iy, ix) * (1.0 - fx) + at(iy, ix + 1) * fx;
+    let bottom = at(iy + 1, ix) * (1.0 - fx) + at(iy + 1, ix + 1) * fx;
     top * (1.0 - fy) + bottom * fy
+}
+
+/// `v.floor()` as an integer, exactly, without the library call `f32::floor` makes on a
+/// plain x86-64 target (sampling is the inner loop of every training-time warp).
+fn floor(v: f32) -> isize {
+    let t = v as isize;
+    if (t as f32) > v { t - 1 } else { t }
 }
 
 /// Separable Gaussian blur with paper beyond the edges.

@@ -147,7 +147,10 @@ pub fn ui(ui: &mut Ui, settings: &mut Settings, session: &Session) -> Vec<Action
     {
         actions.push(Action::SetLr(lr));
     }
-    ui.add_enabled_ui(!locked, |ui| schedule_ui(ui, config));
+    ui.add_enabled_ui(!locked, |ui| {
+        schedule_ui(ui, config);
+        augment_ui(ui, config);
+    });
     ui.add_space(10.0);
     buttons_ui(ui, session, &mut actions);
     ui.add_space(10.0);
@@ -421,6 +424,19 @@ fn schedule_ui(ui: &mut Ui, c: &mut RunConfig) {
             );
             row(ui, "Seed", DragValue::new(&mut c.seed));
         });
+}
+
+/// The augmentation switch; off and greyed out for the toy sets, whose samples are points.
+fn augment_ui(ui: &mut Ui, c: &mut RunConfig) {
+    let images = !matches!(c.data, DataSource::Toy(_));
+    ui.add_enabled_ui(images, |ui| {
+        ui.checkbox(&mut c.augment, "Augment training images")
+            .on_hover_text(
+                "Warp every training image a little (rotation, shear, size, shift), afresh in \
+                 every batch; validation and test images stay as they are.",
+            )
+            .on_disabled_hover_text("The toy sets' samples are 2-D points, not images.");
+    });
 }
 
 fn buttons_ui(ui: &mut Ui, session: &Session, actions: &mut Vec<Action>) {

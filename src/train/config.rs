@@ -65,6 +65,9 @@ pub struct RunConfig {
     pub batch: usize,
     pub epochs: usize,
     pub seed: u64,
+    /// Warp every training image a little, afresh in every batch ([`crate::data::augment::Warp`]);
+    /// validation and test images stay as they are. Images only (not the toy sets' points).
+    pub augment: bool,
 }
 
 impl Default for RunConfig {
@@ -85,6 +88,7 @@ impl Default for RunConfig {
             batch: 32,
             epochs: 30,
             seed: 1,
+            augment: false,
         }
     }
 }

@@ -3,10 +3,11 @@
 
 use super::metrics::{mean_finite, psnr_rows};
 use super::{RunConfig, Task};
+use crate::data::augment::BatchWarper;
 use crate::data::{Dataset, Splits};
 use crate::nn::batches::{epoch_order, gather_rows};
 use crate::nn::{Loss, Network, SavedModel, Sgd, softmax_rows};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use ndarray::{Array2, ArrayView2, s};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -77,6 +78,8 @@ pub struct Trainer {
     loss: Loss,
     train_targets: Array2<f32>,
     rng: ChaCha8Rng,
+    /// Set when the run augments its training images.
+    warper: Option<BatchWarper>,
     order: Vec<usize>,
     cursor: usize,
     epoch: usize,
@@ -116,6 +119,12 @@ impl Trainer {
         anyhow::ensure!(config.batch > 0, "the batch size must be at least 1");
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(0x5eed));
         let order = epoch_order(data.train.len(), &mut rng);
+        // Its own generator: switching augmentation on leaves the sample order as it was.
+        let warper = config
+            .augment
+            .then(|| BatchWarper::new(data.train.shape, config.seed.wrapping_add(0xa06)))
+            .transpose()
+            .with_context(|| format!("augmenting {}", data.name))?;
         Ok(Self {
             opt: Sgd::new(config.lr, config.momentum),
             loss: config.loss(),
@@ -125,6 +134,7 @@ impl Trainer {
             history: Vec::new(),
             last_valid: None,
             rng,
+            warper,
             order,
             cursor: 0,
             epoch: 1,
@@ -161,6 +171,12 @@ impl Trainer {
         let rows = &self.order[self.cursor..end];
         gather_rows(self.data.train.images.view(), rows, &mut self.x_batch);
         gather_rows(self.train_targets.view(), rows, &mut self.t_batch);
+        if let Some(warper) = &mut self.warper {
+            warper.warp_rows(&mut self.x_batch);
+            if self.config.task == Task::Autoencode {
+                self.t_batch.assign(&self.x_batch); // reconstruct the warped image
+            }
+        }
         let out = self.net.forward(self.x_batch.view(), true);
         let value = self.loss.evaluate(out, self.t_batch.view(), &mut self.grad);
         let samples = rows.len();
