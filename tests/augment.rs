@@ -18,7 +18,11 @@ fn random_image(shape: Shape, seed: u64) -> ndarray::Array1<f32> {
 
 fn warped(warp: &Warp, image: &ndarray::Array1<f32>, shape: Shape) -> ndarray::Array1<f32> {
     let mut out = ndarray::Array1::from_elem(shape.len(), f32::NAN);
-    warp.apply(image.view(), shape, out.view_mut());
+    warp.apply(
+        image.as_slice().unwrap(),
+        shape,
+        out.as_slice_mut().unwrap(),
+    );
     out
 }
 

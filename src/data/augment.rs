@@ -8,7 +8,7 @@
 
 use crate::nn::Shape;
 use anyhow::{Result, bail};
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1};
+use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -93,6 +93,8 @@ impl Variation {
         let sx = self.aspect.sqrt();
         let sy = 1.0 / sx;
         let centre = CANVAS as f32 / 2.0;
+        let pixels = glyph.as_standard_layout();
+        let pixels = pixels.as_slice().expect("standard layout");
         Array2::from_shape_fn((CANVAS, CANVAS), |(oy, ox)| {
             let (ey, ex) = self.displacement(oy as f32, ox as f32);
             let y = oy as f32 + 0.5 - centre + ey + self.jitter.0;
@@ -102,7 +104,7 @@ impl Variation {
             let rx = rx - self.shear * ry;
             let gy = ry / (sy * zoom) + h as f32 / 2.0 - 0.5;
             let gx = rx / (sx * zoom) + w as f32 / 2.0 - 0.5;
-            bilinear(glyph.view(), gy, gx)
+            bilinear(pixels, (h, w), gy, gx)
         })
     }
 
@@ -171,29 +173,27 @@ impl Warp {
     /// `src`, an image of `shape` (channel after channel, each row-major), warped into `dst`
     /// around the image centre. Every output pixel samples each channel bilinearly at the same
     /// inverse-mapped point; beyond the edges is paper (0).
-    pub fn apply(&self, src: ArrayView1<f32>, shape: Shape, mut dst: ArrayViewMut1<f32>) {
+    pub fn apply(&self, src: &[f32], shape: Shape, dst: &mut [f32]) {
         let (h, w) = (shape.h, shape.w);
         let plane = h * w;
-        let channels: Vec<ArrayView2<f32>> = (0..shape.c)
-            .map(|k| {
-                src.slice_move(ndarray::s![k * plane..(k + 1) * plane])
-                    .into_shape_with_order((h, w))
-                    .expect("a channel of the image")
-            })
-            .collect();
         let (sin, cos) = self.rotation.sin_cos();
         let (cy, cx) = ((h as f32 - 1.0) / 2.0, (w as f32 - 1.0) / 2.0);
         let shrink = 1.0 / self.scale;
-        for oy in 0..h {
-            let y = oy as f32 - cy - self.shift.0;
-            for ox in 0..w {
-                let x = ox as f32 - cx - self.shift.1;
-                // Undo rotation, then shear, then scale.
-                let (ry, rx) = (cos * y - sin * x, sin * y + cos * x);
-                let rx = rx - self.shear * ry;
-                let (sy, sx) = (ry * shrink + cy, rx * shrink + cx);
-                for (k, channel) in channels.iter().enumerate() {
-                    dst[k * plane + oy * w + ox] = bilinear(*channel, sy, sx);
+        // The source point of output point (y, x) relative to the centre: undo rotation,
+        // then shear, then scale. Linear, so one output column further is a fixed step.
+        let source = |y: f32, x: f32| {
+            let (ry, rx) = (cos * y - sin * x, sin * y + cos * x);
+            ((ry * shrink), (rx - self.shear * ry) * shrink)
+        };
+        let (step_y, step_x) = source(0.0, 1.0);
+        for (channel, out) in src.chunks_exact(plane).zip(dst.chunks_exact_mut(plane)) {
+            for (oy, out_row) in out.chunks_exact_mut(w).enumerate() {
+                let (sy, sx) = source(oy as f32 - cy - self.shift.0, -cx - self.shift.1);
+                let (mut sy, mut sx) = (sy + cy, sx + cx);
+                for pixel in out_row {
+                    *pixel = bilinear(channel, (h, w), sy, sx);
+                    sy += step_y;
+                    sx += step_x;
                 }
             }
         }
@@ -246,25 +246,38 @@ impl BatchWarper {
             .zip(self.source.par_chunks(len))
             .zip(&self.warps)
             .for_each(|((dst, src), warp)| {
-                warp.apply(ArrayView1::from(src), shape, ArrayViewMut1::from(dst));
+                warp.apply(src, shape, dst);
             });
     }
 }
 
-/// `img` at fractional pixel (y, x), pixel centres at integers, paper outside.
-fn bilinear(img: ArrayView2<f32>, y: f32, x: f32) -> f32 {
-    let (h, w) = img.dim();
+/// `img` (`h` x `w`, row-major) at fractional pixel (y, x), pixel centres at integers, paper
+/// outside.
+#[inline(always)] // the inner loop of every training-time warp
+fn bilinear(img: &[f32], (h, w): (usize, usize), y: f32, x: f32) -> f32 {
     let (iy, ix) = (floor(y), floor(x));
     let (fy, fx) = (y - iy as f32, x - ix as f32);
-    let at = |yy: isize, xx: isize| {
-        if yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < w {
-            img[[yy as usize, xx as usize]]
-        } else {
-            0.0
-        }
+    let [a, b, c, d] = if iy >= 0 && ix >= 0 && (iy as usize) + 1 < h && (ix as usize) + 1 < w {
+        // All four neighbours in the image (most samples): read them straight.
+        let i = iy as usize * w + ix as usize;
+        [img[i], img[i + 1], img[i + w], img[i + w + 1]]
+    } else {
+        let at = |yy: isize, xx: isize| {
+            if yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < w {
+                img[yy as usize * w + xx as usize]
+            } else {
+                0.0
+            }
+        };
+        [
+            at(iy, ix),
+            at(iy, ix + 1),
+            at(iy + 1, ix),
+            at(iy + 1, ix + 1),
+        ]
     };
-    let top = at(iy, ix) * (1.0 - fx) + at(iy, ix + 1) * fx;
-    let bottom = at(iy + 1, ix) * (1.0 - fx) + at(iy + 1, ix + 1) * fx;
+    let top = a * (1.0 - fx) + b * fx;
+    let bottom = c * (1.0 - fx) + d * fx;
     top * (1.0 - fy) + bottom * fy
 }
 
