@@ -152,7 +152,7 @@ pub struct TrainArgs {
     /// dark ink on white, as the OCR tab saves corrections).
     #[arg(long)]
     pub extra_train: Option<PathBuf>,
-    /// mlp or cnn (the course's CNN; its defaults: lr 1e-3, momentum 0.9, 10 epochs).
+    /// mlp or cnn (the course's CNN; its defaults: lr 1e-3, momentum 0.9, 10 epochs, augment).
     #[arg(long)]
     pub model: Option<Model>,
     #[arg(long)]

@@ -332,8 +332,8 @@ fn the_cnn_model_trains_and_the_weights_tab_shows_its_kernels() {
     h.step();
     let config = h.state().settings.config.clone();
     assert_eq!(
-        (config.model, config.lr),
-        (Model::Cnn, 1e-3),
+        (config.model, config.lr, config.augment),
+        (Model::Cnn, 1e-3, true),
         "the CNN's defaults"
     );
     assert_eq!(

@@ -59,6 +59,7 @@ fn cnn_epoch(data: &Arc<Splits>, epochs: usize) -> Result<f64> {
     epoch_seconds(
         RunConfig {
             batch: 32,
+            augment: false, // the anchors time plain training
             ..RunConfig::cnn()
         },
         data,

@@ -110,7 +110,9 @@ impl RunConfig {
 
     /// The course's CNN with settings for the summed cross-entropy (the course's lr 1e-2
     /// was for the batch mean, i.e. 3e-4 summed at batch 32; on `builtin` 1e-3 learned
-    /// faster: valid 0.81 against 0.79 after 3 epochs).
+    /// faster: valid 0.81 against 0.79 after 3 epochs). Augmented, since it otherwise learns
+    /// the training hands by heart (seed 1, 10 epochs: valid 0.870 against 0.839; 30 epochs:
+    /// valid 0.887, test 0.918 against 0.845, 0.889).
     pub fn cnn() -> Self {
         Self {
             model: Model::Cnn,
@@ -118,6 +120,7 @@ impl RunConfig {
             momentum: 0.9,
             batch: 32,
             epochs: 10,
+            augment: true,
             ..Self::default()
         }
     }
