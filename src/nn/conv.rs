@@ -5,7 +5,7 @@
 //! matrix multiply each, and the `[out, P]` product is already the image's output row. The weight is `[out, in, k, k]` (PyTorch's layout), read as an
 //! `[out, in*k*k]` matrix.
 
-use super::gemm::{add_product, gemm, sum};
+use super::gemm::{add_product, add_product_t, gemm, sum};
 use super::layer::{Param, ensure_shape};
 use super::{Float, Init, Shape};
 use ndarray::{Array1, Array2, Array4, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD};
@@ -153,12 +153,7 @@ impl<F: Float> TaskGrads<F> {
             for (b, row) in self.bias.iter_mut().zip(g.chunks_exact(p)) {
                 *b += sum(row);
             }
-            // Long sums (over the pixels) suit the packed GEMM.
-            let g_m = ArrayView2::from_shape((o, p), g).expect("[out, P]");
-            let c_m = ArrayView2::from_shape((patch, p), c).expect("[C*k*k, P]");
-            let mut w_m =
-                ArrayViewMut2::from_shape((o, patch), &mut self.weight[..]).expect("[out, C*k*k]");
-            gemm(F::one(), &g_m, &c_m.t(), F::one(), &mut w_m);
+            add_weight_gradient(g, c, &mut self.weight, p);
             if let Some(dst) = grad_in.as_mut().and_then(|it| it.next()) {
                 reset(&mut self.grad_cols, patch * p);
                 add_product(weight_t, g, &mut self.grad_cols, o);
@@ -166,6 +161,22 @@ impl<F: Float> TaskGrads<F> {
             }
         }
     }
+}
+
+/// `weight += g * colsᵀ` for one image: `g` `[out, P]`, `cols` `[C*k*k, P]`. Every entry is
+/// a sum over the `P` pixels. When those sums are long next to the number of entries (a
+/// first layer: few channels, many pixels), dot products beat a packed GEMM, which would
+/// copy both operands to multiply them once; otherwise the GEMM's blocking wins.
+fn add_weight_gradient<F: Float>(g: &[F], cols: &[F], weight: &mut [F], p: usize) {
+    let (o, patch) = (g.len() / p, cols.len() / p);
+    if p >= o * patch {
+        add_product_t(g, cols, weight, p);
+        return;
+    }
+    let g_m = ArrayView2::from_shape((o, p), g).expect("[out, P]");
+    let c_m = ArrayView2::from_shape((patch, p), cols).expect("[C*k*k, P]");
+    let mut w_m = ArrayViewMut2::from_shape((o, patch), weight).expect("[out, C*k*k]");
+    gemm(F::one(), &g_m, &c_m.t(), F::one(), &mut w_m);
 }
 
 /// A contiguous `[out, ...]` tensor as an `[out, rest]` matrix.
