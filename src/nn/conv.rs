@@ -7,10 +7,10 @@
 
 use super::gemm::{add_product, add_product_t, gemm, sum};
 use super::layer::{Param, ensure_shape};
+use super::parallel;
 use super::{Float, Init, Shape};
 use ndarray::{Array1, Array2, Array4, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD};
 use rand::Rng;
-use rayon::prelude::*;
 
 /// Where a convolution (or pooling) window sits: input and output shapes and the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +111,7 @@ fn col2im<F: Float>(win: &Window, cols: &[F], grad_in: &mut [F]) {
 
 /// Images per parallel task: the batch is cut into one piece per core.
 fn images_per_task(n: usize) -> usize {
-    n.div_ceil(rayon::current_num_threads()).max(1)
+    n.div_ceil(parallel::cores()).max(1)
 }
 
 /// One task's share of the backward pass: its sums of the parameter gradients and its
@@ -250,10 +250,10 @@ impl<F: Float> Conv2d<F> {
         let cols = self.cols.as_slice_mut().expect("owned");
         let out = self.out.as_slice_mut().expect("owned");
         let tasks = xs
-            .par_chunks(per * win.input.len())
-            .zip(cols.par_chunks_mut(per * patch * p))
-            .zip(out.par_chunks_mut(per * o * p));
-        tasks.for_each(|((xs, cols), out)| {
+            .chunks(per * win.input.len())
+            .zip(cols.chunks_mut(per * patch * p))
+            .zip(out.chunks_mut(per * o * p));
+        parallel::for_each(tasks, |((xs, cols), out)| {
             let images = xs
                 .chunks_exact(win.input.len())
                 .zip(cols.chunks_exact_mut(patch * p))
@@ -288,11 +288,11 @@ impl<F: Float> Conv2d<F> {
         let cols = self.cols.as_slice().expect("owned, from forward");
         let weight_t = &self.weight_t;
         let tasks = g
-            .par_chunks(per * o * p)
-            .zip(cols.par_chunks(per * patch * p))
-            .zip(grad_in.par_chunks_mut(per * win.input.len()))
-            .zip(self.tasks.par_iter_mut());
-        tasks.for_each(|(((g, cols), grad_in), task)| {
+            .chunks(per * o * p)
+            .zip(cols.chunks(per * patch * p))
+            .zip(grad_in.chunks_mut(per * win.input.len()))
+            .zip(self.tasks.iter_mut());
+        parallel::for_each(tasks, |(((g, cols), grad_in), task)| {
             task.accumulate(&win, weight_t, g, cols, need_grad_in.then_some(grad_in));
         });
         let mut gw = as_matrix_mut(self.weight.grad.view_mut(), o);

@@ -1,7 +1,8 @@
-//! Matrix multiply for the engine: one GEMM, split across the cores when it is big enough
-//! to pay for the hand-off (small-batch training stays on one thread, where it is fastest).
+//! Matrix products for the engine: one GEMM, split across the cores by rows when it is big
+//! enough to pay for the hand-off, and the small products of convolutions.
 
 use super::Float;
+use super::parallel;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
@@ -21,25 +22,13 @@ pub fn gemm<F: Float>(
         general_mat_mul(alpha, a, b, beta, c);
         return;
     }
-    let mid = a.nrows() / 2;
-    let (a_top, a_bottom) = a.view().split_at(Axis(0), mid);
-    let (mut c_top, mut c_bottom) = c.view_mut().split_at(Axis(0), mid);
-    rayon::join(
-        || gemm(alpha, &a_top, b, beta, &mut c_top),
-        || gemm(alpha, &a_bottom, b, beta, &mut c_bottom),
-    );
-}
-
-/// Values below which splitting elementwise work between the cores costs more than it saves.
-const PARALLEL_VALUES: usize = 1 << 14;
-
-/// How many of `len` values each core takes in an elementwise pass (all of them when the
-/// pass is too small to share).
-pub fn per_core(len: usize) -> usize {
-    if len < PARALLEL_VALUES {
-        return len.max(1);
-    }
-    len.div_ceil(rayon::current_num_threads()).max(1)
+    let rows = a.nrows().div_ceil(parallel::cores());
+    let blocks = a
+        .axis_chunks_iter(Axis(0), rows)
+        .zip(c.axis_chunks_iter_mut(Axis(0), rows));
+    parallel::for_each(blocks, |(a, mut c)| {
+        general_mat_mul(alpha, &a, b, beta, &mut c)
+    });
 }
 
 /// Runs `f` compiled for AVX2 and FMA when the CPU has them, so the loops inlined into it
