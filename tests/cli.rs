@@ -228,11 +228,16 @@ fn a_saved_run_report_retrains_bit_for_bit_from_its_config() {
         "epoch,train_loss,train_acc,valid_loss,valid_acc,lr,seconds"
     );
     assert_eq!(lines.len(), 3, "one line per epoch: {metrics}");
+    let confusion = image::open(run.join("confusion.png")).unwrap().to_luma8();
     assert_eq!(
-        image::image_dimensions(run.join("confusion.png")).unwrap(),
-        (36 * 12, 36 * 12),
-        "a cell per class pair"
+        confusion.dimensions(),
+        (14 + 36 * 12, 14 + 36 * 12),
+        "a cell per class pair, below and right of the class names"
     );
+    let names_drawn = (0..confusion.width())
+        .flat_map(|x| (0..14).map(move |y| (x, y)))
+        .any(|(x, y)| confusion.get_pixel(x, y)[0] < 128);
+    assert!(names_drawn, "class names written above the columns");
     let again = dir.path().join("again.safetensors");
     nnlab_ok(&[
         "train",

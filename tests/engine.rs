@@ -230,3 +230,50 @@ fn a_sampled_gradient_check_passes_every_tensor_of_the_course_cnn() {
     );
     assert!(r.tensors.iter().all(|t| t.passed()), "{r:#?}");
 }
+
+#[test]
+fn blocked_products_match_the_plain_sums_for_every_remainder() {
+    use nnlab::nn::gemm::{add_product, add_product_t};
+    let value = |i: usize| ((i * 37) % 11) as f64 - 5.0;
+    // Sizes that leave remainders for every block of both kernels.
+    for (m, n, k) in [(5, 7, 19), (8, 9, 900), (1, 1, 3), (4, 3, 8), (16, 72, 169)] {
+        let a: Vec<f64> = (0..m * k).map(value).collect();
+        let b_t: Vec<f64> = (0..n * k).map(|i| value(i + 3)).collect();
+        let b: Vec<f64> = (0..k * n).map(|i| b_t[(i % n) * k + i / n]).collect();
+        let expected: Vec<f64> = (0..m * n)
+            .map(|e| {
+                1.0 + (0..k)
+                    .map(|t| a[e / n * k + t] * b_t[e % n * k + t])
+                    .sum::<f64>()
+            })
+            .collect();
+        let mut via_t = vec![1.0; m * n];
+        add_product_t(&a, &b_t, &mut via_t, k);
+        let mut via_plain = vec![1.0; m * n];
+        add_product(&a, &b, &mut via_plain, k);
+        assert_eq!(via_t, expected, "a * bᵀ for {m}x{n}x{k}");
+        assert_eq!(via_plain, expected, "a * b for {m}x{n}x{k}");
+    }
+}
+
+#[test]
+fn parallel_passes_run_every_part_once_from_any_thread_and_pass_on_panics() {
+    use nnlab::nn::parallel;
+    let run_all = |parts: usize| {
+        let mut out = vec![0usize; parts];
+        parallel::for_each(out.iter_mut().enumerate(), |(i, o)| *o += i + 1);
+        assert_eq!(out, (1..=parts).collect::<Vec<_>>());
+    };
+    // Callers on several threads at once, nested passes, and many short passes in a row.
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| (0..2000).for_each(|n| run_all(n % 7)));
+        }
+        s.spawn(|| parallel::for_each(0..3, |_| run_all(5)));
+    });
+    let panicked = std::panic::catch_unwind(|| {
+        parallel::for_each(0..4, |i| assert!(i != 2, "part 2 fails"));
+    });
+    assert!(panicked.is_err(), "a panic in a part reaches the caller");
+    run_all(9);
+}

@@ -223,7 +223,7 @@ impl AutoencoderView {
                 .map(|(rank, i)| {
                     let image = pairs_image(&[(valid.images.row(i), v.outputs.row(i))]);
                     let caption = format!(
-                        "{} #{i}\n{:.1} dB",
+                        "{} #{i}  {:.1} dB",
                         valid.classes[valid.labels[i]], v.psnr[i]
                     );
                     (
@@ -238,16 +238,21 @@ impl AutoencoderView {
             });
         }
         let Some(cache) = &self.worst else { return };
+        // Two pairs a row, each caption under its pair: beside them the captions would run
+        // into the next column.
         egui::Grid::new("ae-worst")
-            .num_columns(4)
-            .spacing([6.0, 4.0])
+            .num_columns(2)
+            .spacing([6.0, 2.0])
             .show(ui, |ui| {
-                for (k, (texture, caption)) in cache.items.iter().enumerate() {
-                    ui.image((texture.id(), texture.size_vec2() * ZOOM));
-                    ui.small(caption);
-                    if k % 2 == 1 {
-                        ui.end_row();
+                for row in cache.items.chunks(2) {
+                    for (texture, _) in row {
+                        ui.image((texture.id(), texture.size_vec2() * ZOOM));
                     }
+                    ui.end_row();
+                    for (_, caption) in row {
+                        ui.small(caption);
+                    }
+                    ui.end_row();
                 }
             });
     }

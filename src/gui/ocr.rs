@@ -294,6 +294,9 @@ impl OcrPanel {
     fn controls_ui(&mut self, ui: &mut Ui) -> bool {
         let mut changed = false;
         ui.horizontal_wrapped(|ui| {
+            // A slider wraps as one piece with its label; narrower tracks keep the four
+            // labels on one row in a 1280 px window.
+            ui.spacing_mut().slider_width = 80.0;
             let p = &mut self.params;
             changed |= ui
                 .add(egui::Slider::new(&mut p.threshold_offset, -60..=60).text("threshold offset"))

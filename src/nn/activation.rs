@@ -2,9 +2,8 @@
 //! *output*, so a layer only keeps what it produced.
 
 use super::Float;
-use super::gemm::per_core;
+use super::parallel::{self, per_core};
 use ndarray::{ArrayView2, ArrayViewMut2};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -66,9 +65,8 @@ impl Activation {
             Self::Identity => out.copy_from_slice(x),
         };
         let run_len = per_core(x.len());
-        x.par_chunks(run_len)
-            .zip(out.par_chunks_mut(run_len))
-            .for_each(|(x, out)| run(x, out));
+        let parts = x.chunks(run_len).zip(out.chunks_mut(run_len));
+        parallel::for_each(parts, |(x, out)| run(x, out));
     }
 
     /// `grad_in = grad_out * f'(x)`, with f' taken from the stored output.
@@ -92,10 +90,11 @@ impl Activation {
             Self::Identity => g.copy_from_slice(d),
         };
         let run_len = per_core(y.len());
-        y.par_chunks(run_len)
-            .zip(d.par_chunks(run_len))
-            .zip(g.par_chunks_mut(run_len))
-            .for_each(|((y, d), g)| run(y, d, g));
+        let parts = y
+            .chunks(run_len)
+            .zip(d.chunks(run_len))
+            .zip(g.chunks_mut(run_len));
+        parallel::for_each(parts, |((y, d), g)| run(y, d, g));
     }
 }
 

@@ -7,9 +7,9 @@
 
 use super::gemm::{dot, sum, sum_map};
 use super::layer::{Param, ensure_shape};
+use super::parallel::{self, planes_per_core};
 use super::{Float, Shape};
 use ndarray::{Array1, Array2, ArrayView2};
-use rayon::prelude::*;
 
 /// Added to the variance before the square root (PyTorch's default).
 const EPS: f64 = 1e-5;
@@ -50,11 +50,17 @@ fn channel_sums<F: Float>(
     c: usize,
     f: impl Fn(usize, &[F]) -> F + Sync + Send,
 ) -> Vec<F> {
-    let per_plane: Vec<F> = data
-        .par_chunks(p)
-        .enumerate()
-        .map(|(k, plane)| f(k, plane))
-        .collect();
+    let mut per_plane = vec![F::zero(); data.len() / p.max(1)];
+    let per = planes_per_core(per_plane.len(), p);
+    let parts = data
+        .chunks(per * p)
+        .zip(per_plane.chunks_mut(per))
+        .enumerate();
+    parallel::for_each(parts, |(part, (planes, sums))| {
+        for (i, (plane, s)) in planes.chunks_exact(p).zip(sums).enumerate() {
+            *s = f(part * per + i, plane);
+        }
+    });
     let mut sums = vec![F::zero(); c];
     for (k, v) in per_plane.into_iter().enumerate() {
         sums[k % c] += v;
@@ -114,16 +120,21 @@ impl<F: Float> BatchNorm2d<F> {
         let xh = self.x_hat.as_slice_mut().expect("owned");
         let out = self.out.as_slice_mut().expect("owned");
         let inv_std = &self.inv_std;
-        let planes = xs
-            .par_chunks(p)
-            .zip(xh.par_chunks_mut(p))
-            .zip(out.par_chunks_mut(p));
-        planes.enumerate().for_each(|(k, ((src, h), o))| {
-            let ch = k % c;
-            let (m, s, g, b) = (mean[ch], inv_std[ch], gamma[ch], beta[ch]);
-            for ((&v, h), o) in src.iter().zip(h.iter_mut()).zip(o.iter_mut()) {
-                *h = (v - m) * s;
-                *o = g * *h + b;
+        let per = planes_per_core(xs.len() / p.max(1), p);
+        let parts = xs
+            .chunks(per * p)
+            .zip(xh.chunks_mut(per * p))
+            .zip(out.chunks_mut(per * p))
+            .enumerate();
+        parallel::for_each(parts, |(part, ((xs, xh), out))| {
+            let planes = xs.chunks_exact(p).zip(xh.chunks_exact_mut(p));
+            for (i, ((src, h), o)) in planes.zip(out.chunks_exact_mut(p)).enumerate() {
+                let ch = (part * per + i) % c;
+                let (m, s, g, b) = (mean[ch], inv_std[ch], gamma[ch], beta[ch]);
+                for ((&v, h), o) in src.iter().zip(h.iter_mut()).zip(o.iter_mut()) {
+                    *h = (v - m) * s;
+                    *o = g * *h + b;
+                }
             }
         });
     }
@@ -171,22 +182,27 @@ impl<F: Float> BatchNorm2d<F> {
         let count = F::from_usize(n * p).expect("small count");
         let gi = self.grad_in.as_slice_mut().expect("owned");
         let (inv_std, trained) = (&self.inv_std, self.trained);
-        let planes = g
-            .par_chunks(p)
-            .zip(xh.par_chunks(p))
-            .zip(gi.par_chunks_mut(p));
-        planes.enumerate().for_each(|(k, ((dy, h), dx))| {
-            let ch = k % c;
-            let scale = gamma[ch] * inv_std[ch];
-            if trained {
-                // dx = gamma / sigma * (dy - mean(dy) - x_hat * mean(dy * x_hat))
-                let (mb, mg) = (dbeta[ch] / count, dgamma[ch] / count);
-                for ((d, &y), &h) in dx.iter_mut().zip(dy).zip(h) {
-                    *d = scale * (y - mb - h * mg);
-                }
-            } else {
-                for (d, &y) in dx.iter_mut().zip(dy) {
-                    *d = scale * y;
+        let per = planes_per_core(g.len() / p.max(1), p);
+        let parts = g
+            .chunks(per * p)
+            .zip(xh.chunks(per * p))
+            .zip(gi.chunks_mut(per * p))
+            .enumerate();
+        parallel::for_each(parts, |(part, ((g, xh), gi))| {
+            let planes = g.chunks_exact(p).zip(xh.chunks_exact(p));
+            for (i, ((dy, h), dx)) in planes.zip(gi.chunks_exact_mut(p)).enumerate() {
+                let ch = (part * per + i) % c;
+                let scale = gamma[ch] * inv_std[ch];
+                if trained {
+                    // dx = gamma / sigma * (dy - mean(dy) - x_hat * mean(dy * x_hat))
+                    let (mb, mg) = (dbeta[ch] / count, dgamma[ch] / count);
+                    for ((d, &y), &h) in dx.iter_mut().zip(dy).zip(h) {
+                        *d = scale * (y - mb - h * mg);
+                    }
+                } else {
+                    for (d, &y) in dx.iter_mut().zip(dy) {
+                        *d = scale * y;
+                    }
                 }
             }
         });

@@ -5,12 +5,12 @@
 //! matrix multiply each, and the `[out, P]` product is already the image's output row. The weight is `[out, in, k, k]` (PyTorch's layout), read as an
 //! `[out, in*k*k]` matrix.
 
-use super::gemm::{add_product, gemm, sum};
+use super::gemm::{add_product, add_product_t, gemm, sum};
 use super::layer::{Param, ensure_shape};
+use super::parallel;
 use super::{Float, Init, Shape};
 use ndarray::{Array1, Array2, Array4, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD};
 use rand::Rng;
-use rayon::prelude::*;
 
 /// Where a convolution (or pooling) window sits: input and output shapes and the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +111,7 @@ fn col2im<F: Float>(win: &Window, cols: &[F], grad_in: &mut [F]) {
 
 /// Images per parallel task: the batch is cut into one piece per core.
 fn images_per_task(n: usize) -> usize {
-    n.div_ceil(rayon::current_num_threads()).max(1)
+    n.div_ceil(parallel::cores()).max(1)
 }
 
 /// One task's share of the backward pass: its sums of the parameter gradients and its
@@ -153,12 +153,7 @@ impl<F: Float> TaskGrads<F> {
             for (b, row) in self.bias.iter_mut().zip(g.chunks_exact(p)) {
                 *b += sum(row);
             }
-            // Long sums (over the pixels) suit the packed GEMM.
-            let g_m = ArrayView2::from_shape((o, p), g).expect("[out, P]");
-            let c_m = ArrayView2::from_shape((patch, p), c).expect("[C*k*k, P]");
-            let mut w_m =
-                ArrayViewMut2::from_shape((o, patch), &mut self.weight[..]).expect("[out, C*k*k]");
-            gemm(F::one(), &g_m, &c_m.t(), F::one(), &mut w_m);
+            add_weight_gradient(g, c, &mut self.weight, p);
             if let Some(dst) = grad_in.as_mut().and_then(|it| it.next()) {
                 reset(&mut self.grad_cols, patch * p);
                 add_product(weight_t, g, &mut self.grad_cols, o);
@@ -166,6 +161,22 @@ impl<F: Float> TaskGrads<F> {
             }
         }
     }
+}
+
+/// `weight += g * colsᵀ` for one image: `g` `[out, P]`, `cols` `[C*k*k, P]`. Every entry is
+/// a sum over the `P` pixels. When those sums are long next to the number of entries (a
+/// first layer: few channels, many pixels), dot products beat a packed GEMM, which would
+/// copy both operands to multiply them once; otherwise the GEMM's blocking wins.
+fn add_weight_gradient<F: Float>(g: &[F], cols: &[F], weight: &mut [F], p: usize) {
+    let (o, patch) = (g.len() / p, cols.len() / p);
+    if p >= o * patch {
+        add_product_t(g, cols, weight, p);
+        return;
+    }
+    let g_m = ArrayView2::from_shape((o, p), g).expect("[out, P]");
+    let c_m = ArrayView2::from_shape((patch, p), cols).expect("[C*k*k, P]");
+    let mut w_m = ArrayViewMut2::from_shape((o, patch), weight).expect("[out, C*k*k]");
+    gemm(F::one(), &g_m, &c_m.t(), F::one(), &mut w_m);
 }
 
 /// A contiguous `[out, ...]` tensor as an `[out, rest]` matrix.
@@ -239,10 +250,10 @@ impl<F: Float> Conv2d<F> {
         let cols = self.cols.as_slice_mut().expect("owned");
         let out = self.out.as_slice_mut().expect("owned");
         let tasks = xs
-            .par_chunks(per * win.input.len())
-            .zip(cols.par_chunks_mut(per * patch * p))
-            .zip(out.par_chunks_mut(per * o * p));
-        tasks.for_each(|((xs, cols), out)| {
+            .chunks(per * win.input.len())
+            .zip(cols.chunks_mut(per * patch * p))
+            .zip(out.chunks_mut(per * o * p));
+        parallel::for_each(tasks, |((xs, cols), out)| {
             let images = xs
                 .chunks_exact(win.input.len())
                 .zip(cols.chunks_exact_mut(patch * p))
@@ -277,11 +288,11 @@ impl<F: Float> Conv2d<F> {
         let cols = self.cols.as_slice().expect("owned, from forward");
         let weight_t = &self.weight_t;
         let tasks = g
-            .par_chunks(per * o * p)
-            .zip(cols.par_chunks(per * patch * p))
-            .zip(grad_in.par_chunks_mut(per * win.input.len()))
-            .zip(self.tasks.par_iter_mut());
-        tasks.for_each(|(((g, cols), grad_in), task)| {
+            .chunks(per * o * p)
+            .zip(cols.chunks(per * patch * p))
+            .zip(grad_in.chunks_mut(per * win.input.len()))
+            .zip(self.tasks.iter_mut());
+        parallel::for_each(tasks, |(((g, cols), grad_in), task)| {
             task.accumulate(&win, weight_t, g, cols, need_grad_in.then_some(grad_in));
         });
         let mut gw = as_matrix_mut(self.weight.grad.view_mut(), o);

@@ -20,6 +20,7 @@ pub mod loss;
 pub mod model_file;
 pub mod network;
 pub mod optim;
+pub mod parallel;
 pub mod pool;
 pub mod spec;
 

@@ -3,8 +3,8 @@
 use super::Float;
 use super::conv::Window;
 use super::layer::ensure_shape;
+use super::parallel;
 use ndarray::{Array2, ArrayView2};
-use rayon::prelude::*;
 
 #[derive(Clone, Debug)]
 pub struct MaxPool2d<F> {
@@ -37,21 +37,27 @@ impl<F: Float> MaxPool2d<F> {
         let x = x.as_standard_layout();
         let xs = x.as_slice().expect("standard layout");
         let out = self.out.as_slice_mut().expect("owned");
-        let planes = xs
-            .par_chunks(plane_in)
-            .zip(out.par_chunks_mut(plane_out))
-            .zip(self.winners.par_chunks_mut(plane_out));
-        planes
-            .enumerate()
-            .for_each(|(plane, ((src, dst), winners))| {
+        let per = parallel::planes_per_core(xs.len() / plane_in.max(1), plane_in);
+        let parts = xs
+            .chunks(per * plane_in)
+            .zip(out.chunks_mut(per * plane_out))
+            .zip(self.winners.chunks_mut(per * plane_out))
+            .enumerate();
+        parallel::for_each(parts, |(part, ((xs, out), winners))| {
+            let planes = xs
+                .chunks_exact(plane_in)
+                .zip(out.chunks_exact_mut(plane_out))
+                .zip(winners.chunks_exact_mut(plane_out));
+            for (i, ((src, dst), winners)) in planes.enumerate() {
                 // Index of this plane's first pixel within its row.
-                let base = (plane % win.input.c) * plane_in;
+                let base = ((part * per + i) % win.input.c) * plane_in;
                 // The usual 2x2 / stride 2 window as constants, so its loops unroll.
                 match (win.kernel, win.stride) {
                     (2, 2) => pool_plane(&win, 2, 2, src, dst, winners, base),
                     (k, s) => pool_plane(&win, k, s, src, dst, winners, base),
                 }
-            });
+            }
+        });
     }
 
     pub fn output(&self) -> ArrayView2<'_, F> {

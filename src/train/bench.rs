@@ -99,11 +99,29 @@ fn forward_pass(data: &Arc<Splits>, passes: usize) -> Result<f64> {
     Ok(median(times))
 }
 
+/// The anchors' epoch seconds per workload, f32 on 2 threads (numpy, PyTorch): medians of 3
+/// runs under SCHED_FIFO on this kind of machine, from `../shared/anchors/README.md`.
+const ANCHOR_SECONDS: [(&str, f64, f64); 4] = [
+    ("mlp_b32", 0.080, 0.127),
+    ("mlp_b128", 0.063, 0.048),
+    ("forward", 0.0123, 0.0124),
+    ("cnn_b32", 4.24, 1.25),
+];
+
+/// One result line, with how many times the anchors' epoch time it is faster.
 fn report(name: &str, seconds: f64) {
-    println!(
+    let mut line = format!(
         "bench {name} samples_per_s={:.0} epoch_s={seconds:.4}",
         SAMPLES as f64 / seconds
     );
+    if let Some(&(_, numpy, torch)) = ANCHOR_SECONDS.iter().find(|a| a.0 == name) {
+        line += &format!(
+            " vs_numpy_f32={:.2}x vs_torch_f32={:.2}x",
+            numpy / seconds,
+            torch / seconds
+        );
+    }
+    println!("{line}");
 }
 
 pub fn run(workload: &str, epochs: usize) -> Result<ExitCode> {

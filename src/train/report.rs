@@ -9,9 +9,12 @@ use super::trainer::predictions;
 use super::worker::first_layer;
 use super::{EpochStats, Task, Trainer};
 use crate::data::grid::save_grid_png;
+use ab_glyph::FontRef;
 use anyhow::{Context, Result};
 use image::{Rgb, RgbImage};
-use imageproc::drawing::{draw_filled_circle_mut, draw_hollow_rect_mut, draw_line_segment_mut};
+use imageproc::drawing::{
+    draw_filled_circle_mut, draw_hollow_rect_mut, draw_line_segment_mut, draw_text_mut,
+};
 use imageproc::rect::Rect;
 use ndarray::{Array1, Array2};
 use std::fmt::Write;
@@ -41,7 +44,8 @@ pub fn write_run(dir: &Path, t: &mut Trainer) -> Result<()> {
             &predictions(&valid.outputs),
             data.valid.classes.len(),
         );
-        save_png(&confusion_image(&m), &dir.join("confusion.png"))?;
+        let image = confusion_image(&m, &data.valid.classes);
+        save_png(&image, &dir.join("confusion.png"))?;
     }
     Ok(())
 }
@@ -84,12 +88,41 @@ fn save_weights_png(weights: &Array2<f32>, side: usize, path: &Path) -> Result<(
 
 /// Pixels per cell of the confusion image.
 const CELL: u32 = 12;
+/// Pixels left of and above the cells, for the class names.
+const HEADER: u32 = 14;
+const TEXT: Rgb<u8> = Rgb([60, 60, 60]);
+/// Pixel height of the labels.
+const TEXT_PX: f32 = 12.0;
 
-/// Rows: true class, columns: predicted; darker is a larger share of the row (square root,
-/// so single mistakes stay visible next to a full diagonal, as in the GUI's heatmap).
-fn confusion_image(m: &Array2<usize>) -> RgbImage {
+/// The sans-serif face egui draws its own labels with (compiled in with egui).
+fn label_font() -> FontRef<'static> {
+    FontRef::try_from_slice(epaint_default_fonts::UBUNTU_LIGHT).expect("egui's bundled font")
+}
+
+fn label(img: &mut RgbImage, x: f32, y: f32, colour: Rgb<u8>, text: &str) {
+    draw_text_mut(
+        img,
+        colour,
+        x as i32,
+        y as i32,
+        TEXT_PX,
+        &label_font(),
+        text,
+    );
+}
+
+/// Rows: true class, columns: predicted, each named by its class; darker is a larger share
+/// of the row (square root, so single mistakes stay visible next to a full diagonal, as in
+/// the GUI's heatmap).
+fn confusion_image(m: &Array2<usize>, classes: &[String]) -> RgbImage {
     let n = m.nrows() as u32;
-    let mut img = RgbImage::from_pixel(n * CELL, n * CELL, Rgb([200, 200, 200]));
+    let side = HEADER + n * CELL;
+    let mut img = RgbImage::from_pixel(side, side, Rgb([255, 255, 255]));
+    for (i, name) in classes.iter().enumerate() {
+        let at = (HEADER + i as u32 * CELL) as f32 + 2.0;
+        label(&mut img, at, 0.0, TEXT, name);
+        label(&mut img, 2.0, at - 2.0, TEXT, name);
+    }
     for (t, row) in m.rows().into_iter().enumerate() {
         let total = row.sum().max(1) as f32;
         for (p, &count) in row.iter().enumerate() {
@@ -98,7 +131,8 @@ fn confusion_image(m: &Array2<usize>) -> RgbImage {
             let colour = Rgb([shade(250.0, 20.0), shade(250.0, 60.0), shade(250.0, 140.0)]);
             for y in 0..CELL - 1 {
                 for x in 0..CELL - 1 {
-                    img.put_pixel(p as u32 * CELL + x, t as u32 * CELL + y, colour);
+                    let (px, py) = (p as u32 * CELL + x, t as u32 * CELL + y);
+                    img.put_pixel(HEADER + px, HEADER + py, colour);
                 }
             }
         }
@@ -119,6 +153,7 @@ fn curves_image(history: &[EpochStats]) -> RgbImage {
     plot_panel(
         &mut img,
         0,
+        "loss",
         max_loss.max(1e-12),
         &[
             (series(|e| e.train_loss), TRAIN),
@@ -128,6 +163,7 @@ fn curves_image(history: &[EpochStats]) -> RgbImage {
     plot_panel(
         &mut img,
         PANEL.1,
+        "accuracy",
         1.0,
         &[
             (series(|e| e.train_acc), TRAIN),
@@ -137,11 +173,32 @@ fn curves_image(history: &[EpochStats]) -> RgbImage {
     img
 }
 
-/// Draws `lines` (one value per epoch, from 0 to `y_max`) in the panel starting at row `top`.
-fn plot_panel(img: &mut RgbImage, top: u32, y_max: f64, lines: &[(Vec<f64>, Rgb<u8>)]) {
-    const MARGIN: f32 = 16.0;
-    let (w, h) = (PANEL.0 as f32 - 2.0 * MARGIN, PANEL.1 as f32 - 2.0 * MARGIN);
-    let (left, top) = (MARGIN, top as f32 + MARGIN);
+/// Draws `lines` (one value per epoch, from 0 to `y_max`) in the panel starting at row `top`,
+/// titled `name`, with the y range, the epochs and a legend written beside the frame.
+fn plot_panel(img: &mut RgbImage, top: u32, name: &str, y_max: f64, lines: &[(Vec<f64>, Rgb<u8>)]) {
+    const MARGIN: f32 = 20.0;
+    const LEFT: f32 = 44.0;
+    let (w, h) = (
+        PANEL.0 as f32 - LEFT - MARGIN,
+        PANEL.1 as f32 - 2.0 * MARGIN,
+    );
+    let (left, top) = (LEFT, top as f32 + MARGIN);
+    label(img, left, top - 16.0, TEXT, name);
+    for (text, colour, x) in [("train", TRAIN, w - 80.0), ("valid", VALID, w - 30.0)] {
+        label(img, left + x, top - 16.0, colour, text);
+    }
+    label(img, 4.0, top - 6.0, TEXT, &format!("{y_max:.3}"));
+    label(img, 4.0, top + h - 6.0, TEXT, "0");
+    let count = lines.first().map_or(0, |(v, _)| v.len());
+    label(img, left, top + h + 3.0, TEXT, "epoch 1");
+    let last = format!("{count}");
+    label(
+        img,
+        left + w - 6.0 * last.len() as f32,
+        top + h + 3.0,
+        TEXT,
+        &last,
+    );
     let grid = Rgb([225, 225, 225]);
     for i in 1..4 {
         let y = top + h * i as f32 / 4.0;
