@@ -6,13 +6,12 @@
 //! - [`Warp`] and [`BatchWarper`]: training-time augmentation, a fresh small affine warp of
 //!   every finished training image in every batch, so no two epochs see the same pixels.
 
-use crate::nn::Shape;
+use crate::nn::{Shape, parallel};
 use anyhow::{Result, bail};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
-use rayon::prelude::*;
 
 /// Side of the canvas a glyph is distorted on.
 const CANVAS: usize = 72;
@@ -242,12 +241,21 @@ impl BatchWarper {
         self.source.clear();
         self.source.extend_from_slice(rows);
         let shape = self.shape;
-        rows.par_chunks_mut(len)
-            .zip(self.source.par_chunks(len))
-            .zip(&self.warps)
-            .for_each(|((dst, src), warp)| {
+        // A run of whole images for each core.
+        let images = parallel::planes_per_core(self.warps.len(), len);
+        let parts = rows
+            .chunks_mut(images * len)
+            .zip(self.source.chunks(images * len))
+            .zip(self.warps.chunks(images));
+        parallel::for_each(parts, |((dst, src), warps)| {
+            for ((dst, src), warp) in dst
+                .chunks_exact_mut(len)
+                .zip(src.chunks_exact(len))
+                .zip(warps)
+            {
                 warp.apply(src, shape, dst);
-            });
+            }
+        });
     }
 }
 
