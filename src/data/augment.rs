@@ -182,7 +182,7 @@ impl Warp {
         // then shear, then scale. Linear, so one output column further is a fixed step.
         let source = |y: f32, x: f32| {
             let (ry, rx) = (cos * y - sin * x, sin * y + cos * x);
-            ((ry * shrink), (rx - self.shear * ry) * shrink)
+            (ry * shrink, (rx - self.shear * ry) * shrink)
         };
         let (step_y, step_x) = source(0.0, 1.0);
         for (channel, out) in src.chunks_exact(plane).zip(dst.chunks_exact_mut(plane)) {
