@@ -359,7 +359,8 @@ fn the_cnn_model_trains_and_the_weights_tab_shows_its_kernels() {
     h.get_by_label("Weights").click();
     h.step();
     h.step();
-    assert!(h.query_by_label_contains("After epoch 1").is_some());
+    let trained = format!("After epoch {}", config.epochs);
+    assert!(h.query_by_label_contains(&trained).is_some(), "{trained}");
     assert!(
         h.query_by_label_contains("not a square image").is_none(),
         "the kernels are drawn"
