@@ -111,9 +111,10 @@ impl RunConfig {
     /// The course's CNN with settings for the summed cross-entropy (the course's lr 1e-2
     /// was for the batch mean, i.e. 3e-4 summed at batch 32; on `builtin` 1e-3 learned
     /// faster: valid 0.81 against 0.79 after 3 epochs). Augmented, since it otherwise learns
-    /// the training hands by heart (seeds 1-3, 30 epochs: valid 0.879-0.885, test 0.908-0.912
-    /// against 0.837-0.852, 0.869-0.883; 10 epochs, seeds 1-2: valid 0.865-0.874 against
-    /// 0.846-0.851). Augmented, it keeps gaining for 30 epochs (about 30 s on 2 cores).
+    /// the training hands by heart, and for 30 epochs, since augmented it keeps gaining that
+    /// long (about 30 s on 2 cores). Seeds 1-3, 30 epochs: valid 0.879-0.885, test
+    /// 0.908-0.912 against 0.837-0.852, 0.869-0.883 plain; 10 epochs, seeds 1-2: valid
+    /// 0.865-0.874 against 0.846-0.851.
     pub fn cnn() -> Self {
         Self {
             model: Model::Cnn,
