@@ -68,6 +68,26 @@ pub enum Command {
         #[arg(long, default_value = "test")]
         split: String,
     },
+    /// Write a saved model (nnlab safetensors or ONNX) for other tools: an ONNX file and/or
+    /// PyTorch weights with a model.py that loads them, predicts and keeps training.
+    Export {
+        model: PathBuf,
+        /// Write an ONNX file (opset 13, dynamic batch, class probabilities out).
+        #[arg(long, value_name = "OUT.onnx")]
+        onnx: Option<PathBuf>,
+        /// Write model.safetensors (a PyTorch state_dict) and model.py into this folder.
+        #[arg(long, value_name = "DIR")]
+        torch: Option<PathBuf>,
+    },
+    /// Write a data set's train/valid/test splits as safetensors (images, labels, class
+    /// names) for PyTorch, e.g. for the model.py of `export --torch`.
+    ExportData {
+        /// `builtin` or a data folder, as for `train --data`.
+        #[arg(long, default_value = "builtin")]
+        data: String,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Regenerate the embedded `builtin` data set (after changing its assets or generator).
     GenBuiltin {
         #[arg(long, default_value = crate::data::builtin::PACKED_FILE)]
@@ -264,6 +284,10 @@ pub fn main() -> ExitCode {
         Some(Command::Gradcheck) => gradcheck(),
         Some(Command::GenBuiltin { out, seed }) => gen_builtin(&out, seed),
         Some(Command::Eval { model, data, split }) => eval(&model, &data, &split),
+        Some(Command::Export { model, onnx, torch }) => {
+            export(&model, onnx.as_deref(), torch.as_deref())
+        }
+        Some(Command::ExportData { data, out }) => export_data(&data, &out),
         Some(Command::Bench { workload, epochs }) => crate::train::bench::run(&workload, epochs),
         Some(Command::Ocr { images, ocr, json }) => crate::ocr::commands::ocr(
             &images,
@@ -472,6 +496,52 @@ fn gen_builtin(out: &std::path::Path, seed: u64) -> Result<ExitCode> {
         out.display(),
         bytes.len()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `nnlab export`: prints each file written with its size and the time it took.
+fn export(
+    model: &std::path::Path,
+    onnx: Option<&std::path::Path>,
+    torch: Option<&std::path::Path>,
+) -> Result<ExitCode> {
+    if onnx.is_none() && torch.is_none() {
+        bail!("nothing to export: give --onnx OUT.onnx and/or --torch DIR");
+    }
+    let model = SavedModel::load(model)?;
+    let report = |path: &std::path::Path, start: std::time::Instant| -> Result<()> {
+        let size = std::fs::metadata(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .len();
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        eprintln!("wrote {} ({size} bytes, {ms:.1} ms)", path.display());
+        Ok(())
+    };
+    if let Some(path) = onnx {
+        if !crate::nn::onnx::is_onnx_path(path) {
+            bail!(
+                "the ONNX file's name must end in .onnx, not {}",
+                path.display()
+            );
+        }
+        let start = std::time::Instant::now();
+        model.save(path)?;
+        report(path, start)?;
+    }
+    if let Some(dir) = torch {
+        let start = std::time::Instant::now();
+        let files = crate::export::torch::write(&model, dir)?;
+        report(&files.weights, start)?;
+        report(&files.script, start)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export_data(data: &str, out: &std::path::Path) -> Result<ExitCode> {
+    let splits = DataSource::parse(data).load()?;
+    for path in crate::export::data::write(&splits, out)? {
+        eprintln!("wrote {}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod data;
+pub mod export;
 pub mod gui;
 pub mod nn;
 pub mod ocr;

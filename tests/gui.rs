@@ -799,3 +799,33 @@ fn a_diverging_rate_in_a_sweep_is_marked_and_the_next_rate_still_trains() {
         "the last rate's run is shown"
     );
 }
+
+#[test]
+fn export_onnx_writes_the_trained_network_that_load_model_reads_back() {
+    let path = tempfile::tempdir().unwrap().keep().join("net.onnx");
+    let mut h = lab(1, 0.05, Some(path.clone()));
+    assert!(
+        h.get_by_label("Export ONNX...")
+            .accesskit_node()
+            .is_disabled(),
+        "nothing to export yet"
+    );
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let trained = h.state().session.weights.clone().unwrap();
+    h.get_by_label("Export ONNX...").click();
+    wait_for(&mut h, "the ONNX file", |_| path.is_file());
+    let exported = nnlab::nn::SavedModel::load(&path).unwrap();
+    assert_eq!(exported.net.spec().describe(), h.state().session.network);
+    h.get_by_label("Load model...").click();
+    wait_for(&mut h, "the ONNX model to load", |a| {
+        a.session.phase == Phase::Paused && a.session.weights.is_some()
+    });
+    let loaded = h.state().session.weights.clone().unwrap();
+    assert_eq!(
+        loaded.weights, trained.weights,
+        "the trained weights came back"
+    );
+}

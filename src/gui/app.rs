@@ -237,6 +237,15 @@ impl LabApp {
                     self.send(Command::Save(path));
                 }
             }
+            Action::ExportOnnx => {
+                if let Some(path) = self
+                    .dialog
+                    .save_file("Export ONNX", dialog::ONNX, "model.onnx")
+                {
+                    // The file's extension selects the format the worker writes.
+                    self.send(Command::Save(path.with_extension("onnx")));
+                }
+            }
             Action::LoadModel => {
                 if let Some(path) = self.dialog.open_file("Load model", dialog::MODEL) {
                     self.session.restart();

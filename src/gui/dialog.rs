@@ -11,8 +11,12 @@ pub struct FileKind {
 }
 
 pub const MODEL: FileKind = FileKind {
-    name: "nnlab model (safetensors)",
-    extensions: &["safetensors"],
+    name: "nnlab model (safetensors or ONNX)",
+    extensions: &["safetensors", "onnx"],
+};
+pub const ONNX: FileKind = FileKind {
+    name: "ONNX model",
+    extensions: &["onnx"],
 };
 pub const CSV: FileKind = FileKind {
     name: "CSV table",

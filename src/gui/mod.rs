@@ -46,6 +46,8 @@ pub enum Action {
     SetLr(f64),
     PickDataFolder,
     SaveModel,
+    /// Write the trained network as an ONNX file.
+    ExportOnnx,
     LoadModel,
     /// Fine-tune a saved model, freezing this many first layers.
     FineTune(usize),

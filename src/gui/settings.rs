@@ -181,6 +181,13 @@ fn model_ui(
             actions.push(Action::LoadModel);
         }
     });
+    if ui
+        .add_enabled(session.has_network(), egui::Button::new("Export ONNX..."))
+        .on_hover_text("The trained network as an ONNX file for ONNX Runtime, browsers and phones")
+        .clicked()
+    {
+        actions.push(Action::ExportOnnx);
+    }
     let export = egui::Button::new("Export run...");
     if ui
         .add_enabled(session.has_network(), export)

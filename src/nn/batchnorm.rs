@@ -12,7 +12,7 @@ use super::{Float, Shape};
 use ndarray::{Array1, Array2, ArrayView2};
 
 /// Added to the variance before the square root (PyTorch's default).
-const EPS: f64 = 1e-5;
+pub(crate) const EPS: f64 = 1e-5;
 /// Weight of the newest batch in the running statistics (PyTorch's default).
 const MOMENTUM: f64 = 0.1;
 

@@ -19,6 +19,7 @@ pub mod layer;
 pub mod loss;
 pub mod model_file;
 pub mod network;
+pub mod onnx;
 pub mod optim;
 pub mod parallel;
 pub mod pool;

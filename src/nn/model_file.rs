@@ -75,11 +75,36 @@ impl SavedModel {
             ..
         } = serde_json::from_str(json).context("reading the model description")?;
         let tensors = SafeTensors::deserialize(bytes).map_err(|e| anyhow!("corrupt model: {e}"))?;
+        let mut named = HashMap::new();
+        for (key, view) in tensors.tensors() {
+            if view.dtype() != Dtype::F32 {
+                bail!("tensor '{key}' is {:?}, expected F32", view.dtype());
+            }
+            let values = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            let shape = view.shape().to_vec();
+            named.insert(key, Tensor { shape, values });
+        }
+        Self::from_tensors(spec, classes, config, named)
+    }
+
+    /// The model of `spec` with its parameters taken from `tensors` (nnlab's names and
+    /// layouts), each checked against the shape the architecture needs. Every model file
+    /// format reads its models through here.
+    pub fn from_tensors(
+        spec: NetworkSpec,
+        classes: Vec<String>,
+        config: Option<String>,
+        mut tensors: HashMap<String, Tensor>,
+    ) -> Result<Self> {
         let mut net = Network::<f32>::new(spec, Init::Zero, 0)?;
         let mut problem = None;
         net.for_each_param(|layer, name, p| {
             let key = format!("layers.{layer}.{name}");
-            match read_f32(&tensors, &key, p.value.shape()) {
+            match take_shaped(&mut tensors, &key, p.value.shape()) {
                 Ok(values) => p
                     .value
                     .as_slice_mut()
@@ -102,35 +127,78 @@ impl SavedModel {
 
     /// Writes to a temporary file beside `path`, then renames it: a crash never leaves
     /// half a model behind.
+    /// A path ending in `.onnx` gets an ONNX file ([`super::onnx::export`]).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let bytes = self.to_bytes()?;
-        let tmp = path.with_extension("safetensors.tmp");
+        let bytes = if super::onnx::is_onnx_path(path) {
+            super::onnx::export(self)?
+        } else {
+            self.to_bytes()?
+        };
+        let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
         Ok(())
     }
 
+    /// Reads nnlab's safetensors files, and ONNX files by their `.onnx` extension.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        Self::from_bytes(&bytes).with_context(|| format!("loading model {}", path.display()))
+        let model = if super::onnx::is_onnx_path(path) {
+            super::onnx::import(&bytes)
+        } else {
+            Self::from_bytes(&bytes)
+        };
+        model.with_context(|| format!("loading model {}", path.display()))
     }
 }
 
-fn read_f32(tensors: &SafeTensors, key: &str, shape: &[usize]) -> Result<Vec<f32>> {
+fn take_shaped(
+    tensors: &mut HashMap<String, Tensor>,
+    key: &str,
+    shape: &[usize],
+) -> Result<Vec<f32>> {
     let t = tensors
-        .tensor(key)
-        .map_err(|_| anyhow!("model has no tensor '{key}'"))?;
-    if t.dtype() != Dtype::F32 {
-        bail!("tensor '{key}' is {:?}, expected F32", t.dtype());
-    }
-    if t.shape() != shape {
+        .remove(key)
+        .ok_or_else(|| anyhow!("model has no tensor '{key}'"))?;
+    if t.shape != shape {
         bail!(
             "tensor '{key}' has shape {:?}, the architecture needs {shape:?}",
-            t.shape()
+            t.shape
         );
     }
-    Ok(t.data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect())
+    Ok(t.values)
+}
+
+/// A tensor read from a model file: its shape and its values in row-major order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+impl Tensor {
+    pub fn zeros(shape: Vec<usize>) -> Self {
+        let values = vec![0.0; shape.iter().product()];
+        Self { shape, values }
+    }
+
+    /// The same values under another shape of as many elements.
+    pub fn reshaped(self, shape: Vec<usize>) -> Self {
+        debug_assert_eq!(shape.iter().product::<usize>(), self.values.len());
+        Self { shape, ..self }
+    }
+
+    /// A matrix's transpose.
+    pub fn transposed(&self) -> Result<Self> {
+        let [rows, cols] = self.shape[..] else {
+            bail!("tensor of shape {:?} is not a matrix", self.shape);
+        };
+        let values = (0..cols)
+            .flat_map(|c| (0..rows).map(move |r| self.values[r * cols + c]))
+            .collect();
+        Ok(Self {
+            shape: vec![cols, rows],
+            values,
+        })
+    }
 }
