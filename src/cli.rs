@@ -189,17 +189,17 @@ pub struct TrainArgs {
     /// Print the per-epoch history as JSON lines on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Let `--save-run` replace a folder that is not empty (an earlier run).
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl TrainArgs {
-    /// The configuration these flags describe, on top of `--config` or the defaults.
+    /// The configuration these flags describe, on top of `--config` or the defaults,
+    /// checked against every setting's limits.
     pub fn run_config(&self, base: RunConfig) -> Result<RunConfig> {
         let mut c = match &self.config {
-            Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("reading {}", p.display()))?;
-                serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
-            }
+            Some(p) => RunConfig::from_file(p)?,
             None => self.model.map_or(base, RunConfig::for_model),
         };
         if let Some(d) = &self.data {
@@ -218,7 +218,39 @@ impl TrainArgs {
             model, classes, per_class, hidden, depth, activation, init, epochs, lr, momentum,
             batch, seed, augment
         );
+        if self.image_size.is_some() && !matches!(c.data, DataSource::ImageFolder { .. }) {
+            eprintln!("warning: --image-size is ignored: the data is not an image folder");
+        }
+        c.validate()?;
         Ok(c)
+    }
+
+    /// Checks every output path before any work: a bad one must not cost a training run.
+    pub fn check_outputs(&self) -> Result<()> {
+        if let Some(path) = &self.save {
+            crate::files::check_output_file(path)?;
+        }
+        if let Some(dir) = &self.save_run {
+            crate::files::check_output_folder(dir, self.force)?;
+        }
+        if self.force && self.save_run.is_none() {
+            eprintln!("warning: --force is ignored without --save-run");
+        }
+        Ok(())
+    }
+
+    /// The flags that choose the network, which fine-tuning takes from the saved model.
+    fn network_flags(&self) -> Vec<&'static str> {
+        [
+            ("--model", self.model.is_some()),
+            ("--hidden", self.hidden.is_some()),
+            ("--depth", self.depth.is_some()),
+            ("--activation", self.activation.is_some()),
+            ("--init", self.init.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
     }
 }
 
@@ -245,6 +277,10 @@ fn parse_freeze(s: &str) -> Result<usize, String> {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = crate::nn::parallel::threads_setting() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         None => crate::gui::run(
             cli.screenshot.map(|path| crate::gui::ScreenshotPlan {
@@ -332,12 +368,20 @@ pub fn train_with_progress(trainer: &mut Trainer, json: bool) -> Result<()> {
                 s.epoch, s.train_loss, s.train_acc, s.valid_loss, s.valid_acc, s.seconds
             );
         }
+        if let Some(why) = trainer.stopped_learning() {
+            bail!(
+                "training stopped learning: {why}; lower the learning rate (now {}) or the momentum (now {})",
+                trainer.config.lr,
+                trainer.config.momentum
+            );
+        }
     }
     Ok(())
 }
 
 fn train(args: &TrainArgs, base: RunConfig) -> Result<Trainer> {
     let config = args.run_config(base)?;
+    args.check_outputs()?;
     let data = config.load_data()?;
     let trainer = Trainer::new(config, data)?;
     train_and_report(trainer, args)
@@ -346,10 +390,22 @@ fn train(args: &TrainArgs, base: RunConfig) -> Result<Trainer> {
 /// Fine-tunes with the saved model's own settings (or the defaults for its kind), overridden by the flags.
 fn fine_tune(args: &FinetuneArgs) -> Result<ExitCode> {
     let model = SavedModel::load(&args.from)?;
-    let base = RunConfig::of_model(&model)?.unwrap_or_default();
+    let base = RunConfig::of_model(&model)
+        .with_context(|| format!("{}", args.from.display()))?
+        .unwrap_or_default();
+    let ignored = args.train.network_flags();
+    if !ignored.is_empty() {
+        eprintln!(
+            "warning: {} ignored: fine-tuning keeps the network of {}",
+            ignored.join(", "),
+            args.from.display()
+        );
+    }
     let config = args.train.run_config(base)?;
+    args.train.check_outputs()?;
     let data = config.load_data()?;
-    let trainer = finetune::trainer(&model, data, config, args.freeze)?;
+    let trainer = finetune::trainer(&model, data, config, args.freeze)
+        .with_context(|| format!("fine-tuning {}", args.from.display()))?;
     let frozen = finetune::frozen_tensors(&trainer.net);
     eprintln!(
         "fine-tuning {} ({frozen} parameter tensors frozen)",
@@ -392,13 +448,16 @@ fn train_and_report(mut trainer: Trainer, args: &TrainArgs) -> Result<Trainer> {
         eprintln!("saved {}", path.display());
     }
     if let Some(dir) = &args.save_run {
-        crate::train::report::write_run(dir, &mut trainer)?;
+        crate::train::report::write_run_folder(dir, &mut trainer, args.force)?;
         eprintln!("wrote the run report to {}", dir.display());
     }
     Ok(trainer)
 }
 
 fn autoencoder(args: &TrainArgs, recon_png: Option<PathBuf>) -> Result<ExitCode> {
+    if let Some(path) = &recon_png {
+        crate::files::check_output_file(path)?;
+    }
     let mut trainer = train(args, RunConfig::autoencoder())?;
     let valid = trainer.data.valid.clone();
     let recon = trainer.evaluate(&valid).outputs;
@@ -466,7 +525,7 @@ fn gen_builtin(out: &std::path::Path, seed: u64) -> Result<ExitCode> {
     let splits = crate::data::builtin::generate(seed)?;
     eprintln!("generated in {:.2}s", start.elapsed().as_secs_f64());
     let bytes = crate::data::builtin::pack(&splits)?;
-    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    crate::files::write_atomic(out, &bytes)?;
     eprintln!(
         "wrote {} ({} bytes); rebuild to embed it",
         out.display(),
@@ -476,20 +535,31 @@ fn gen_builtin(out: &std::path::Path, seed: u64) -> Result<ExitCode> {
 }
 
 fn eval(model: &std::path::Path, data: &str, split: &str) -> Result<ExitCode> {
-    let mut model = SavedModel::load(model)?;
+    let path = model;
+    let mut model = SavedModel::load(path)?;
+    if !["train", "valid", "test"].contains(&split) {
+        bail!("unknown split '{split}' (train, valid, test)");
+    }
     let splits = DataSource::parse(data).load()?;
     let ds = match split {
         "train" => &splits.train,
         "valid" => &splits.valid,
-        "test" => &splits.test,
-        other => bail!("unknown split '{other}' (train, valid, test)"),
+        _ => &splits.test,
     };
-    if model.classes.len() != ds.classes.len() {
+    let what = format!("the {split} split of {}", splits.name);
+    model
+        .check_classifier_for(ds.shape, &what)
+        .with_context(|| format!("{}", path.display()))?;
+    if model.classes != ds.classes {
         bail!(
-            "the model has {} classes, the data {}",
-            model.classes.len(),
-            ds.classes.len()
+            "{}: the model's classes ({}) are not those of {what} ({})",
+            path.display(),
+            model.classes.join(" "),
+            ds.classes.join(" ")
         );
+    }
+    if ds.is_empty() {
+        bail!("{what} is empty: there is nothing to evaluate");
     }
     let ev = evaluate(&mut model.net, Loss::CrossEntropy, Task::Classify, ds);
     let pred = predictions(&ev.outputs);

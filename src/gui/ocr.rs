@@ -142,9 +142,9 @@ impl OcrPanel {
 
     /// Opens the image file at `path` and starts reading it.
     pub fn open_path(&mut self, ctx: &egui::Context, path: &std::path::Path) {
-        match std::fs::read(path) {
+        match crate::files::read_regular(path, crate::data::image_file::MAX_FILE_BYTES) {
             Ok(bytes) => self.open_bytes(ctx, path.display().to_string(), &bytes),
-            Err(e) => self.fail(format!("{}: {e}", path.display())),
+            Err(e) => self.fail(format!("{e:#}")),
         }
     }
 

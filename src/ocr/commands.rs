@@ -63,8 +63,17 @@ pub fn ocr(
     params: &OcrParams,
 ) -> Result<ExitCode> {
     let mut model = load_model(model)?;
+    let mut failed = 0;
     for path in images {
-        let reading = read_photo(path, &mut model, params, debug_dir)?;
+        // One unreadable photo must not keep the others from being read.
+        let reading = match read_photo(path, &mut model, params, debug_dir) {
+            Ok(reading) => reading,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                failed += 1;
+                continue;
+            }
+        };
         if json {
             let value = serde_json::json!({ "file": path.display().to_string(), "text": reading.text(), "reading": reading });
             println!("{value}");
@@ -75,6 +84,9 @@ pub fn ocr(
             println!("{}", reading.text());
             print_timings(&reading.timings);
         }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} photos could not be read", images.len());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -42,7 +42,7 @@ impl std::str::FromStr for Model {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RunConfig {
     pub task: Task,
     pub model: Model,
@@ -93,7 +93,72 @@ impl Default for RunConfig {
     }
 }
 
+/// Limits on the settings of a run, which may come from outside (flags, a `--config` file,
+/// a model's stored configuration). Generous for the lab, small enough to never hang or
+/// exhaust the machine; the network's own size limits are in [`crate::nn::spec::limits`].
+pub mod limits {
+    /// Units per hidden layer.
+    pub const MAX_HIDDEN: usize = 1 << 14;
+    /// Hidden layers.
+    pub const MAX_DEPTH: usize = 64;
+    /// Samples per batch.
+    pub const MAX_BATCH: usize = 1 << 14;
+    /// Epochs of one run.
+    pub const MAX_EPOCHS: usize = 100_000;
+    /// Side an image folder's images are resized to.
+    pub const MAX_IMAGE_SIDE: usize = crate::data::image_folder::MAX_SIDE;
+    /// The size of a configuration file.
+    pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+}
+
 impl RunConfig {
+    /// An error naming the first setting outside its range and the range; every run's
+    /// configuration passes here before anything is loaded or allocated.
+    pub fn validate(&self) -> Result<()> {
+        use limits::*;
+        let count = |name: &str, value: usize, min: usize, max: usize| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!(
+                    "{name} is {value}; it must be between {min} and {max}"
+                ))
+            }
+        };
+        count("hidden (units per hidden layer)", self.hidden, 1, MAX_HIDDEN)?;
+        count("depth (hidden layers)", self.depth, 0, MAX_DEPTH)?;
+        count("batch", self.batch, 1, MAX_BATCH)?;
+        count("epochs", self.epochs, 1, MAX_EPOCHS)?;
+        if let DataSource::ImageFolder { side, .. } = self.data {
+            count("image-size", side, 1, MAX_IMAGE_SIDE)?;
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            anyhow::bail!(
+                "lr (the learning rate) is {}; it must be a positive number",
+                self.lr
+            );
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            anyhow::bail!(
+                "momentum is {}; it must be at least 0 and below 1",
+                self.momentum
+            );
+        }
+        Ok(())
+    }
+
+    /// Reads and checks a configuration file (a regular file of at most
+    /// [`limits::MAX_CONFIG_BYTES`]; unknown keys are errors).
+    pub fn from_file(path: &std::path::Path) -> Result<Self> {
+        let text = crate::files::read_regular_text(path, limits::MAX_CONFIG_BYTES)?;
+        let config: Self =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("{}", path.display()))?;
+        Ok(config)
+    }
+
     /// The course's autoencoder settings: 1024-32-32-32-1024, batch 36, lr 3e-5.
     pub fn autoencoder() -> Self {
         Self {
@@ -191,13 +256,17 @@ impl RunConfig {
         Ok(Arc::new(more))
     }
 
-    /// The run configuration saved in `model`, if it has one.
+    /// The run configuration saved in `model`, if it has one, checked like any other.
     pub fn of_model(model: &SavedModel) -> Result<Option<Self>> {
-        model
-            .config
-            .as_deref()
-            .map(|json| serde_json::from_str(json).context("reading the model's run configuration"))
-            .transpose()
+        let Some(json) = model.config.as_deref() else {
+            return Ok(None);
+        };
+        let config: Self =
+            serde_json::from_str(json).context("reading the model's run configuration")?;
+        config
+            .validate()
+            .context("the model's run configuration")?;
+        Ok(Some(config))
     }
 
     /// This config training on `other`'s data: its source, class selection and extra crops.

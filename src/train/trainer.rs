@@ -50,6 +50,12 @@ pub struct StepReport {
 /// a stable softmax keeps the loss finite long after the weights have blown up.
 pub const DIVERGENCE_FACTOR: f64 = 100.0;
 
+/// From this epoch on, a classifier of at least [`CHANCE_MIN_CLASSES`] classes whose
+/// training accuracy stays below [`CHANCE_FACTOR`] times chance counts as stalled.
+pub const CHANCE_EPOCH: usize = 3;
+pub const CHANCE_MIN_CLASSES: usize = 10;
+pub const CHANCE_FACTOR: f64 = 1.5;
+
 impl StepReport {
     /// True when this batch's loss was NaN, infinite or exploded; its update was not applied.
     pub fn diverged(&self) -> bool {
@@ -91,6 +97,8 @@ pub struct Trainer {
     epoch_seen: usize,
     epoch_started: Instant,
     first_loss: Option<f64>,
+    /// Why the run stopped learning, if the last finished epoch says it did.
+    stalled: Option<String>,
 }
 
 /// The targets a task trains towards.
@@ -104,6 +112,7 @@ pub fn targets(task: Task, ds: &Dataset) -> Array2<f32> {
 impl Trainer {
     /// A fresh network for `config` on `data`.
     pub fn new(config: RunConfig, data: Arc<Splits>) -> Result<Self> {
+        config.validate()?;
         let spec = config.network_spec(data.train.shape, data.train.classes.len());
         let net = Network::new(spec, config.init, config.seed)?;
         Self::with_network(config, data, net)
@@ -111,12 +120,15 @@ impl Trainer {
 
     /// Continues training `net` (e.g. a loaded or fine-tuned model).
     pub fn with_network(config: RunConfig, data: Arc<Splits>, net: Network<f32>) -> Result<Self> {
-        anyhow::ensure!(
-            !data.train.is_empty(),
-            "the training split of {} is empty",
-            data.name
-        );
-        anyhow::ensure!(config.batch > 0, "the batch size must be at least 1");
+        config.validate()?;
+        for (split, ds) in [("training", &data.train), ("validation", &data.valid)] {
+            anyhow::ensure!(
+                !ds.is_empty(),
+                "the {split} split of {} is empty: there is nothing to {} on",
+                data.name,
+                if split == "training" { "train" } else { "measure the run" }
+            );
+        }
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(0x5eed));
         let order = epoch_order(data.train.len(), &mut rng);
         // Its own generator: switching augmentation on leaves the sample order as it was.
@@ -146,6 +158,7 @@ impl Trainer {
             epoch_seen: 0,
             epoch_started: Instant::now(),
             first_loss: None,
+            stalled: None,
             config,
         })
     }
@@ -233,6 +246,7 @@ impl Trainer {
             lr: self.opt.lr,
             seconds: self.epoch_started.elapsed().as_secs_f64(),
         };
+        self.stalled = self.stall_reason(&stats);
         self.history.push(stats.clone());
         self.last_valid = Some(valid);
         self.epoch += 1;
@@ -243,6 +257,54 @@ impl Trainer {
         self.order = epoch_order(self.data.train.len(), &mut self.rng);
         self.epoch_started = Instant::now();
         stats
+    }
+
+    /// Why the run has stopped learning, judged at the end of the last epoch: its mean
+    /// training loss is not below the first batch's (from the second epoch, or the first
+    /// when it had several batches), every unit of a ReLU layer is dead on the validation
+    /// images, or a classifier of many classes is still at chance. Training on is futile:
+    /// the learning rate (or momentum) is too high.
+    pub fn stopped_learning(&self) -> Option<&str> {
+        self.stalled.as_deref()
+    }
+
+    /// Runs right after the validation pass of `stats`' epoch (the layers still hold the
+    /// outputs of its last chunk).
+    fn stall_reason(&self, stats: &EpochStats) -> Option<String> {
+        let first = self.first_loss?;
+        let judged = stats.epoch >= 2 || self.batches_per_epoch() > 1;
+        if judged && stats.train_loss >= first {
+            return Some(format!(
+                "the mean training loss of epoch {} ({:.4}) is not below the first batch's ({first:.4})",
+                stats.epoch, stats.train_loss
+            ));
+        }
+        if !self.data.valid.is_empty() {
+            for (i, layer) in self.net.layers().iter().enumerate() {
+                let relu = matches!(
+                    layer,
+                    crate::nn::Layer::Activation(a) if a.f == crate::nn::Activation::Relu
+                );
+                if relu && layer.output().iter().all(|&v| v == 0.0) {
+                    return Some(format!(
+                        "every unit of layer {i} (ReLU) is dead: it outputs 0 for every validation image"
+                    ));
+                }
+            }
+        }
+        let classes = self.data.train.classes.len();
+        let chance = 1.0 / classes.max(1) as f64;
+        if self.config.task == Task::Classify
+            && classes >= CHANCE_MIN_CLASSES
+            && stats.epoch >= CHANCE_EPOCH
+            && stats.train_acc < CHANCE_FACTOR * chance
+        {
+            return Some(format!(
+                "the training accuracy ({:.3}) is still at chance ({chance:.3}) after {} epochs",
+                stats.train_acc, stats.epoch
+            ));
+        }
+        None
     }
 
     /// The network with its class names and this run's configuration, ready to save (a copy
