@@ -166,9 +166,9 @@ pub struct TrainArgs {
     pub init: Option<Init>,
     #[arg(long)]
     pub epochs: Option<usize>,
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub momentum: Option<f64>,
     #[arg(long)]
     pub batch: Option<usize>,

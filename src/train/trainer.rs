@@ -261,8 +261,9 @@ impl Trainer {
 
     /// Why the run has stopped learning, judged at the end of the last epoch: its mean
     /// training loss is not below the first batch's (from the second epoch, or the first
-    /// when it had several batches), every unit of a ReLU layer is dead on the validation
-    /// images, or a classifier of many classes is still at chance. Training on is futile:
+    /// when it had several batches) or did not change at all since the epoch before, every
+    /// unit of a ReLU layer is dead on the validation images, or a classifier of many
+    /// classes is still at chance. Training on is futile:
     /// the learning rate (or momentum) is too high.
     pub fn stopped_learning(&self) -> Option<&str> {
         self.stalled.as_deref()
@@ -278,6 +279,14 @@ impl Trainer {
                 "the mean training loss of epoch {} ({:.4}) is not below the first batch's ({first:.4})",
                 stats.epoch, stats.train_loss
             ));
+        }
+        if let Some(last) = self.history.last() {
+            if (stats.train_loss - last.train_loss).abs() <= 1e-9 * last.train_loss.abs() {
+                return Some(format!(
+                    "the mean training loss stayed at {:.4} for two epochs: no gradient reaches the weights (dead units or saturated outputs)",
+                    stats.train_loss
+                ));
+            }
         }
         if !self.data.valid.is_empty() {
             for (i, layer) in self.net.layers().iter().enumerate() {
