@@ -722,6 +722,7 @@ mod editor {
         }
         let s = &h.state().session;
         assert_eq!(s.history.len(), 1);
+        assert!(s.curves.lr.count() > 0, "the scheduled rate is plotted");
         assert!(
             s.network
                 .contains("Conv(8, 3x3) -> relu -> MaxPool(2) -> Flatten -> Dense(36)"),
