@@ -2,8 +2,13 @@
 
 use crate::data::{DataSource, toy};
 use crate::nn::gradcheck::{GradCheckReport, check_gradients};
-use crate::nn::{Activation, Init, Loss, Network, NetworkSpec, SavedModel};
+use crate::nn::layer_list::{self, Preset};
+use crate::nn::{
+    Activation, Init, LayerSpec, Loss, Network, NetworkSpec, OptimizerKind, SavedModel,
+};
 use crate::train::metrics::{confusion_matrix, mean_finite, most_confused, psnr_rows};
+use crate::train::schedule::Schedule;
+use crate::train::trainer::Weights;
 use crate::train::trainer::{evaluate, predictions};
 use crate::train::{Model, RunConfig, Task, Trainer, finetune};
 use anyhow::{Context, Result, bail};
@@ -152,9 +157,19 @@ pub struct TrainArgs {
     /// dark ink on white, as the OCR tab saves corrections).
     #[arg(long)]
     pub extra_train: Option<PathBuf>,
-    /// mlp or cnn (the course's CNN; its defaults: lr 1e-3, momentum 0.9, 10 epochs, augment).
+    /// mlp, cnn (the course's CNN; its defaults: lr 1e-3, momentum 0.9, 30 epochs, augment)
+    /// or layers (the list of --layers).
     #[arg(long)]
     pub model: Option<Model>,
+    /// The network as a list of layers, e.g. "conv 8 3, bn, relu, pool 2, flatten, dense 36"
+    /// (rows: dense N, conv OUT KERNEL [STRIDE [PADDING]], pool SIZE [STRIDE], bn, dropout P,
+    /// flatten, sigmoid, tanh, relu, identity; the last row is dense <class count>).
+    #[arg(long, value_parser = parse_layers)]
+    pub layers: Option<LayerList>,
+    /// A layer list to start from, with its network's defaults: course-mlp, course-cnn,
+    /// lenet5 or deep-cnn (its output layer fits the data's class count).
+    #[arg(long)]
+    pub preset: Option<Preset>,
     #[arg(long)]
     pub hidden: Option<usize>,
     /// Number of hidden layers.
@@ -168,8 +183,41 @@ pub struct TrainArgs {
     pub epochs: Option<usize>,
     #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
+    /// sgd, momentum, nesterov, adam, adamw or rmsprop.
+    #[arg(long)]
+    pub optimizer: Option<OptimizerKind>,
+    /// Momentum and Nesterov's mu.
     #[arg(long, allow_negative_numbers = true)]
     pub momentum: Option<f64>,
+    /// Adam's first-moment decay.
+    #[arg(long)]
+    pub beta1: Option<f64>,
+    /// Adam's second-moment decay.
+    #[arg(long)]
+    pub beta2: Option<f64>,
+    /// RMSProp's decay of the squared gradients.
+    #[arg(long)]
+    pub rho: Option<f64>,
+    /// Adam's and RMSProp's eps.
+    #[arg(long)]
+    pub eps: Option<f64>,
+    /// L2 weight decay of dense and convolution weights (decoupled for adamw).
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// constant, step:N:GAMMA (times GAMMA every N epochs), exp:GAMMA (every epoch) or
+    /// cosine:FLOOR (down to FLOOR times the rate in the last epoch).
+    #[arg(long)]
+    pub schedule: Option<Schedule>,
+    /// Epochs of linear warm-up before the schedule.
+    #[arg(long, value_name = "EPOCHS")]
+    pub warmup: Option<usize>,
+    /// Stop after N epochs without a lower validation loss (0: never).
+    #[arg(long, value_name = "N")]
+    pub early_stop: Option<usize>,
+    /// Which weights --save, --save-run and the final evaluation use: last, or best (those
+    /// of the epoch with the lowest validation loss).
+    #[arg(long, default_value = "last")]
+    pub keep: Weights,
     #[arg(long)]
     pub batch: Option<usize>,
     #[arg(long)]
@@ -200,8 +248,19 @@ impl TrainArgs {
     pub fn run_config(&self, base: RunConfig) -> Result<RunConfig> {
         let mut c = match &self.config {
             Some(p) => RunConfig::from_file(p)?,
-            None => self.model.map_or(base, RunConfig::for_model),
+            None => match self.preset {
+                Some(preset) => RunConfig::preset(preset, crate::data::nist36_classes().len()),
+                None => self.model.map_or(base, RunConfig::for_model),
+            },
         };
+        if let Some(preset) = self.preset {
+            c.model = Model::Layers;
+            c.layers = preset.layers(crate::data::nist36_classes().len());
+        }
+        if let Some(LayerList(layers)) = &self.layers {
+            c.model = Model::Layers;
+            c.layers = layers.clone();
+        }
         if let Some(d) = &self.data {
             c.data = DataSource::parse(d);
         }
@@ -215,8 +274,28 @@ impl TrainArgs {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
         }
         take!(
-            model, classes, per_class, hidden, depth, activation, init, epochs, lr, momentum,
-            batch, seed, augment
+            model,
+            classes,
+            per_class,
+            hidden,
+            depth,
+            activation,
+            init,
+            epochs,
+            lr,
+            momentum,
+            batch,
+            seed,
+            augment,
+            optimizer,
+            beta1,
+            beta2,
+            rho,
+            eps,
+            weight_decay,
+            schedule,
+            warmup,
+            early_stop
         );
         if self.image_size.is_some() && !matches!(c.data, DataSource::ImageFolder { .. }) {
             eprintln!("warning: --image-size is ignored: the data is not an image folder");
@@ -264,6 +343,14 @@ pub struct FinetuneArgs {
     pub freeze: usize,
     #[command(flatten)]
     pub train: TrainArgs,
+}
+
+/// A `--layers` list (a newtype: clap would read a `Vec` as repeated values).
+#[derive(Clone, Debug)]
+pub struct LayerList(pub Vec<LayerSpec>);
+
+fn parse_layers(s: &str) -> Result<LayerList, String> {
+    layer_list::parse(s).map(LayerList)
 }
 
 fn parse_freeze(s: &str) -> Result<usize, String> {
@@ -364,8 +451,8 @@ pub fn train_with_progress(trainer: &mut Trainer, json: bool) -> Result<()> {
             println!("{}", serde_json::to_string(&s)?);
         } else {
             eprintln!(
-                "epoch {:>3}  train loss {:.4} acc {:.3}  valid loss {:.4} acc {:.3}  ({:.2}s)",
-                s.epoch, s.train_loss, s.train_acc, s.valid_loss, s.valid_acc, s.seconds
+                "epoch {:>3}  train loss {:.4} acc {:.3}  valid loss {:.4} acc {:.3}  lr {:.2e}  ({:.2}s)",
+                s.epoch, s.train_loss, s.train_acc, s.valid_loss, s.valid_acc, s.lr, s.seconds
             );
         }
         if let Some(why) = trainer.stopped_learning() {
@@ -375,14 +462,24 @@ pub fn train_with_progress(trainer: &mut Trainer, json: bool) -> Result<()> {
                 trainer.config.momentum
             );
         }
+        if r.stop_early {
+            eprintln!(
+                "early stop: {} epochs without a lower validation loss",
+                trainer.config.early_stop
+            );
+            break;
+        }
     }
     Ok(())
 }
 
 fn train(args: &TrainArgs, base: RunConfig) -> Result<Trainer> {
-    let config = args.run_config(base)?;
+    let mut config = args.run_config(base)?;
     args.check_outputs()?;
     let data = config.load_data()?;
+    if let (Some(preset), None) = (args.preset, &args.layers) {
+        config.layers = preset.layers(data.train.classes.len());
+    }
     let trainer = Trainer::new(config, data)?;
     train_and_report(trainer, args)
 }
@@ -427,6 +524,21 @@ fn train_and_report(mut trainer: Trainer, args: &TrainArgs) -> Result<Trainer> {
         data.test.len()
     );
     train_with_progress(&mut trainer, args.json)?;
+    if args.keep == Weights::Best
+        && let Some(best) = &trainer.best
+    {
+        eprintln!(
+            "keeping the best weights: epoch {} (valid loss {:.4})",
+            best.epoch, best.valid_loss
+        );
+    }
+    trainer.with_weights(args.keep, |trainer| report_and_save(trainer, args))?;
+    Ok(trainer)
+}
+
+/// Prints every split's loss and accuracy and writes what `args` ask for.
+fn report_and_save(trainer: &mut Trainer, args: &TrainArgs) -> Result<()> {
+    let data = trainer.data.clone();
     for (name, ds) in [
         ("train", &data.train),
         ("valid", &data.valid),
@@ -448,10 +560,10 @@ fn train_and_report(mut trainer: Trainer, args: &TrainArgs) -> Result<Trainer> {
         eprintln!("saved {}", path.display());
     }
     if let Some(dir) = &args.save_run {
-        crate::train::report::write_run_folder(dir, &mut trainer, args.force)?;
+        crate::train::report::write_run_folder(dir, trainer, args.force)?;
         eprintln!("wrote the run report to {}", dir.display());
     }
-    Ok(trainer)
+    Ok(())
 }
 
 fn autoencoder(args: &TrainArgs, recon_png: Option<PathBuf>) -> Result<ExitCode> {

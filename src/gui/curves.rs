@@ -224,7 +224,8 @@ pub fn ui(
         .map(|&(x, lr)| (x, format!("lr {}", format_value(lr))))
         .collect();
     let link = ui.make_persistent_id("curves-x");
-    let height = ((ui.available_height() - 8.0) / 2.0).max(120.0);
+    const RATE_HEIGHT: f32 = 90.0;
+    let height = ((ui.available_height() - 12.0 - RATE_HEIGHT) / 2.0).max(120.0);
     let loss_rect = CurvePlot {
         id: "loss",
         y_label: "loss",
@@ -236,6 +237,26 @@ pub fn ui(
         link_x: Some(link),
     }
     .show(ui, &loss_curves(curves, options));
+    // The scheduled rate right under the loss it shapes.
+    let rate_rect = CurvePlot {
+        id: "rate",
+        y_label: "learning rate",
+        log_y: false,
+        smoothing: 0.0,
+        markers: &[],
+        y_include: Some(0.0..=0.0),
+        height: RATE_HEIGHT,
+        link_x: Some(link),
+    }
+    .show(
+        ui,
+        &[Curve {
+            name: "rate",
+            points: curves.lr.points(),
+            color: MARKER,
+            faint: false,
+        }],
+    );
     let acc_rect = CurvePlot {
         id: "accuracy",
         y_label: "accuracy",
@@ -263,7 +284,7 @@ pub fn ui(
             },
         ],
     );
-    loss_rect.union(acc_rect)
+    loss_rect.union(rate_rect).union(acc_rect)
 }
 
 /// The loss lines of both the classifier's and the autoencoder's curves: single batches

@@ -16,6 +16,7 @@ pub mod dropout;
 pub mod gemm;
 pub mod gradcheck;
 pub mod layer;
+pub mod layer_list;
 pub mod loss;
 pub mod model_file;
 pub mod network;
@@ -29,7 +30,7 @@ pub use layer::{Layer, Param};
 pub use loss::{Loss, softmax_rows};
 pub use model_file::SavedModel;
 pub use network::Network;
-pub use optim::Sgd;
+pub use optim::{Optimizer, OptimizerKind, OptimizerSettings};
 pub use spec::{Init, LayerSpec, NetworkSpec, Shape};
 
 use std::fmt::Debug;

@@ -6,7 +6,7 @@ use super::{RunConfig, Task};
 use crate::data::augment::BatchWarper;
 use crate::data::{Dataset, Splits};
 use crate::nn::batches::{epoch_order, gather_rows};
-use crate::nn::{Loss, Network, SavedModel, Sgd, softmax_rows};
+use crate::nn::{Loss, Network, Optimizer, SavedModel, softmax_rows};
 use anyhow::{Context, Result};
 use ndarray::{Array2, ArrayView2, s};
 use rand::SeedableRng;
@@ -44,6 +44,8 @@ pub struct StepReport {
     pub diverged: bool,
     /// Set when this step finished an epoch.
     pub epoch_done: Option<EpochStats>,
+    /// Set when early stopping ends the run after this step's epoch.
+    pub stop_early: bool,
 }
 
 /// A batch whose loss is this many times the run's first batch loss counts as diverged:
@@ -72,10 +74,42 @@ pub struct Evaluation {
     pub outputs: Array2<f32>,
 }
 
+/// Which weights of a run Save and Export write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Weights {
+    /// Those of the last step.
+    #[default]
+    Last,
+    /// Those of the epoch with the lowest validation loss so far.
+    Best,
+}
+
+impl std::str::FromStr for Weights {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "last" => Ok(Self::Last),
+            "best" => Ok(Self::Best),
+            _ => Err(format!("unknown weights '{s}' (best, last)")),
+        }
+    }
+}
+
+/// The network of the epoch with the lowest validation loss.
+#[derive(Clone, Debug)]
+pub struct BestEpoch {
+    pub epoch: usize,
+    pub valid_loss: f64,
+    pub net: Network<f32>,
+}
+
 pub struct Trainer {
     pub config: RunConfig,
     pub net: Network<f32>,
-    pub opt: Sgd<f32>,
+    pub opt: Optimizer<f32>,
+    /// Kept after every epoch that lowered the validation loss.
+    pub best: Option<BestEpoch>,
     pub data: Arc<Splits>,
     pub history: Vec<EpochStats>,
     /// The validation split's outputs at the end of the last epoch (for per-epoch records
@@ -113,7 +147,7 @@ impl Trainer {
     /// A fresh network for `config` on `data`.
     pub fn new(config: RunConfig, data: Arc<Splits>) -> Result<Self> {
         config.validate()?;
-        let spec = config.network_spec(data.train.shape, data.train.classes.len());
+        let spec = config.network_spec(data.train.shape, data.train.classes.len())?;
         let net = Network::new(spec, config.init, config.seed)?;
         Self::with_network(config, data, net)
     }
@@ -138,7 +172,8 @@ impl Trainer {
             .transpose()
             .with_context(|| format!("augmenting {}", data.name))?;
         Ok(Self {
-            opt: Sgd::new(config.lr, config.momentum),
+            opt: Optimizer::new(config.lr, config.optimizer_settings()),
+            best: None,
             loss: config.loss(),
             train_targets: targets(config.task, &data.train),
             net,
@@ -172,10 +207,17 @@ impl Trainer {
         self.data.train.len().div_ceil(self.config.batch)
     }
 
-    /// Takes effect at the next step; momentum is kept.
+    /// A new base rate from the next step on: the schedule continues, scaled; the
+    /// optimiser's moment estimates are kept.
     pub fn set_lr(&mut self, lr: f64) {
-        self.opt.lr = lr;
         self.config.lr = lr;
+    }
+
+    /// The rate of the next step: the base rate times the schedule.
+    pub fn current_lr(&self) -> f64 {
+        let batch = self.cursor / self.config.batch + 1;
+        let plan = self.config.rate_plan();
+        self.config.lr * plan.factor(self.epoch, batch, self.batches_per_epoch())
     }
 
     /// Trains on the next mini-batch; finishing the epoch also evaluates the validation split.
@@ -202,6 +244,7 @@ impl Trainer {
             samples,
             diverged: false,
             epoch_done: None,
+            stop_early: false,
         };
         let first = *self.first_loss.get_or_insert(report.loss);
         report.diverged =
@@ -210,6 +253,7 @@ impl Trainer {
             return report; // leave the weights as they were before this batch
         }
         self.net.backward(self.x_batch.view(), self.grad.view());
+        self.opt.lr = self.current_lr();
         self.opt.step(&mut self.net);
         self.epoch_loss += value.loss;
         self.epoch_correct += value.correct;
@@ -217,6 +261,7 @@ impl Trainer {
         self.cursor = end;
         if self.cursor == self.order.len() {
             report.epoch_done = Some(self.finish_epoch());
+            report.stop_early = self.patience_ran_out();
         }
         report
     }
@@ -249,6 +294,17 @@ impl Trainer {
         self.stalled = self.stall_reason(&stats);
         self.history.push(stats.clone());
         self.last_valid = Some(valid);
+        if self
+            .best
+            .as_ref()
+            .is_none_or(|b| stats.valid_loss < b.valid_loss)
+        {
+            self.best = Some(BestEpoch {
+                epoch: stats.epoch,
+                valid_loss: stats.valid_loss,
+                net: self.net.cast(),
+            });
+        }
         self.epoch += 1;
         self.cursor = 0;
         self.epoch_loss = 0.0;
@@ -316,11 +372,28 @@ impl Trainer {
         None
     }
 
+    /// True when early stopping is on and the last `early_stop` epochs brought no lower
+    /// validation loss.
+    fn patience_ran_out(&self) -> bool {
+        let patience = self.config.early_stop;
+        let best = self.best.as_ref().map_or(0, |b| b.epoch);
+        patience > 0 && self.history.len() >= best + patience
+    }
+
     /// The network with its class names and this run's configuration, ready to save (a copy
     /// without the layers' batch buffers).
     pub fn saved_model(&self) -> SavedModel {
+        self.saved(Weights::Last)
+    }
+
+    /// [`Trainer::saved_model`] with the chosen weights (the last ones before any epoch ended).
+    pub fn saved(&self, weights: Weights) -> SavedModel {
+        let net = match (weights, &self.best) {
+            (Weights::Best, Some(best)) => &best.net,
+            _ => &self.net,
+        };
         SavedModel {
-            net: self.net.cast(),
+            net: net.cast(),
             classes: if self.config.task == Task::Classify {
                 self.data.train.classes.clone()
             } else {
@@ -328,6 +401,20 @@ impl Trainer {
             },
             config: serde_json::to_string(&self.config).ok(),
         }
+    }
+
+    /// Runs `f` with the chosen weights in place of the last ones (e.g. to report on the best).
+    pub fn with_weights<T>(&mut self, weights: Weights, f: impl FnOnce(&mut Self) -> T) -> T {
+        let Some(best) = (weights == Weights::Best)
+            .then(|| self.best.as_ref().map(|b| b.net.cast()))
+            .flatten()
+        else {
+            return f(self);
+        };
+        let last = std::mem::replace(&mut self.net, best);
+        let result = f(self);
+        self.net = last;
+        result
     }
 
     /// Loss, accuracy and outputs of the current network on `ds`.
