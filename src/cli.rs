@@ -123,6 +123,16 @@ pub struct OcrArgs {
     /// Turn off the post-step that makes each word all letters or all digits.
     #[arg(long)]
     pub mixed_words: bool,
+    /// `auto`: also try the page turned by 90, 180 and 270 degrees, keep the surest reading.
+    #[arg(long, default_value = "upright", value_parser = ["upright", "auto"])]
+    pub orient: String,
+    /// The writing's angle in degrees (positive: lines run down to the right), instead of
+    /// the estimate.
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(f32))]
+    pub angle: Option<f32>,
+    /// Cut touching letters by width alone (segmentation by recognition off).
+    #[arg(long)]
+    pub width_cuts: bool,
 }
 
 impl OcrArgs {
@@ -130,6 +140,9 @@ impl OcrArgs {
         crate::ocr::OcrParams {
             threshold_offset: self.threshold_offset,
             one_kind_per_word: !self.mixed_words,
+            orient_auto: self.orient == "auto",
+            angle: self.angle,
+            by_recognition: !self.width_cuts,
             ..Default::default()
         }
     }

@@ -36,13 +36,18 @@ fn read_photo(
 ) -> Result<Reading> {
     let (seg, reading) = read_file(path, model, params)?;
     eprintln!(
-        "  {}: working {}x{}, pen {:.0} px, letters {:.0} px high, level {}",
+        "  {}: working {}x{}, pen {:.0} px, letters {:.0} px high, level {}, angle {:.1} deg{}",
         path.display(),
         seg.grey.width(),
         seg.grey.height(),
         seg.stroke_width,
         seg.letter_height,
-        seg.level
+        seg.level,
+        seg.angle,
+        match seg.quarter_turns {
+            0 => String::new(),
+            t => format!(", turned {} deg clockwise", 90 * t as u32),
+        }
     );
     if let Some(dir) = debug_dir {
         let stem = path
