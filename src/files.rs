@@ -157,9 +157,9 @@ fn clear_stale_temps(parent: &Path, target: &Path) {
         let Some(pid) = file_name.strip_prefix(&prefix) else {
             continue;
         };
-        let alive = pid.parse::<u32>().is_ok_and(|p| {
-            p == std::process::id() || Path::new(&format!("/proc/{p}")).exists()
-        });
+        let alive = pid
+            .parse::<u32>()
+            .is_ok_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
         if !alive {
             let path = entry.path();
             let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));

@@ -153,7 +153,11 @@ fn path_str(p: &Path) -> String {
 // ---------------------------------------------------------------- model files
 
 /// A model file with any header and tensors (they need not agree: that is the point).
-fn write_raw_model(path: &Path, header: serde_json::Value, tensors: &[(&str, Vec<usize>, Vec<f32>)]) {
+fn write_raw_model(
+    path: &Path,
+    header: serde_json::Value,
+    tensors: &[(&str, Vec<usize>, Vec<f32>)],
+) {
     let bytes: Vec<Vec<u8>> = tensors
         .iter()
         .map(|(_, _, v)| v.iter().flat_map(|x| x.to_le_bytes()).collect())
@@ -246,7 +250,12 @@ fn hostile_model_files_are_refused() {
             }
         })
     });
-    saved(&p("twice.st"), mlp(1024, 3), vec!["A".into(), "B".into(), "A".into()], |_| {});
+    saved(
+        &p("twice.st"),
+        mlp(1024, 3),
+        vec!["A".into(), "B".into(), "A".into()],
+        |_| {},
+    );
     saved(
         &p("autoencoder.st"),
         NetworkSpec::autoencoder(1024, 16, 1),
@@ -265,7 +274,11 @@ fn hostile_model_files_are_refused() {
         input: Shape::flat(1024),
         layers: vec![LayerSpec::Dense { out }],
     };
-    write_raw_model(&p("dense-1e9.st"), header(&huge(1_000_000_000), &letters(36), None), &[]);
+    write_raw_model(
+        &p("dense-1e9.st"),
+        header(&huge(1_000_000_000), &letters(36), None),
+        &[],
+    );
     write_raw_model(
         &p("dense-1e12.st"),
         header(&huge(1_000_000_000_000), &letters(36), None),
@@ -301,7 +314,11 @@ fn hostile_model_files_are_refused() {
     let mut extra = header(&small, &two, None);
     extra["trust_me"] = serde_json::json!(true);
     write_raw_model(&p("extra-key.st"), extra, &[]);
-    std::fs::write(p("garbage.st"), b"this is not a model at all, just text\n".repeat(10)).unwrap();
+    std::fs::write(
+        p("garbage.st"),
+        b"this is not a model at all, just text\n".repeat(10),
+    )
+    .unwrap();
     std::fs::write(p("empty.st"), b"").unwrap();
     saved(&p("whole.st"), mlp(1024, 36), letters(36), |_| {});
     let whole = std::fs::read(p("whole.st")).unwrap();
@@ -310,42 +327,157 @@ fn hostile_model_files_are_refused() {
     std::fs::create_dir(p("folder.st")).unwrap();
 
     let ocr = |m: &str| vec!["ocr".to_string(), page.clone(), "--model".into(), s(m)];
-    let eval = |m: &str| ["eval", "--model", &s(m), "--data", "builtin"].map(String::from).to_vec();
-    let finetune = |m: &str| {
-        ["finetune", "--from", &s(m), "--epochs", "1", "--per-class", "2"]
+    let eval = |m: &str| {
+        ["eval", "--model", &s(m), "--data", "builtin"]
             .map(String::from)
             .to_vec()
     };
+    let finetune = |m: &str| {
+        [
+            "finetune",
+            "--from",
+            &s(m),
+            "--epochs",
+            "1",
+            "--per-class",
+            "2",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
     let cases = vec![
-        case_of("class names fewer than outputs (ocr)", ocr("ten-names.st"), &["ten-names.st", "names 10 classes but has 36 outputs"]),
-        case_of("class names fewer than outputs (eval)", eval("ten-names.st"), &["ten-names.st", "names 10 classes"]),
-        case_of("36 names on 10 outputs (ocr)", ocr("ten-outputs.st"), &["ten-outputs.st", "names 36 classes but has 10 outputs"]),
-        case_of("36 names on 10 outputs (eval)", eval("ten-outputs.st"), &["ten-outputs.st", "names 36 classes"]),
-        case_of("784-input model (eval)", eval("mnist.st"), &["mnist.st", "reads 784 values"]),
+        case_of(
+            "class names fewer than outputs (ocr)",
+            ocr("ten-names.st"),
+            &["ten-names.st", "names 10 classes but has 36 outputs"],
+        ),
+        case_of(
+            "class names fewer than outputs (eval)",
+            eval("ten-names.st"),
+            &["ten-names.st", "names 10 classes"],
+        ),
+        case_of(
+            "36 names on 10 outputs (ocr)",
+            ocr("ten-outputs.st"),
+            &["ten-outputs.st", "names 36 classes but has 10 outputs"],
+        ),
+        case_of(
+            "36 names on 10 outputs (eval)",
+            eval("ten-outputs.st"),
+            &["ten-outputs.st", "names 36 classes"],
+        ),
+        case_of(
+            "784-input model (eval)",
+            eval("mnist.st"),
+            &["mnist.st", "reads 784 values"],
+        ),
         case_of("784-input model (ocr)", ocr("mnist.st"), &["784"]),
         case_of("NaN weights (ocr)", ocr("nan.st"), &["nan.st", "holds NaN"]),
-        case_of("NaN weights (eval)", eval("nan.st"), &["nan.st", "holds NaN"]),
+        case_of(
+            "NaN weights (eval)",
+            eval("nan.st"),
+            &["nan.st", "holds NaN"],
+        ),
         case_of("infinite biases", eval("inf.st"), &["inf.st", "holds inf"]),
-        case_of("a class named twice", eval("twice.st"), &["twice.st", "twice"]),
-        case_of("fine-tuning an autoencoder", finetune("autoencoder.st"), &["autoencoder.st", "not a classifier"]),
-        case_of("stored config with 1e15 epochs", finetune("forever.st"), &["forever.st", "epochs is 1000000000000000"]),
-        case_of("stored config with an unknown key", finetune("unknown-config.st"), &["unknown-config.st", "unknown field `learning_rate`"]),
-        case_of("dense layer of 1e9 units", eval("dense-1e9.st"), &["dense-1e9.st", "at most 65536"]),
-        case_of("dense layer of 1e12 units", ocr("dense-1e12.st"), &["dense-1e12.st", "at most 65536"]),
-        case_of("conv on a 100000x100000 input", eval("conv-huge.st"), &["conv-huge.st", "the height is 100000"]),
-        case_of("10,000 layers", eval("deep.st"), &["deep.st", "the number of layers is 10001"]),
-        case_of("input shape that overflows", eval("overflow.st"), &["overflow.st", "at most"]),
-        case_of("tensors of the wrong shape", eval("transposed.st"), &["transposed.st", "has shape [8, 4]"]),
-        case_of("missing tensors", eval("missing-tensor.st"), &["missing-tensor.st", "holds 32 values, its architecture needs 58"]),
-        case_of("unknown key in the header", eval("extra-key.st"), &["extra-key.st", "unknown field `trust_me`"]),
-        case_of("not a safetensors file", eval("garbage.st"), &["garbage.st", "not a safetensors file"]),
-        case_of("empty file", ocr("empty.st"), &["empty.st", "not a safetensors file"]),
+        case_of(
+            "a class named twice",
+            eval("twice.st"),
+            &["twice.st", "twice"],
+        ),
+        case_of(
+            "fine-tuning an autoencoder",
+            finetune("autoencoder.st"),
+            &["autoencoder.st", "not a classifier"],
+        ),
+        case_of(
+            "stored config with 1e15 epochs",
+            finetune("forever.st"),
+            &["forever.st", "epochs is 1000000000000000"],
+        ),
+        case_of(
+            "stored config with an unknown key",
+            finetune("unknown-config.st"),
+            &["unknown-config.st", "unknown field `learning_rate`"],
+        ),
+        case_of(
+            "dense layer of 1e9 units",
+            eval("dense-1e9.st"),
+            &["dense-1e9.st", "at most 65536"],
+        ),
+        case_of(
+            "dense layer of 1e12 units",
+            ocr("dense-1e12.st"),
+            &["dense-1e12.st", "at most 65536"],
+        ),
+        case_of(
+            "conv on a 100000x100000 input",
+            eval("conv-huge.st"),
+            &["conv-huge.st", "the height is 100000"],
+        ),
+        case_of(
+            "10,000 layers",
+            eval("deep.st"),
+            &["deep.st", "the number of layers is 10001"],
+        ),
+        case_of(
+            "input shape that overflows",
+            eval("overflow.st"),
+            &["overflow.st", "at most"],
+        ),
+        case_of(
+            "tensors of the wrong shape",
+            eval("transposed.st"),
+            &["transposed.st", "has shape [8, 4]"],
+        ),
+        case_of(
+            "missing tensors",
+            eval("missing-tensor.st"),
+            &[
+                "missing-tensor.st",
+                "holds 32 values, its architecture needs 58",
+            ],
+        ),
+        case_of(
+            "unknown key in the header",
+            eval("extra-key.st"),
+            &["extra-key.st", "unknown field `trust_me`"],
+        ),
+        case_of(
+            "not a safetensors file",
+            eval("garbage.st"),
+            &["garbage.st", "not a safetensors file"],
+        ),
+        case_of(
+            "empty file",
+            ocr("empty.st"),
+            &["empty.st", "not a safetensors file"],
+        ),
         case_of("model cut in half", finetune("cut.st"), &["cut.st"]),
-        case_of("a FIFO as the model (eval)", eval("fifo.st"), &["fifo.st", "not a regular file (a FIFO)"]),
-        case_of("a FIFO as the model (ocr)", ocr("fifo.st"), &["fifo.st", "a FIFO"]),
-        case_of("/dev/zero as the model", ["eval", "--model", "/dev/zero"].map(String::from).to_vec(), &["/dev/zero", "a device"]),
-        case_of("a folder as the model", eval("folder.st"), &["folder.st", "a folder"]),
-        case_of("a missing model", eval("missing.st"), &["missing.st", "cannot read"]),
+        case_of(
+            "a FIFO as the model (eval)",
+            eval("fifo.st"),
+            &["fifo.st", "not a regular file (a FIFO)"],
+        ),
+        case_of(
+            "a FIFO as the model (ocr)",
+            ocr("fifo.st"),
+            &["fifo.st", "a FIFO"],
+        ),
+        case_of(
+            "/dev/zero as the model",
+            ["eval", "--model", "/dev/zero"].map(String::from).to_vec(),
+            &["/dev/zero", "a device"],
+        ),
+        case_of(
+            "a folder as the model",
+            eval("folder.st"),
+            &["folder.st", "a folder"],
+        ),
+        case_of(
+            "a missing model",
+            eval("missing.st"),
+            &["missing.st", "cannot read"],
+        ),
     ];
     run_corpus("model files", &cases);
 }
@@ -374,9 +506,21 @@ fn matrix_element(name: &str, class: u32, flags: u32, dims: &[i32], real: &[f64]
         body.resize(body.len().next_multiple_of(8), 0);
     };
     sub(MI_UINT32, &[(class | flags).to_le_bytes(), [0; 4]].concat());
-    sub(MI_INT32, &dims.iter().flat_map(|d| d.to_le_bytes()).collect::<Vec<_>>());
+    sub(
+        MI_INT32,
+        &dims
+            .iter()
+            .flat_map(|d| d.to_le_bytes())
+            .collect::<Vec<_>>(),
+    );
     sub(MI_INT8, name.as_bytes());
-    sub(MI_DOUBLE, &real.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>());
+    sub(
+        MI_DOUBLE,
+        &real
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<_>>(),
+    );
     let mut element = MI_MATRIX.to_le_bytes().to_vec();
     element.extend((body.len() as u32).to_le_bytes());
     element.extend(body);
@@ -419,8 +563,20 @@ fn split_elements(split: &str, n: usize, pixel: f64) -> [Vec<u8>; 2] {
         labels[(i % 36) * n + i] = 1.0; // column-major
     }
     [
-        matrix_element(&format!("{split}_data"), MX_DOUBLE, 0, &[n as i32, 1024], &vec![pixel; n * 1024]),
-        matrix_element(&format!("{split}_labels"), MX_DOUBLE, 0, &[n as i32, 36], &labels),
+        matrix_element(
+            &format!("{split}_data"),
+            MX_DOUBLE,
+            0,
+            &[n as i32, 1024],
+            &vec![pixel; n * 1024],
+        ),
+        matrix_element(
+            &format!("{split}_labels"),
+            MX_DOUBLE,
+            0,
+            &[n as i32, 36],
+            &labels,
+        ),
     ]
 }
 
@@ -466,51 +622,98 @@ fn hostile_data_files_and_sizes_are_refused() {
     let p = |name: &str| root.join(name);
     let s = |name: &str| path_str(&p(name));
     let train = |data: &Path| {
-        vec!["train".to_string(), "--data".into(), path_str(data), "--epochs".into(), "1".into()]
+        vec![
+            "train".to_string(),
+            "--data".into(),
+            path_str(data),
+            "--epochs".into(),
+            "1".into(),
+        ]
     };
 
     let [data, labels] = split_elements("train", 36, 0.5);
     let mut bomb_head = matrix_element("train_data", MX_DOUBLE, 0, &[500_000, 1024], &[]);
     bomb_head.truncate(64);
-    let declared_bomb = nist_folder(root, "declared-bomb", &[compressed(&bomb_head, 0), labels.clone()]);
+    let declared_bomb = nist_folder(
+        root,
+        "declared-bomb",
+        &[compressed(&bomb_head, 0), labels.clone()],
+    );
     let small = matrix_element("train_data", MX_DOUBLE, 0, &[2, 1024], &vec![0.5; 2048]);
-    let stream_bomb = nist_folder(root, "stream-bomb", &[compressed(&small, 64 << 20), labels.clone()]);
+    let stream_bomb = nist_folder(
+        root,
+        "stream-bomb",
+        &[compressed(&small, 64 << 20), labels.clone()],
+    );
     let cell = nist_folder(
         root,
         "cell",
-        &[matrix_element("train_data", MX_CELL, 0, &[1, 1], &[]), labels.clone()],
+        &[
+            matrix_element("train_data", MX_CELL, 0, &[1, 1], &[]),
+            labels.clone(),
+        ],
     );
     let sparse = nist_folder(
         root,
         "sparse",
-        &[matrix_element("train_data", MX_SPARSE, 0, &[36, 1024], &[]), labels.clone()],
+        &[
+            matrix_element("train_data", MX_SPARSE, 0, &[36, 1024], &[]),
+            labels.clone(),
+        ],
     );
     let strukt = nist_folder(
         root,
         "struct",
-        &[matrix_element("train_data", MX_STRUCT, 0, &[1, 1], &[]), labels.clone()],
+        &[
+            matrix_element("train_data", MX_STRUCT, 0, &[1, 1], &[]),
+            labels.clone(),
+        ],
     );
     let complex = nist_folder(
         root,
         "complex",
-        &[matrix_element("train_data", MX_DOUBLE, 0x800, &[36, 1024], &vec![0.5; 36 * 1024]), labels.clone()],
+        &[
+            matrix_element(
+                "train_data",
+                MX_DOUBLE,
+                0x800,
+                &[36, 1024],
+                &vec![0.5; 36 * 1024],
+            ),
+            labels.clone(),
+        ],
     );
     let mut huge_value = vec![0.5; 36 * 1024];
     huge_value[5] = 1e300;
     let overflow = nist_folder(
         root,
         "1e300",
-        &[matrix_element("train_data", MX_DOUBLE, 0, &[36, 1024], &huge_value), labels.clone()],
+        &[
+            matrix_element("train_data", MX_DOUBLE, 0, &[36, 1024], &huge_value),
+            labels.clone(),
+        ],
     );
     let negative = nist_folder(
         root,
         "negative-dims",
-        &[matrix_element("train_data", MX_DOUBLE, 0, &[-1, 1024], &[]), labels.clone()],
+        &[
+            matrix_element("train_data", MX_DOUBLE, 0, &[-1, 1024], &[]),
+            labels.clone(),
+        ],
     );
     let three_d = nist_folder(
         root,
         "3d",
-        &[matrix_element("train_data", MX_DOUBLE, 0, &[36, 32, 32], &vec![0.5; 36 * 1024]), labels.clone()],
+        &[
+            matrix_element(
+                "train_data",
+                MX_DOUBLE,
+                0,
+                &[36, 32, 32],
+                &vec![0.5; 36 * 1024],
+            ),
+            labels.clone(),
+        ],
     );
     let mut corrupt = compressed(&data, 0);
     let mid = corrupt.len() / 2;
@@ -540,40 +743,173 @@ fn hostile_data_files_and_sizes_are_refused() {
     std::fs::write(p("nothing-to-score.txt"), "whole.jpg\t... ---\n").unwrap();
 
     let mut cases = vec![
-        case_of("a .mat declaring 500000 x 1024 before inflating", train(&declared_bomb), &["declared-bomb", "at most 100000 samples"]),
-        case_of("a .mat whose stream inflates past its header", train(&stream_bomb), &["stream-bomb", "inflates to"]),
-        case_of("a cell array as train_data", train(&cell), &["cell", "'train_data' is a cell array"]),
-        case_of("a sparse matrix as train_data", train(&sparse), &["sparse", "'train_data' is a sparse matrix"]),
-        case_of("a struct as train_data", train(&strukt), &["struct", "'train_data' is a struct"]),
-        case_of("complex train_data", train(&complex), &["complex", "'train_data' is complex"]),
-        case_of("a pixel of 1e300", train(&overflow), &["1e300", "is 1e300, too large for a 32-bit float"]),
-        case_of("negative dimensions", train(&negative), &["negative-dims", "at most 100000 samples"]),
-        case_of("three dimensions", train(&three_d), &["3d", "'train_data' is 36 x 32 x 32, expected N x 1024"]),
-        case_of("a corrupt zlib stream", train(&corrupt_zlib), &["corrupt-zlib", "corrupt"]),
-        case_of("a FIFO as a .mat file", train(&fifo_mat), &["fifo-mat", "a FIFO"]),
-        case_of("/dev/zero as a .mat file", train(&zero_mat), &["zero-mat", "a device"]),
-        case_of("a FIFO in an image folder", train(&fifo_images), &["x.png", "a FIFO"]),
-        case("--hidden 1e12", &["train", "--hidden", "1000000000000"], &["hidden (units per hidden layer) is 1000000000000", "16384"]),
-        case("--depth 1e9", &["train", "--depth", "1000000000"], &["depth (hidden layers) is 1000000000", "64"]),
-        case("hidden 1e12 in a config file", &["train", "--config", &s("huge.json")], &["huge.json", "hidden (units per hidden layer) is 1000000000000"]),
-        case("--image-size 100000", &["train", "--data", &path_str(&images), "--image-size", "100000"], &["image-size is 100000", "512"]),
+        case_of(
+            "a .mat declaring 500000 x 1024 before inflating",
+            train(&declared_bomb),
+            &["declared-bomb", "at most 100000 samples"],
+        ),
+        case_of(
+            "a .mat whose stream inflates past its header",
+            train(&stream_bomb),
+            &["stream-bomb", "inflates to"],
+        ),
+        case_of(
+            "a cell array as train_data",
+            train(&cell),
+            &["cell", "'train_data' is a cell array"],
+        ),
+        case_of(
+            "a sparse matrix as train_data",
+            train(&sparse),
+            &["sparse", "'train_data' is a sparse matrix"],
+        ),
+        case_of(
+            "a struct as train_data",
+            train(&strukt),
+            &["struct", "'train_data' is a struct"],
+        ),
+        case_of(
+            "complex train_data",
+            train(&complex),
+            &["complex", "'train_data' is complex"],
+        ),
+        case_of(
+            "a pixel of 1e300",
+            train(&overflow),
+            &["1e300", "is 1e300, too large for a 32-bit float"],
+        ),
+        case_of(
+            "negative dimensions",
+            train(&negative),
+            &["negative-dims", "at most 100000 samples"],
+        ),
+        case_of(
+            "three dimensions",
+            train(&three_d),
+            &["3d", "'train_data' is 36 x 32 x 32, expected N x 1024"],
+        ),
+        case_of(
+            "a corrupt zlib stream",
+            train(&corrupt_zlib),
+            &["corrupt-zlib", "corrupt"],
+        ),
+        case_of(
+            "a FIFO as a .mat file",
+            train(&fifo_mat),
+            &["fifo-mat", "a FIFO"],
+        ),
+        case_of(
+            "/dev/zero as a .mat file",
+            train(&zero_mat),
+            &["zero-mat", "a device"],
+        ),
+        case_of(
+            "a FIFO in an image folder",
+            train(&fifo_images),
+            &["x.png", "a FIFO"],
+        ),
+        case(
+            "--hidden 1e12",
+            &["train", "--hidden", "1000000000000"],
+            &["hidden (units per hidden layer) is 1000000000000", "16384"],
+        ),
+        case(
+            "--depth 1e9",
+            &["train", "--depth", "1000000000"],
+            &["depth (hidden layers) is 1000000000", "64"],
+        ),
+        case(
+            "hidden 1e12 in a config file",
+            &["train", "--config", &s("huge.json")],
+            &[
+                "huge.json",
+                "hidden (units per hidden layer) is 1000000000000",
+            ],
+        ),
+        case(
+            "--image-size 100000",
+            &[
+                "train",
+                "--data",
+                &path_str(&images),
+                "--image-size",
+                "100000",
+            ],
+            &["image-size is 100000", "512"],
+        ),
         case("--batch 0", &["train", "--batch", "0"], &["batch is 0"]),
         case("--epochs 0", &["train", "--epochs", "0"], &["epochs is 0"]),
-        case("--epochs 1e15", &["train", "--epochs", "1000000000000000"], &["epochs is 1000000000000000", "100000"]),
-        case("an unknown key in a config file", &["train", "--config", &s("unknown.json")], &["unknown.json", "unknown field `learning_rate`"]),
-        case("a FIFO as the config", &["train", "--config", &s("fifo.json")], &["fifo.json", "a FIFO"]),
-        case("/dev/zero as the config", &["train", "--config", "/dev/zero"], &["/dev/zero", "a device"]),
-        case("a FIFO as a photo", &["ocr", &s("fifo.jpg")], &["fifo.jpg", "a FIFO"]),
-        case("/dev/zero as a photo", &["ocr", "/dev/zero"], &["/dev/zero", "a device"]),
-        case("a truncated JPEG", &["ocr", &s("cut.jpg")], &["cut.jpg", "truncated"]),
-        case("a FIFO as the truth file", &["ocr-eval", &s("fifo-truth.txt"), &s("")], &["fifo-truth.txt", "a FIFO"]),
-        case("a truth line with two tabs", &["ocr-eval", &s("tabs.txt"), &s("")], &["tabs.txt line 1", "more than one tab"]),
-        case("a truth line with Unicode", &["ocr-eval", &s("unicode.txt"), &s("")], &["unicode.txt line 1", "'Ü'"]),
-        case("an empty truth file", &["ocr-eval", &s("empty.txt"), &s("")], &["empty.txt", "holds no photos"]),
-        case("a truth without letters", &["ocr-eval", &s("nothing-to-score.txt"), &s("")], &["nothing-to-score.txt", "no letter or digit"]),
+        case(
+            "--epochs 1e15",
+            &["train", "--epochs", "1000000000000000"],
+            &["epochs is 1000000000000000", "100000"],
+        ),
+        case(
+            "an unknown key in a config file",
+            &["train", "--config", &s("unknown.json")],
+            &["unknown.json", "unknown field `learning_rate`"],
+        ),
+        case(
+            "a FIFO as the config",
+            &["train", "--config", &s("fifo.json")],
+            &["fifo.json", "a FIFO"],
+        ),
+        case(
+            "/dev/zero as the config",
+            &["train", "--config", "/dev/zero"],
+            &["/dev/zero", "a device"],
+        ),
+        case(
+            "a FIFO as a photo",
+            &["ocr", &s("fifo.jpg")],
+            &["fifo.jpg", "a FIFO"],
+        ),
+        case(
+            "/dev/zero as a photo",
+            &["ocr", "/dev/zero"],
+            &["/dev/zero", "a device"],
+        ),
+        case(
+            "a truncated JPEG",
+            &["ocr", &s("cut.jpg")],
+            &["cut.jpg", "truncated"],
+        ),
+        case(
+            "a FIFO as the truth file",
+            &["ocr-eval", &s("fifo-truth.txt"), &s("")],
+            &["fifo-truth.txt", "a FIFO"],
+        ),
+        case(
+            "a truth line with two tabs",
+            &["ocr-eval", &s("tabs.txt"), &s("")],
+            &["tabs.txt line 1", "more than one tab"],
+        ),
+        case(
+            "a truth line with Unicode",
+            &["ocr-eval", &s("unicode.txt"), &s("")],
+            &["unicode.txt line 1", "'Ü'"],
+        ),
+        case(
+            "an empty truth file",
+            &["ocr-eval", &s("empty.txt"), &s("")],
+            &["empty.txt", "holds no photos"],
+        ),
+        case(
+            "a truth without letters",
+            &["ocr-eval", &s("nothing-to-score.txt"), &s("")],
+            &["nothing-to-score.txt", "no letter or digit"],
+        ),
     ];
-    for (value, name) in [("100000", "NNLAB_THREADS=100000"), ("-3", "NNLAB_THREADS=-3"), ("many", "NNLAB_THREADS=many")] {
-        let mut c = case(name, &["gradcheck"], &[&format!("NNLAB_THREADS is '{value}'"), "1 to 256"]);
+    for (value, name) in [
+        ("100000", "NNLAB_THREADS=100000"),
+        ("-3", "NNLAB_THREADS=-3"),
+        ("many", "NNLAB_THREADS=many"),
+    ] {
+        let mut c = case(
+            name,
+            &["gradcheck"],
+            &[&format!("NNLAB_THREADS is '{value}'"), "1 to 256"],
+        );
         c.env.push(("NNLAB_THREADS", value.to_string()));
         cases.push(c);
     }
@@ -588,14 +924,37 @@ fn hostile_data_files_and_sizes_are_refused() {
 fn pixels_stored_as_0_to_255_are_rescaled_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("default.safetensors");
-    nnlab::data::builtin::default_model().unwrap().save(&model).unwrap();
+    nnlab::data::builtin::default_model()
+        .unwrap()
+        .save(&model)
+        .unwrap();
     let folder = nist_folder(dir.path(), "x255", &split_elements("train", 36, 255.0));
     for split in ["valid", "test"] {
-        std::fs::write(folder.join(format!("nist36_{split}.mat")), mat_file(&split_elements(split, 36, 255.0))).unwrap();
+        std::fs::write(
+            folder.join(format!("nist36_{split}.mat")),
+            mat_file(&split_elements(split, 36, 255.0)),
+        )
+        .unwrap();
     }
-    let o = run(&["eval", "--model", &path_str(&model), "--data", &path_str(&folder), "--split", "valid"], &[]);
+    let o = run(
+        &[
+            "eval",
+            "--model",
+            &path_str(&model),
+            "--data",
+            &path_str(&folder),
+            "--split",
+            "valid",
+        ],
+        &[],
+    );
     assert_eq!(o.code, Some(0), "{}", o.shown());
-    assert!(o.stderr.contains("read as 8-bit grey levels (divided by 255)"), "{}", o.shown());
+    assert!(
+        o.stderr
+            .contains("read as 8-bit grey levels (divided by 255)"),
+        "{}",
+        o.shown()
+    );
 }
 
 // ---------------------------------------------------------------- saves
@@ -603,7 +962,9 @@ fn pixels_stored_as_0_to_255_are_rescaled_with_a_warning() {
 /// A quick training run on the NIST36 fixture with `more` flags.
 fn quick_train(more: &[&str]) -> Vec<String> {
     let data = path_str(&common::nist36_fixture());
-    let mut args: Vec<String> = ["train", "--data", &data, "--epochs", "1"].map(String::from).to_vec();
+    let mut args: Vec<String> = ["train", "--data", &data, "--epochs", "1"]
+        .map(String::from)
+        .to_vec();
     args.extend(more.iter().map(|s| s.to_string()));
     args
 }
@@ -618,13 +979,49 @@ fn hostile_save_targets_are_refused_before_training() {
     std::fs::write(p("a-file"), "not a folder").unwrap();
     std::fs::create_dir(p("a-folder")).unwrap();
     let cases = vec![
-        case_of("--save /dev/null", quick_train(&["--save", "/dev/null"]), &["/dev/null", "will not write over", "a device"]),
-        case_of("--save onto a folder", quick_train(&["--save", &s("a-folder")]), &["a-folder", "a folder"]),
-        case_of("--save into a missing folder", quick_train(&["--save", &s("nowhere/m.safetensors")]), &["nowhere", "does not exist"]),
-        case_of("--save-run over an earlier run", quick_train(&["--save-run", &s("old-run")]), &["old-run", "not empty", "--force"]),
-        case_of("--save-run onto a file", quick_train(&["--save-run", &s("a-file")]), &["a-file", "not a folder"]),
-        case_of("--save-run into a missing folder", quick_train(&["--save-run", &s("nowhere/run")]), &["nowhere", "does not exist"]),
-        case_of("--recon-png into a missing folder", ["autoencoder", "--epochs", "1", "--recon-png", &s("nowhere/r.png")].map(String::from).to_vec(), &["nowhere", "does not exist"]),
+        case_of(
+            "--save /dev/null",
+            quick_train(&["--save", "/dev/null"]),
+            &["/dev/null", "will not write over", "a device"],
+        ),
+        case_of(
+            "--save onto a folder",
+            quick_train(&["--save", &s("a-folder")]),
+            &["a-folder", "a folder"],
+        ),
+        case_of(
+            "--save into a missing folder",
+            quick_train(&["--save", &s("nowhere/m.safetensors")]),
+            &["nowhere", "does not exist"],
+        ),
+        case_of(
+            "--save-run over an earlier run",
+            quick_train(&["--save-run", &s("old-run")]),
+            &["old-run", "not empty", "--force"],
+        ),
+        case_of(
+            "--save-run onto a file",
+            quick_train(&["--save-run", &s("a-file")]),
+            &["a-file", "not a folder"],
+        ),
+        case_of(
+            "--save-run into a missing folder",
+            quick_train(&["--save-run", &s("nowhere/run")]),
+            &["nowhere", "does not exist"],
+        ),
+        case_of(
+            "--recon-png into a missing folder",
+            [
+                "autoencoder",
+                "--epochs",
+                "1",
+                "--recon-png",
+                &s("nowhere/r.png"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            &["nowhere", "does not exist"],
+        ),
     ];
     let cases: Vec<Case> = cases
         .into_iter()
@@ -636,7 +1033,10 @@ fn hostile_save_targets_are_refused_before_training() {
     run_corpus("saves", &cases);
     use std::os::unix::fs::FileTypeExt;
     let null = std::fs::metadata("/dev/null").unwrap();
-    assert!(null.file_type().is_char_device(), "/dev/null is no longer a device");
+    assert!(
+        null.file_type().is_char_device(),
+        "/dev/null is no longer a device"
+    );
     let old = std::fs::read_to_string(p("old-run").join("config.json")).unwrap();
     assert_eq!(old, "{}", "the refused run changed the old folder");
 }
@@ -655,17 +1055,31 @@ fn saves_write_through_symlinks_replace_runs_whole_and_clear_stale_temps() {
     std::fs::create_dir(p("run")).unwrap();
     std::fs::write(p("run").join("leftover.txt"), "from an earlier run").unwrap();
     let o = run(
-        &quick_train(&["--save", &s("link.safetensors"), "--save-run", &s("run"), "--force"])
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
+        &quick_train(&[
+            "--save",
+            &s("link.safetensors"),
+            "--save-run",
+            &s("run"),
+            "--force",
+        ])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
         &[],
     );
     assert_eq!(o.code, Some(0), "{}", o.shown());
-    assert!(std::fs::symlink_metadata(p("link.safetensors")).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(p("link.safetensors"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     SavedModel::load(&p("target.safetensors")).expect("the model landed in the symlink's target");
     assert!(!stale.exists(), "the stale temporary file was left");
-    assert!(!p("run").join("leftover.txt").exists(), "the old run's files were mixed into the new one");
+    assert!(
+        !p("run").join("leftover.txt").exists(),
+        "the old run's files were mixed into the new one"
+    );
     assert!(p("run").join("config.json").is_file() && p("run").join("model.safetensors").is_file());
     let temps: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -689,21 +1103,73 @@ fn runs_that_cannot_learn_and_unscoreable_inputs_fail_loudly() {
     write_page(&p("c.png"));
     saved(&p("m.safetensors"), mlp(1024, 36), letters(36), |_| {});
     let cases = vec![
-        case("train --lr 1", &["train", "--lr", "1", "--epochs", "3"], &["stopped learning", "lower the learning rate"]),
-        case("autoencoder --lr 1", &["autoencoder", "--lr", "1", "--epochs", "3"], &["stopped learning"]),
-        case("--momentum -1", &["train", "--momentum", "-1"], &["momentum is -1", "below 1"]),
-        case("--momentum 1", &["train", "--momentum", "1"], &["momentum is 1"]),
-        case("--momentum NaN", &["train", "--momentum", "NaN"], &["momentum is NaN"]),
-        case("--lr -1", &["train", "--lr", "-1"], &["lr (the learning rate) is -1", "positive"]),
-        case("--lr 0", &["autoencoder", "--lr", "0"], &["lr (the learning rate) is 0"]),
-        case("an empty validation split", &["train", "--data", &path_str(&single), "--epochs", "1"], &["one-per-class", "validation split", "empty"]),
-        case("ocr a bad c", &["ocr", &s("a.png"), &s("bad.png"), &s("c.png")], &["bad.png", "1 of 3 photos could not be read"]),
-        case("finetune flags it ignores", &["finetune", "--from", &s("m.safetensors"), "--hidden", "5", "--epochs", "0"], &["warning: --hidden ignored", "epochs is 0"]),
+        case(
+            "train --lr 1",
+            &["train", "--lr", "1", "--epochs", "3"],
+            &["stopped learning", "lower the learning rate"],
+        ),
+        case(
+            "autoencoder --lr 1",
+            &["autoencoder", "--lr", "1", "--epochs", "3"],
+            &["stopped learning"],
+        ),
+        case(
+            "--momentum -1",
+            &["train", "--momentum", "-1"],
+            &["momentum is -1", "below 1"],
+        ),
+        case(
+            "--momentum 1",
+            &["train", "--momentum", "1"],
+            &["momentum is 1"],
+        ),
+        case(
+            "--momentum NaN",
+            &["train", "--momentum", "NaN"],
+            &["momentum is NaN"],
+        ),
+        case(
+            "--lr -1",
+            &["train", "--lr", "-1"],
+            &["lr (the learning rate) is -1", "positive"],
+        ),
+        case(
+            "--lr 0",
+            &["autoencoder", "--lr", "0"],
+            &["lr (the learning rate) is 0"],
+        ),
+        case(
+            "an empty validation split",
+            &["train", "--data", &path_str(&single), "--epochs", "1"],
+            &["one-per-class", "validation split", "empty"],
+        ),
+        case(
+            "ocr a bad c",
+            &["ocr", &s("a.png"), &s("bad.png"), &s("c.png")],
+            &["bad.png", "1 of 3 photos could not be read"],
+        ),
+        case(
+            "finetune flags it ignores",
+            &[
+                "finetune",
+                "--from",
+                &s("m.safetensors"),
+                "--hidden",
+                "5",
+                "--epochs",
+                "0",
+            ],
+            &["warning: --hidden ignored", "epochs is 0"],
+        ),
     ];
     run_corpus("silent failures", &cases);
     // `ocr a bad c` still read a and c.
     let o = run(&["ocr", &s("a.png"), &s("bad.png"), &s("c.png")], &[]);
     for name in ["a.png", "c.png"] {
-        assert!(o.stdout.contains(&format!("== {}", s(name))), "{name} was not read:\n{}", o.shown());
+        assert!(
+            o.stdout.contains(&format!("== {}", s(name))),
+            "{name} was not read:\n{}",
+            o.shown()
+        );
     }
 }

@@ -45,9 +45,8 @@ pub fn load_split(path: &Path, split: &str) -> Result<Dataset> {
         .with_context(|| format!("{what}: cannot read the file"))?;
     let heads = scan(&bytes).with_context(|| format!("{what}: not a readable MATLAB .mat file"))?;
     let classes = nist36_classes();
-    let read = |key: &str, cols: usize| {
-        matrix(&bytes, &heads, key, cols).with_context(|| what.clone())
-    };
+    let read =
+        |key: &str, cols: usize| matrix(&bytes, &heads, key, cols).with_context(|| what.clone());
     let mut data = read(&format!("{split}_data"), PIXELS)?;
     let labels = read(&format!("{split}_labels"), classes.len())?;
     drop(bytes);
@@ -170,7 +169,9 @@ fn scan(bytes: &[u8]) -> Result<Vec<ElementHead>> {
         let payload = at + 8..end;
         let head = match kind {
             MI_MATRIX => Some(matrix_head(&bytes[at..end], little)),
-            MI_COMPRESSED => Some(inflate_head(&bytes[payload.clone()]).and_then(|h| matrix_head(&h, little))),
+            MI_COMPRESSED => {
+                Some(inflate_head(&bytes[payload.clone()]).and_then(|h| matrix_head(&h, little)))
+            }
             _ => None,
         };
         if let Some(head) = head {
@@ -235,7 +236,11 @@ fn matrix_head(element: &[u8], little: bool) -> Result<(String, u8, bool, Vec<u6
         bail!("its dimensions take {dims_bytes} bytes");
     }
     let dims: Vec<u64> = (0..dims_bytes / 4)
-        .map(|k| get(32 + 4 * k).map(|d| u64::from(d as i32 as u32)).ok_or_else(cut))
+        .map(|k| {
+            get(32 + 4 * k)
+                .map(|d| u64::from(d as i32 as u32))
+                .ok_or_else(cut)
+        })
         .collect::<Result<_>>()?;
     // Sub-element 3: the name, in the short form (length in the upper half of the tag) or
     // the long one.
@@ -327,8 +332,8 @@ fn matrix(bytes: &[u8], heads: &[ElementHead], key: &str, cols: usize) -> Result
     one.extend_from_slice(&bytes[..HEADER]);
     one.extend_from_slice(&element);
     drop(element);
-    let file = parse_one(&one)
-        .with_context(|| format!("'{key}' (the element at byte {})", head.at))?;
+    let file =
+        parse_one(&one).with_context(|| format!("'{key}' (the element at byte {})", head.at))?;
     drop(one);
     let array = file
         .find_by_name(key)

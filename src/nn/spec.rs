@@ -129,7 +129,10 @@ impl Shape {
             .and_then(|n| n.checked_mul(self.w))
             .unwrap_or(usize::MAX);
         at_most(
-            &format!("the number of values per sample ({}x{}x{})", self.c, self.h, self.w),
+            &format!(
+                "the number of values per sample ({}x{}x{})",
+                self.c, self.h, self.w
+            ),
             len,
             MAX_VALUES,
         )?;

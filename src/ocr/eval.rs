@@ -86,7 +86,9 @@ fn parse_truth_line(line: &str) -> Result<Truth> {
         bail!("more than one tab (lines of text are separated by |)");
     }
     if let Some(c) = text.chars().find(|c| !c.is_ascii() || c.is_ascii_control()) {
-        bail!("the text holds {c:?}: only ASCII letters, digits, spaces and punctuation can be scored");
+        bail!(
+            "the text holds {c:?}: only ASCII letters, digits, spaces and punctuation can be scored"
+        );
     }
     let truth = Truth {
         file: file.to_string(),

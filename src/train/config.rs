@@ -164,7 +164,12 @@ impl RunConfig {
                 ))
             }
         };
-        count("hidden (units per hidden layer)", self.hidden, 1, MAX_HIDDEN)?;
+        count(
+            "hidden (units per hidden layer)",
+            self.hidden,
+            1,
+            MAX_HIDDEN,
+        )?;
         count("depth (hidden layers)", self.depth, 0, MAX_DEPTH)?;
         count("batch", self.batch, 1, MAX_BATCH)?;
         count("epochs", self.epochs, 1, MAX_EPOCHS)?;
@@ -347,9 +352,7 @@ impl RunConfig {
         };
         let config: Self =
             serde_json::from_str(json).context("reading the model's run configuration")?;
-        config
-            .validate()
-            .context("the model's run configuration")?;
+        config.validate().context("the model's run configuration")?;
         Ok(Some(config))
     }
 

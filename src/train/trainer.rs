@@ -52,9 +52,11 @@ pub struct StepReport {
 /// a stable softmax keeps the loss finite long after the weights have blown up.
 pub const DIVERGENCE_FACTOR: f64 = 100.0;
 
-/// From this epoch on, a classifier of at least [`CHANCE_MIN_CLASSES`] classes whose
-/// training accuracy stays below [`CHANCE_FACTOR`] times chance counts as stalled.
-pub const CHANCE_EPOCH: usize = 3;
+/// After this many batches a run whose mean training loss is not below its first batch's,
+/// or a classifier of at least [`CHANCE_MIN_CLASSES`] classes whose training accuracy is
+/// below [`CHANCE_FACTOR`] times chance, counts as stalled (a slow but healthy start, e.g.
+/// a sigmoid network on a few hundred samples, can sit at its first loss for some epochs).
+pub const JUDGED_AFTER_BATCHES: usize = 300;
 pub const CHANCE_MIN_CLASSES: usize = 10;
 pub const CHANCE_FACTOR: f64 = 1.5;
 
@@ -160,7 +162,11 @@ impl Trainer {
                 !ds.is_empty(),
                 "the {split} split of {} is empty: there is nothing to {} on",
                 data.name,
-                if split == "training" { "train" } else { "measure the run" }
+                if split == "training" {
+                    "train"
+                } else {
+                    "measure the run"
+                }
             );
         }
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(0x5eed));
@@ -316,10 +322,9 @@ impl Trainer {
     }
 
     /// Why the run has stopped learning, judged at the end of the last epoch: its mean
-    /// training loss is not below the first batch's (from the second epoch, or the first
-    /// when it had several batches) or did not change at all since the epoch before, every
-    /// unit of a ReLU layer is dead on the validation images, or a classifier of many
-    /// classes is still at chance. Training on is futile:
+    /// training loss is not below the first batch's after [`JUDGED_AFTER_BATCHES`] batches
+    /// or did not change at all since the epoch before, every unit of a ReLU layer is dead
+    /// on the validation images, or a classifier of many classes is still at chance. Training on is futile:
     /// the learning rate (or momentum) is too high.
     pub fn stopped_learning(&self) -> Option<&str> {
         self.stalled.as_deref()
@@ -329,7 +334,7 @@ impl Trainer {
     /// outputs of its last chunk).
     fn stall_reason(&self, stats: &EpochStats) -> Option<String> {
         let first = self.first_loss?;
-        let judged = stats.epoch >= 2 || self.batches_per_epoch() > 1;
+        let judged = stats.epoch * self.batches_per_epoch() >= JUDGED_AFTER_BATCHES;
         if judged && stats.train_loss >= first {
             return Some(format!(
                 "the mean training loss of epoch {} ({:.4}) is not below the first batch's ({first:.4})",
@@ -361,7 +366,7 @@ impl Trainer {
         let chance = 1.0 / classes.max(1) as f64;
         if self.config.task == Task::Classify
             && classes >= CHANCE_MIN_CLASSES
-            && stats.epoch >= CHANCE_EPOCH
+            && judged
             && stats.train_acc < CHANCE_FACTOR * chance
         {
             return Some(format!(
