@@ -82,12 +82,24 @@ pub enum Command {
     },
     /// Time the engine on the anchor workloads; ends with `bench <name> samples_per_s=<n>` lines.
     Bench {
-        /// mlp (workload A at batch 32 and 128 and the forward pass D), cnn (workload C), or all.
+        /// mlp (workload A at batch 32 and 128 and the forward pass D), cnn (workload C), all,
+        /// or one of mlp_b32, mlp_b128, forward, cnn_b32.
         #[arg(long, default_value = "all")]
         workload: String,
-        /// Timed epochs per workload (the median is reported).
+        /// Timed epochs per workload and round (the median is reported).
         #[arg(long, default_value_t = 3)]
         epochs: usize,
+        /// Rounds of nnlab, numpy, PyTorch, one after the other (medians over the rounds).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// The anchors' folder (../shared/anchors): also run its numpy and PyTorch scripts,
+        /// interleaved with nnlab, and print the same-run ratios.
+        #[arg(long, value_name = "DIR")]
+        anchors: Option<PathBuf>,
+        /// The Python with numpy and torch [default: $NNLAB_PYTHON, else
+        /// ${SCRATCH:-/tmp}/anchorwork/venv/bin/python if it exists, else python3].
+        #[arg(long, value_name = "PATH")]
+        python: Option<PathBuf>,
     },
     /// Read handwriting in photos: prints the text (or JSON with boxes and top-5 guesses).
     Ocr {
@@ -400,7 +412,19 @@ pub fn main() -> ExitCode {
         Some(Command::Gradcheck) => gradcheck(),
         Some(Command::GenBuiltin { out, seed }) => gen_builtin(&out, seed),
         Some(Command::Eval { model, data, split }) => eval(&model, &data, &split),
-        Some(Command::Bench { workload, epochs }) => crate::train::bench::run(&workload, epochs),
+        Some(Command::Bench {
+            workload,
+            epochs,
+            rounds,
+            anchors,
+            python,
+        }) => crate::train::bench::run(&crate::train::bench::BenchOptions {
+            workload,
+            epochs,
+            rounds,
+            anchors,
+            python: python.unwrap_or_else(crate::train::bench::BenchOptions::default_python),
+        }),
         Some(Command::Ocr { images, ocr, json }) => crate::ocr::commands::ocr(
             &images,
             ocr.model.as_deref(),

@@ -14,6 +14,7 @@ pub mod conv;
 pub mod dense;
 pub mod dropout;
 pub mod gemm;
+pub mod gemm_f32;
 pub mod gradcheck;
 pub mod layer;
 pub mod layer_list;
