@@ -115,15 +115,15 @@ fn parent_folder(path: &Path) -> Result<PathBuf> {
 /// Returns where the write will land.
 pub fn check_output_file(path: &Path) -> Result<PathBuf> {
     let target = resolve_symlinks(path)?;
-    if let Ok(meta) = std::fs::metadata(&target) {
-        if !meta.is_file() {
-            bail!(
-                "{}: will not write over {} ({})",
-                path.display(),
-                target.display(),
-                kind_of(&meta)
-            );
-        }
+    if let Ok(meta) = std::fs::metadata(&target)
+        && !meta.is_file()
+    {
+        bail!(
+            "{}: will not write over {} ({})",
+            path.display(),
+            target.display(),
+            kind_of(&meta)
+        );
     }
     let parent = parent_folder(&target)?;
     let probe = temp_path(&parent, &target);

@@ -625,14 +625,16 @@ mod editor {
 
     /// The lab on the NIST36 fixture with an empty layer list.
     fn lab() -> Harness<'static, LabApp> {
-        let mut settings = Settings::default();
-        settings.config = RunConfig {
-            model: Model::Layers,
-            layers: Vec::new(),
-            data: DataSource::Nist36(common::nist36_fixture()),
-            epochs: 1,
-            lr: 1e-3,
-            ..RunConfig::default()
+        let settings = Settings {
+            config: RunConfig {
+                model: Model::Layers,
+                layers: Vec::new(),
+                data: DataSource::Nist36(common::nist36_fixture()),
+                epochs: 1,
+                lr: 1e-3,
+                ..RunConfig::default()
+            },
+            ..Settings::default()
         };
         let app = LabApp::new(settings, Box::new(NoDialog));
         let mut h = Harness::builder()

@@ -185,7 +185,7 @@ fn count_text(n: usize) -> String {
     let digits = n.to_string();
     let mut s = String::new();
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             s.push(',');
         }
         s.push(d);

@@ -474,7 +474,7 @@ mod tests {
         let (w, rows) = (23, 20);
         let ink: Vec<bool> = (0..rows)
             .flat_map(|y| (0..w).map(move |x| (x, y)))
-            .map(|(x, y)| x < 10 || x >= 13 || (8..10).contains(&y) || (y >= 14 && x < 12))
+            .map(|(x, y)| !(10..13).contains(&x) || (8..10).contains(&y) || (y >= 14 && x < 12))
             .collect();
         let (cost, path) = trace_path(&ink, w, rows, 11, 3);
         assert!(

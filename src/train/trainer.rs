@@ -341,13 +341,13 @@ impl Trainer {
                 stats.epoch, stats.train_loss
             ));
         }
-        if let Some(last) = self.history.last() {
-            if (stats.train_loss - last.train_loss).abs() <= 1e-9 * last.train_loss.abs() {
-                return Some(format!(
-                    "the mean training loss stayed at {:.4} for two epochs: no gradient reaches the weights (dead units or saturated outputs)",
-                    stats.train_loss
-                ));
-            }
+        if let Some(last) = self.history.last()
+            && (stats.train_loss - last.train_loss).abs() <= 1e-9 * last.train_loss.abs()
+        {
+            return Some(format!(
+                "the mean training loss stayed at {:.4} for two epochs: no gradient reaches the weights (dead units or saturated outputs)",
+                stats.train_loss
+            ));
         }
         if !self.data.valid.is_empty() {
             for (i, layer) in self.net.layers().iter().enumerate() {
