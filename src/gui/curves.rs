@@ -106,7 +106,7 @@ impl CurvePlot<'_> {
         }
         let lines = plotted_lines(curves, self.smoothing, log_y);
         let data = data_bounds(lines.iter().map(|l| l.points.as_slice()));
-        if !data.is_valid() {
+        if !data.is_finite() {
             // Nothing to show yet: one epoch by 0..1 rather than egui_plot's -0.5..0.5.
             plot = plot.include_x(1.0).include_y(0.0).include_y(1.0);
         }
@@ -131,7 +131,7 @@ impl CurvePlot<'_> {
             }
             // At the top of the data, not of the plot: a label at the plot's top would widen
             // the automatic bounds each frame, without end.
-            let top = if data.is_valid() { data.max()[1] } else { 1.0 };
+            let top = if data.is_finite() { data.max()[1] } else { 1.0 };
             for (x, label) in markers {
                 plot_ui.vline(
                     VLine::new("lr change", *x)
