@@ -82,7 +82,9 @@ fn every_layer_spec() -> NetworkSpec {
 
 /// The four networks the issue names, as models.
 fn models() -> Vec<(&'static str, SavedModel)> {
-    let autoencoder = RunConfig::autoencoder().network_spec(Shape::image(1, 32, 32), 0);
+    let autoencoder = RunConfig::autoencoder()
+        .network_spec(Shape::image(1, 32, 32), 0)
+        .unwrap();
     vec![
         ("shipped CNN", builtin::default_model().unwrap()),
         (
@@ -131,7 +133,7 @@ fn tract_outputs(bytes: &[u8], input: Shape, x: &Array2<f32>) -> Array2<f32> {
         .unwrap()
         .into();
     let out = plan.run(tvec!(tensor.into())).unwrap();
-    let view = out[0].to_array_view::<f32>().unwrap();
+    let view = out[0].to_plain_array_view::<f32>().unwrap();
     let cols = view.len() / n;
     Array2::from_shape_vec((n, cols), view.iter().copied().collect()).unwrap()
 }
@@ -283,7 +285,7 @@ fn broken_onnx_files_get_clear_errors() {
     std::fs::write(&path, b"\xff\xff\xff\xff not protobuf").unwrap();
     let err = format!("{:#}", SavedModel::load(&path).unwrap_err());
     assert!(err.contains("not an ONNX model"), "{err}");
-    // A dense weight that does not fit the layer before it is caught by the model checks.
+    // A dense weight of the wrong layout is caught.
     let model = builtin::default_model().unwrap();
     let mut m = proto::ModelProto::decode(&onnx::export(&model).unwrap()[..]).unwrap();
     let g = m.graph.as_mut().unwrap();
@@ -296,7 +298,7 @@ fn broken_onnx_files_get_clear_errors() {
     w.dims = vec![2704, 48];
     let err = format!("{:#}", onnx::import(&m.encode_to_vec()).unwrap_err());
     assert!(
-        err.contains("tensor 'layers.8.weight' has shape [48, 2704]"),
+        err.contains("node 'layers.8' (Gemm): the bias has shape [48] for 2704 outputs"),
         "{err}"
     );
     // A branch (a node that does not read the previous one) is refused.
@@ -498,4 +500,109 @@ fn export_data_writes_the_splits_with_labels_and_class_names() {
     assert_eq!(read, splits.valid.labels);
     let pixel = |i: usize| f32::from_le_bytes(images.data()[4 * i..4 * i + 4].try_into().unwrap());
     assert_eq!(pixel(1024 + 500), splits.valid.images[[1, 500]]);
+}
+
+/// The every-layer model's ONNX message, to be spoiled by a test.
+fn every_layer_proto() -> proto::ModelProto {
+    let model = random_model(every_layer_spec(), letters(10), 6);
+    proto::ModelProto::decode(&onnx::export(&model).unwrap()[..]).unwrap()
+}
+
+fn import_error(m: &proto::ModelProto) -> String {
+    format!("{:#}", onnx::import(&m.encode_to_vec()).unwrap_err())
+}
+
+fn initializer<'a>(m: &'a mut proto::ModelProto, name: &str) -> &'a mut proto::TensorProto {
+    let g = m.graph.as_mut().unwrap();
+    g.initializer.iter_mut().find(|t| t.name == name).unwrap()
+}
+
+#[test]
+fn tensor_sizes_are_checked_before_anything_is_allocated() {
+    // Declared sizes far beyond the data: refused from the header, not allocated.
+    let mut m = every_layer_proto();
+    initializer(&mut m, "layers.0.weight").dims = vec![i64::MAX, i64::MAX, 3, 3];
+    assert!(
+        import_error(&m).contains("too large"),
+        "{}",
+        import_error(&m)
+    );
+    let mut m = every_layer_proto();
+    initializer(&mut m, "layers.0.weight").dims = vec![1 << 20, 1 << 20, 3, 3];
+    let err = import_error(&m);
+    assert!(err.contains("144 bytes for 9895604649984 values"), "{err}");
+    // An empty axis would let a weight with no values claim a huge number of outputs.
+    let mut m = every_layer_proto();
+    let w = initializer(&mut m, "layers.8.weight");
+    w.dims = vec![1 << 40, 0];
+    w.raw_data.clear();
+    let err = import_error(&m);
+    assert!(err.contains("an axis of size 0"), "{err}");
+    let mut m = every_layer_proto();
+    initializer(&mut m, "layers.8.bias").dims = vec![-20];
+    assert!(import_error(&m).contains("an axis of size -20"));
+    // An input of sizes beyond the limits is refused before a network is made.
+    let mut m = every_layer_proto();
+    let input = &mut m.graph.as_mut().unwrap().input[0];
+    let shape = input.r#type.as_mut().unwrap().tensor_type.as_mut().unwrap();
+    shape.shape.as_mut().unwrap().dim[2].value = Some(proto::DimensionValue::DimValue(1 << 40));
+    let err = import_error(&m);
+    assert!(
+        err.contains("the height is 1099511627776, at most"),
+        "{err}"
+    );
+}
+
+#[test]
+fn imported_models_get_the_checks_of_every_model_file() {
+    let mut m = every_layer_proto();
+    let w = initializer(&mut m, "layers.8.weight");
+    w.raw_data[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
+    let err = import_error(&m);
+    assert!(err.contains("tensor 'layers.8.weight' holds NaN"), "{err}");
+    let mut m = every_layer_proto();
+    let classes = m.metadata_props.iter_mut().find(|e| e.key == "classes");
+    classes.unwrap().value = serde_json::to_string(&letters(7)).unwrap();
+    let err = import_error(&m);
+    assert!(
+        err.contains("the model names 7 classes but has 10 outputs"),
+        "{err}"
+    );
+    let mut m = every_layer_proto();
+    let var = initializer(&mut m, "layers.1.running_var");
+    var.raw_data[..4].copy_from_slice(&(-1.0f32).to_le_bytes());
+    assert!(import_error(&m).contains("negative variance"));
+}
+
+#[test]
+fn truncated_and_scrambled_onnx_files_are_refused_without_a_panic() {
+    let bytes = every_layer_proto().encode_to_vec();
+    for len in [0, 1, 7, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
+        assert!(onnx::import(&bytes[..len]).is_err(), "{len} bytes");
+    }
+    // Seeded random damage: every result is a model or an error, never a panic.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let mut refused = 0;
+    for _ in 0..3000 {
+        let mut spoiled = bytes.clone();
+        for _ in 0..rng.random_range(1..4) {
+            let i = rng.random_range(0..spoiled.len());
+            spoiled[i] = rng.random();
+        }
+        refused += usize::from(onnx::import(&spoiled).is_err());
+    }
+    eprintln!("{refused} of 3000 spoiled files refused");
+    assert!(refused > 100);
+}
+
+#[test]
+fn an_onnx_file_larger_than_any_model_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.onnx");
+    let file = std::fs::File::create(&path).unwrap();
+    // Sparse: no disk is used.
+    file.set_len(nnlab::nn::model_file::MAX_MODEL_BYTES + 1)
+        .unwrap();
+    let err = format!("{:#}", SavedModel::load(&path).unwrap_err());
+    assert!(err.contains("more than the"), "{err}");
 }

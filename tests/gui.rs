@@ -7,10 +7,11 @@ mod common;
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
+use egui_plot::{PlotBounds, PlotMemory};
 use nnlab::data::DataSource;
 use nnlab::gui::dialog::{FileDialog, FileKind};
 use nnlab::gui::session::{Notice, Phase};
-use nnlab::gui::{LabApp, Settings, Tab};
+use nnlab::gui::{LabApp, Settings, Tab, curves};
 use nnlab::train::Model;
 use nnlab::train::worker::Ending;
 use std::path::PathBuf;
@@ -142,6 +143,96 @@ fn changing_the_learning_rate_while_training_reaches_the_worker() {
     wait_for(&mut h, "the run to stop", |a| {
         a.session.phase == Phase::Finished(Ending::Stopped)
     });
+}
+
+/// Runs `frames` frames, letting the worker get on between them.
+fn run_frames(h: &mut Harness<'_, LabApp>, frames: usize) {
+    for _ in 0..frames {
+        std::thread::sleep(Duration::from_millis(2));
+        h.step();
+    }
+}
+
+/// The bounds of the plot named `name` as last drawn, and the box around the points it was
+/// fed (`series`).
+fn plot_and_data_bounds(
+    h: &mut Harness<'_, LabApp>,
+    name: &str,
+    series: impl Fn(&mut LabApp) -> Vec<Vec<[f64; 2]>>,
+) -> (PlotBounds, PlotBounds) {
+    let plot = PlotMemory::load(&h.ctx, curves::plot_id(name))
+        .unwrap_or_else(|| panic!("the {name} plot was drawn"))
+        .bounds()
+        .to_owned();
+    let data = series(h.state_mut());
+    (plot, curves::data_bounds(data.iter().map(Vec::as_slice)))
+}
+
+/// Plot bounds around the data with the small margin egui_plot adds, nothing more.
+fn assert_plot_fits_data(plot: PlotBounds, data: PlotBounds) {
+    assert!(data.is_valid(), "the plot has data");
+    let margin = 0.5 * data.height() + 1e-6;
+    assert!(
+        plot.min()[1] >= data.min()[1] - margin && plot.max()[1] <= data.max()[1] + margin,
+        "plot y {:?}..{:?} against data y {:?}..{:?}",
+        plot.min()[1],
+        plot.max()[1],
+        data.min()[1],
+        data.max()[1]
+    );
+}
+
+fn loss_series(app: &mut LabApp) -> Vec<Vec<[f64; 2]>> {
+    let c = &mut app.session.curves;
+    vec![
+        c.batch_loss.points().to_vec(),
+        c.train_loss.points().to_vec(),
+        c.valid_loss.points().to_vec(),
+    ]
+}
+
+#[test]
+fn changing_the_rate_mid_run_leaves_the_loss_plot_within_the_datas_range() {
+    let mut h = lab(100_000, 0.01, None);
+    h.state_mut().settings.tab = Tab::Curves;
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "an epoch", |a| position(a) > 1.2);
+    h.get_by_role_and_label(egui::accesskit::Role::SpinButton, "Learning rate")
+        .set_value_accesskit(0.002);
+    h.step();
+    wait_for(&mut h, "the rate marker", |a| {
+        !a.session.curves.lr_changes.is_empty()
+    });
+    run_frames(&mut h, 120);
+    let (plot, data) = plot_and_data_bounds(&mut h, "loss", loss_series);
+    assert_plot_fits_data(plot, data);
+    h.get_by_label("Stop").click();
+    wait_for(&mut h, "the run to stop", |a| {
+        a.session.phase == Phase::Finished(Ending::Stopped)
+    });
+    run_frames(&mut h, 120);
+    let (plot, data) = plot_and_data_bounds(&mut h, "loss", loss_series);
+    assert_plot_fits_data(plot, data);
+}
+
+#[test]
+fn a_constant_rate_fills_the_rate_plot_instead_of_lying_flat_on_0_to_1() {
+    let mut h = lab(100_000, 0.01, None);
+    h.state_mut().settings.tab = Tab::Curves;
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "an epoch", |a| position(a) > 1.2);
+    run_frames(&mut h, 30);
+    let (plot, data) = plot_and_data_bounds(&mut h, "rate", |a| {
+        vec![a.session.curves.lr.points().to_vec()]
+    });
+    assert!(data.is_finite(), "the rate plot has points");
+    assert!(
+        plot.max()[1] <= 10.0 * data.max()[1],
+        "a rate of {} is drawn on an axis up to {}",
+        data.max()[1],
+        plot.max()[1]
+    );
+    h.get_by_label("Stop").click();
 }
 
 #[test]

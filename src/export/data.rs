@@ -23,8 +23,7 @@ pub fn write(splits: &Splits, dir: &Path) -> Result<Vec<PathBuf>> {
         ("test", &splits.test),
     ] {
         let path = dir.join(format!("{name}.safetensors"));
-        std::fs::write(&path, split_bytes(ds)?)
-            .with_context(|| format!("writing {}", path.display()))?;
+        crate::files::write_atomic(&path, &split_bytes(ds)?)?;
         written.push(path);
     }
     Ok(written)

@@ -38,7 +38,7 @@ pub fn write(model: &SavedModel, dir: &Path) -> Result<TorchExport> {
         (&export.weights, weights),
         (&export.script, script.into_bytes()),
     ] {
-        std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        crate::files::write_atomic(path, &bytes)?;
     }
     Ok(export)
 }

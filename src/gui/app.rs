@@ -234,7 +234,7 @@ impl LabApp {
                     self.dialog
                         .save_file("Save model", dialog::MODEL, "model.safetensors")
                 {
-                    self.send(Command::Save(path));
+                    self.send(Command::Save(path, self.settings.keep));
                 }
             }
             Action::ExportOnnx => {
@@ -243,7 +243,12 @@ impl LabApp {
                     .save_file("Export ONNX", dialog::ONNX, "model.onnx")
                 {
                     // The file's extension selects the format the worker writes.
-                    self.send(Command::Save(path.with_extension("onnx")));
+                    let path = if crate::nn::onnx::is_onnx_path(&path) {
+                        path
+                    } else {
+                        path.with_added_extension("onnx")
+                    };
+                    self.send(Command::Save(path, self.settings.keep));
                 }
             }
             Action::LoadModel => {
@@ -276,7 +281,7 @@ impl LabApp {
             }
             Action::ExportRun => {
                 if let Some(dir) = self.dialog.pick_folder("Export the run to a folder") {
-                    self.send(Command::ExportRun(dir));
+                    self.send(Command::ExportRun(dir, self.settings.keep));
                 }
             }
             Action::SavePlot => {

@@ -6,6 +6,7 @@ use super::proto::{AttributeProto, DimensionValue, ModelProto, NodeProto, Tensor
 use super::{META_CLASSES, META_CONFIG};
 use crate::nn::batchnorm::EPS;
 use crate::nn::model_file::Tensor;
+use crate::nn::spec::limits;
 use crate::nn::{Activation, LayerSpec, NetworkSpec, SavedModel, Shape};
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use prost::Message;
@@ -165,6 +166,12 @@ impl Chain {
         ensure!(
             !self.softmax,
             "only the output may follow the softmax, which must be last"
+        );
+        // Checked as the chain grows: the layer list is re-read on some nodes.
+        ensure!(
+            self.spec.layers.len() < limits::MAX_LAYERS,
+            "the graph has more than {} layers",
+            limits::MAX_LAYERS
         );
         let data = node.input.first().map(String::as_str).unwrap_or_default();
         ensure!(
@@ -475,13 +482,18 @@ fn shortest_decimal(v: f32) -> f64 {
     v.to_string().parse().unwrap_or(f64::from(v))
 }
 
-/// The shape of `t`, checked to be non-negative and to fit in memory.
+/// The shape of `t` and its number of values. Every axis must be positive: then no axis
+/// is larger than the values the file holds (checked by the readers), so sizes taken from
+/// a shape (a bias for a weight's outputs) are bounded by the file's size.
 fn dims(t: &TensorProto) -> Result<(Vec<usize>, usize)> {
     let shape: Vec<usize> = t
         .dims
         .iter()
         .map(|&d| {
-            usize::try_from(d).map_err(|_| anyhow!("tensor '{}' has a negative size", t.name))
+            usize::try_from(d)
+                .ok()
+                .filter(|&d| d > 0)
+                .ok_or_else(|| anyhow!("tensor '{}' has an axis of size {d}", t.name))
         })
         .collect::<Result<_>>()?;
     let count = shape
@@ -501,30 +513,12 @@ fn floats(t: &TensorProto) -> Result<Tensor> {
     let (shape, count) = dims(t)?;
     let values: Vec<f32> = match t.data_type {
         data_type::FLOAT if !t.raw_data.is_empty() => {
-            ensure!(
-                t.raw_data.len() == count * 4,
-                "tensor '{}' has {} bytes for {count} floats",
-                t.name,
-                t.raw_data.len()
-            );
-            t.raw_data
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect()
+            raw_words(t, count)?.map(f32::from_le_bytes).collect()
         }
         data_type::FLOAT => t.float_data.clone(),
-        data_type::DOUBLE if !t.raw_data.is_empty() => {
-            ensure!(
-                t.raw_data.len() == count * 8,
-                "tensor '{}' has {} bytes for {count} doubles",
-                t.name,
-                t.raw_data.len()
-            );
-            t.raw_data
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
-                .collect()
-        }
+        data_type::DOUBLE if !t.raw_data.is_empty() => raw_words(t, count)?
+            .map(|b| f64::from_le_bytes(b) as f32)
+            .collect(),
         data_type::DOUBLE => t.double_data.iter().map(|&v| v as f32).collect(),
         other => bail!("tensor '{}' has ONNX type {other}, not float", t.name),
     };
@@ -540,11 +534,9 @@ fn floats(t: &TensorProto) -> Result<Tensor> {
 fn int64s(t: &TensorProto) -> Result<Vec<i64>> {
     let (_, count) = dims(t)?;
     let values: Vec<i64> = match t.data_type {
-        data_type::INT64 if !t.raw_data.is_empty() => t
-            .raw_data
-            .chunks_exact(8)
-            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
-            .collect(),
+        data_type::INT64 if !t.raw_data.is_empty() => {
+            raw_words(t, count)?.map(i64::from_le_bytes).collect()
+        }
         data_type::INT64 => t.int64_data.clone(),
         other => bail!("tensor '{}' has ONNX type {other}, not int64", t.name),
     };
@@ -555,4 +547,21 @@ fn int64s(t: &TensorProto) -> Result<Vec<i64>> {
         values.len()
     );
     Ok(values)
+}
+
+/// The `count` little-endian words of `N` bytes in `t.raw_data`, which must hold exactly
+/// that many (compared without multiplying, so a huge `count` cannot overflow).
+fn raw_words<const N: usize>(
+    t: &TensorProto,
+    count: usize,
+) -> Result<impl Iterator<Item = [u8; N]> + '_> {
+    let bytes = t.raw_data.len();
+    ensure!(
+        bytes % N == 0 && bytes / N == count,
+        "tensor '{}' has {bytes} bytes for {count} values of {N} bytes",
+        t.name
+    );
+    Ok(t.raw_data
+        .chunks_exact(N)
+        .map(|b| b.try_into().expect("chunks of N bytes")))
 }
