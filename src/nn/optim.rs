@@ -31,9 +31,8 @@ impl<F: Float> Sgd<F> {
             if velocity.len() == k {
                 velocity.push(ArrayD::zeros(p.value.raw_dim()));
             }
-            if !p.trainable {
-                // frozen while fine-tuning
-            } else {
+            // A frozen tensor (fine-tuning) keeps its value.
+            if p.trainable {
                 let w = p.value.as_slice_mut().expect("parameters are contiguous");
                 let g = p.grad.as_slice().expect("gradients are contiguous");
                 if mu == F::zero() {

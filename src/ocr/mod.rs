@@ -116,12 +116,6 @@ pub struct Segmentation {
     pub timings: Vec<Timing>,
 }
 
-impl Segmentation {
-    pub fn letter_count(&self) -> usize {
-        self.lines.iter().map(|l| l.blobs.len()).sum()
-    }
-}
-
 /// Finds the letters of a photo: boxes grouped into lines, with spaces.
 pub fn segment(photo: &DynamicImage, params: &OcrParams) -> Result<Segmentation> {
     let mut clock = Clock::start();
