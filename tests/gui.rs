@@ -7,10 +7,11 @@ mod common;
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
+use egui_plot::{PlotBounds, PlotMemory};
 use nnlab::data::DataSource;
 use nnlab::gui::dialog::{FileDialog, FileKind};
 use nnlab::gui::session::{Notice, Phase};
-use nnlab::gui::{LabApp, Settings, Tab};
+use nnlab::gui::{LabApp, Settings, Tab, curves};
 use nnlab::train::Model;
 use nnlab::train::protocol::Ending;
 use std::path::PathBuf;
@@ -144,6 +145,96 @@ fn changing_the_learning_rate_while_training_reaches_the_worker() {
     });
 }
 
+/// Runs `frames` frames, letting the worker get on between them.
+fn run_frames(h: &mut Harness<'_, LabApp>, frames: usize) {
+    for _ in 0..frames {
+        std::thread::sleep(Duration::from_millis(2));
+        h.step();
+    }
+}
+
+/// The bounds of the plot named `name` as last drawn, and the box around the points it was
+/// fed (`series`).
+fn plot_and_data_bounds(
+    h: &mut Harness<'_, LabApp>,
+    name: &str,
+    series: impl Fn(&mut LabApp) -> Vec<Vec<[f64; 2]>>,
+) -> (PlotBounds, PlotBounds) {
+    let plot = PlotMemory::load(&h.ctx, curves::plot_id(name))
+        .unwrap_or_else(|| panic!("the {name} plot was drawn"))
+        .bounds()
+        .to_owned();
+    let data = series(h.state_mut());
+    (plot, curves::data_bounds(data.iter().map(Vec::as_slice)))
+}
+
+/// Plot bounds around the data with the small margin egui_plot adds, nothing more.
+fn assert_plot_fits_data(plot: PlotBounds, data: PlotBounds) {
+    assert!(data.is_valid(), "the plot has data");
+    let margin = 0.5 * data.height() + 1e-6;
+    assert!(
+        plot.min()[1] >= data.min()[1] - margin && plot.max()[1] <= data.max()[1] + margin,
+        "plot y {:?}..{:?} against data y {:?}..{:?}",
+        plot.min()[1],
+        plot.max()[1],
+        data.min()[1],
+        data.max()[1]
+    );
+}
+
+fn loss_series(app: &mut LabApp) -> Vec<Vec<[f64; 2]>> {
+    let c = &mut app.session.curves;
+    vec![
+        c.batch_loss.points().to_vec(),
+        c.train_loss.points().to_vec(),
+        c.valid_loss.points().to_vec(),
+    ]
+}
+
+#[test]
+fn changing_the_rate_mid_run_leaves_the_loss_plot_within_the_datas_range() {
+    let mut h = lab(100_000, 0.01, None);
+    h.state_mut().settings.tab = Tab::Curves;
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "an epoch", |a| position(a) > 1.2);
+    h.get_by_role_and_label(egui::accesskit::Role::SpinButton, "Learning rate")
+        .set_value_accesskit(0.002);
+    h.step();
+    wait_for(&mut h, "the rate marker", |a| {
+        !a.session.curves.lr_changes.is_empty()
+    });
+    run_frames(&mut h, 120);
+    let (plot, data) = plot_and_data_bounds(&mut h, "loss", loss_series);
+    assert_plot_fits_data(plot, data);
+    h.get_by_label("Stop").click();
+    wait_for(&mut h, "the run to stop", |a| {
+        a.session.phase == Phase::Finished(Ending::Stopped)
+    });
+    run_frames(&mut h, 120);
+    let (plot, data) = plot_and_data_bounds(&mut h, "loss", loss_series);
+    assert_plot_fits_data(plot, data);
+}
+
+#[test]
+fn a_constant_rate_fills_the_rate_plot_instead_of_lying_flat_on_0_to_1() {
+    let mut h = lab(100_000, 0.01, None);
+    h.state_mut().settings.tab = Tab::Curves;
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "an epoch", |a| position(a) > 1.2);
+    run_frames(&mut h, 30);
+    let (plot, data) = plot_and_data_bounds(&mut h, "rate", |a| {
+        vec![a.session.curves.lr.points().to_vec()]
+    });
+    assert!(data.is_finite(), "the rate plot has points");
+    assert!(
+        plot.max()[1] <= 10.0 * data.max()[1],
+        "a rate of {} is drawn on an axis up to {}",
+        data.max()[1],
+        plot.max()[1]
+    );
+    h.get_by_label("Stop").click();
+}
+
 #[test]
 fn pause_stops_progress_and_step_and_resume_continue_it() {
     let mut h = lab(100_000, 0.01, None);
@@ -240,7 +331,7 @@ fn clicking_a_confusion_cell_opens_its_gallery_most_confident_first() {
         .map(|(cell, &n)| (cell, n))
         .unwrap();
     let pos = app
-        .confusion
+        .tabs.confusion
         .cell_center(t, p)
         .expect("the matrix was drawn");
     assert!(app.tabs.confusion.gallery().is_none());
@@ -289,7 +380,7 @@ fn the_autoencoder_task_trains_and_its_tab_shows_reconstructions() {
     h.state_mut().settings.config.lr = 0.01;
     h.get_by_label("Train").click();
     wait_for(&mut h, "the first epoch and reconstructions", |a| {
-        a.session.curves.valid_psnr.count() >= 1 && a.autoencoder.rows_shown() > 0
+        a.session.curves.valid_psnr.count() >= 1 && a.tabs.autoencoder.rows_shown() > 0
     });
     let first = h.state().session.reconstructions.clone().unwrap();
     assert!(
@@ -548,7 +639,7 @@ fn the_gradient_check_tab_passes_the_side_panels_mlp() {
     h.get_by_label("Gradient check").click();
     h.step();
     h.get_by_label("Check gradients").click();
-    wait_for(&mut h, "the check", |a| a.gradcheck.result.is_some());
+    wait_for(&mut h, "the check", |a| a.tabs.gradcheck.result.is_some());
     h.step();
     let Some(Ok(checked)) = &h.state().tabs.gradcheck.result else {
         panic!("the check failed to run")
@@ -585,7 +676,7 @@ fn the_toy_tab_learns_xor_and_draws_its_decision_regions() {
     wait_for(&mut h, "the run to finish", |a| {
         a.session.phase == Phase::Finished(Ending::Completed)
     });
-    wait_for(&mut h, "the heatmap", |a| a.toy.has_heatmap());
+    wait_for(&mut h, "the heatmap", |a| a.tabs.toy.has_heatmap());
     let last = h.state().session.history.last().unwrap().clone();
     assert!(last.train_acc > 0.9, "xor is learnt: {last:?}");
     // The regions drawn are xor's: class 0 where the signs agree (data are standardised).
@@ -748,7 +839,7 @@ fn run_sweep(h: &mut Harness<'_, LabApp>, rates: &str) {
     h.step();
     h.get_by_label("Run sweep").click();
     h.step();
-    wait_for(h, "the sweep to end", |a| !a.sweep.is_running());
+    wait_for(h, "the sweep to end", |a| !a.tabs.sweep.is_running());
     h.step();
 }
 

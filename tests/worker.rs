@@ -5,6 +5,7 @@
 use nnlab::data::toy::ToyKind;
 use nnlab::train::RunConfig;
 use nnlab::train::protocol::{Command, Ending, Event};
+use nnlab::train::trainer::Weights;
 use nnlab::train::worker::WorkerHandle;
 use std::time::Duration;
 
@@ -46,7 +47,7 @@ fn names(events: &[Event]) -> String {
 /// tells whether it has a network.
 fn save_answer(worker: &mut WorkerHandle) -> Vec<Event> {
     let path = std::env::temp_dir().join("nnlab-worker-test-never-written.safetensors");
-    worker.send(Command::Save(path));
+    worker.send(Command::Save(path, Weights::Last));
     events_until(worker, |e| matches!(e, Event::Saved(_) | Event::Error(_)))
 }
 

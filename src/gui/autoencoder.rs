@@ -2,7 +2,7 @@
 //! beside their reconstructions for classes the user picks, the PSNR histogram over the
 //! validation split, the worst reconstructions and a 2-D PCA view of the code.
 
-use super::curves::{Curve, CurvePlot, VALID, loss_curves};
+use super::curves::{Curve, CurvePlot, VALID, loss_curves, lr_markers};
 use super::palette::texture;
 use super::session::Session;
 use super::settings::CurveOptions;
@@ -263,6 +263,7 @@ impl AutoencoderView {
 /// The shared curve plot twice: the loss (batches, train, valid) and the mean valid PSNR.
 fn curves_ui(ui: &mut Ui, session: &mut Session, options: &CurveOptions) {
     let curves = &mut session.curves;
+    let markers = lr_markers(curves);
     let link = ui.make_persistent_id("ae-curves-x");
     ui.columns(2, |cols| {
         CurvePlot {
@@ -270,7 +271,7 @@ fn curves_ui(ui: &mut Ui, session: &mut Session, options: &CurveOptions) {
             y_label: "loss",
             log_y: options.log_y,
             smoothing: options.smoothing,
-            markers: &[],
+            markers: &markers,
             y_include: None,
             height: 190.0,
             link_x: Some(link),

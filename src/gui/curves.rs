@@ -9,7 +9,8 @@ use super::tab::{TabContext, TabPanel};
 use eframe::egui;
 use egui::{Align2, Color32, Rect, Ui};
 use egui_plot::{
-    Corner, GridMark, HoverPosition, Legend, Line, LineStyle, Plot, PlotPoint, Text, VLine,
+    Corner, GridMark, HoverPosition, Legend, Line, LineStyle, Plot, PlotBounds, PlotPoint, Points,
+    Text, VLine,
 };
 use std::ops::RangeInclusive;
 
@@ -43,14 +44,27 @@ pub struct CurvePlot<'a> {
     pub link_x: Option<egui::Id>,
 }
 
+/// The id under which egui_plot keeps the memory (bounds) of the plot named `name`.
+pub fn plot_id(name: &str) -> egui::Id {
+    egui::Id::unique(("nnlab-curve-plot", name))
+}
+
 impl CurvePlot<'_> {
     /// Draws the plot; returns its rectangle on screen.
     pub fn show(self, ui: &mut Ui, curves: &[Curve]) -> Rect {
         let log_y = self.log_y;
         let y_label = self.y_label.to_owned();
+        // The rate labels sit at the top of the data; the legend goes where loss curves
+        // seldom are, so it cannot cover them.
+        let legend_corner = if self.markers.is_empty() {
+            Corner::RightTop
+        } else {
+            Corner::LeftBottom
+        };
         let mut plot = Plot::new(self.id)
+            .id(plot_id(self.id))
             .height(self.height)
-            .legend(Legend::default().position(Corner::RightTop))
+            .legend(Legend::default().position(legend_corner))
             .x_axis_label("epoch")
             .y_axis_label(self.y_label)
             .include_x(0.0)
@@ -71,38 +85,34 @@ impl CurvePlot<'_> {
                     format_value(10f64.powf(mark.value))
                 });
         }
-        // (legend name, points, colour, width, opacity) of each line drawn.
-        let mut lines = Vec::new();
-        for c in curves.iter().filter(|c| !c.points.is_empty()) {
-            let (width, alpha) = if c.faint { (1.0, 0.6) } else { (2.0, 1.0) };
-            if self.smoothing > 0.0 && c.points.len() > 2 {
-                // The raw line stays out of the legend, so the legend shows the curve's colour.
-                lines.push(("", c.points.to_vec(), c.color, 1.0, alpha * 0.3));
-                lines.push((
-                    c.name,
-                    smooth(c.points, self.smoothing),
-                    c.color,
-                    width,
-                    alpha,
-                ));
-            } else {
-                lines.push((c.name, c.points.to_vec(), c.color, width, alpha));
-            }
+        let lines = plotted_lines(curves, self.smoothing, log_y);
+        let data = data_bounds(lines.iter().map(|l| l.points.as_slice()));
+        if !data.is_finite() {
+            // Nothing to show yet: one epoch by 0..1 rather than egui_plot's -0.5..0.5.
+            plot = plot.include_x(1.0).include_y(0.0).include_y(1.0);
         }
         let markers = self.markers;
         let response = plot.show(ui, |plot_ui| {
-            for (name, points, color, width, alpha) in lines {
-                let points: Vec<[f64; 2]> = points
-                    .into_iter()
-                    .filter_map(|[x, y]| to_axis(y, log_y).map(|y| [x, y]))
-                    .collect();
-                plot_ui.line(
-                    Line::new(name, points)
-                        .color(color.gamma_multiply(alpha))
-                        .width(width),
-                );
+            for line in lines {
+                let color = line.color.gamma_multiply(line.alpha);
+                if let [point] = line.points.as_slice() {
+                    // A single point (a one-epoch run) as a dot one can see.
+                    plot_ui.points(
+                        Points::new(line.name, vec![*point])
+                            .color(color)
+                            .radius(3.0),
+                    );
+                } else {
+                    plot_ui.line(
+                        Line::new(line.name, line.points)
+                            .color(color)
+                            .width(line.width),
+                    );
+                }
             }
-            let top = plot_ui.plot_bounds().max()[1];
+            // At the top of the data, not of the plot: a label at the plot's top would widen
+            // the automatic bounds each frame, without end.
+            let top = if data.is_finite() { data.max()[1] } else { 1.0 };
             for (x, label) in markers {
                 plot_ui.vline(
                     VLine::new("lr change", *x)
@@ -118,6 +128,66 @@ impl CurvePlot<'_> {
         });
         response.response.rect
     }
+}
+
+/// One line as drawn: its legend name (empty keeps it out of the legend), its points in
+/// axis units, colour, width and opacity.
+struct PlottedLine<'a> {
+    name: &'a str,
+    points: Vec<[f64; 2]>,
+    color: Color32,
+    width: f32,
+    alpha: f32,
+}
+
+/// The lines of `curves` as drawn: smoothed over a faint raw line when asked, in axis
+/// units, without the points an axis cannot show.
+fn plotted_lines<'a>(curves: &[Curve<'a>], smoothing: f64, log_y: bool) -> Vec<PlottedLine<'a>> {
+    let on_axis = |points: &[[f64; 2]]| -> Vec<[f64; 2]> {
+        points
+            .iter()
+            .filter_map(|&[x, y]| to_axis(y, log_y).map(|y| [x, y]))
+            .collect()
+    };
+    let mut lines = Vec::new();
+    for c in curves.iter().filter(|c| !c.points.is_empty()) {
+        let (width, alpha) = if c.faint { (1.0, 0.6) } else { (2.0, 1.0) };
+        if smoothing > 0.0 && c.points.len() > 2 {
+            // The raw line stays out of the legend, so the legend shows the curve's colour.
+            lines.push(PlottedLine {
+                name: "",
+                points: on_axis(c.points),
+                color: c.color,
+                width: 1.0,
+                alpha: alpha * 0.3,
+            });
+            lines.push(PlottedLine {
+                name: c.name,
+                points: on_axis(&smooth(c.points, smoothing)),
+                color: c.color,
+                width,
+                alpha,
+            });
+        } else {
+            lines.push(PlottedLine {
+                name: c.name,
+                points: on_axis(c.points),
+                color: c.color,
+                width,
+                alpha,
+            });
+        }
+    }
+    lines
+}
+
+/// The smallest box around every point (not valid when there are none).
+pub fn data_bounds<'p>(lines: impl IntoIterator<Item = &'p [[f64; 2]]>) -> PlotBounds {
+    let mut bounds = PlotBounds::NOTHING;
+    for point in lines.into_iter().flatten() {
+        bounds.extend_with(&PlotPoint::new(point[0], point[1]));
+    }
+    bounds
 }
 
 /// A value as plotted: its log10 on a log axis (none for values that have no logarithm).
@@ -213,13 +283,10 @@ fn curves_tab(
     if curves.train_loss.is_empty() && curves.batch_loss.is_empty() {
         ui.weak("Press Train: loss and accuracy appear here after each epoch.");
     }
-    let markers: Vec<(f64, String)> = curves
-        .lr_changes
-        .iter()
-        .map(|&(x, lr)| (x, format!("lr {}", format_value(lr))))
-        .collect();
+    let markers = lr_markers(curves);
     let link = ui.make_persistent_id("curves-x");
-    let height = ((ui.available_height() - 8.0) / 2.0).max(120.0);
+    const RATE_HEIGHT: f32 = 90.0;
+    let height = ((ui.available_height() - 12.0 - RATE_HEIGHT) / 2.0).max(120.0);
     let loss_rect = CurvePlot {
         id: "loss",
         y_label: "loss",
@@ -231,6 +298,26 @@ fn curves_tab(
         link_x: Some(link),
     }
     .show(ui, &loss_curves(curves, options));
+    // The scheduled rate right under the loss it shapes.
+    let rate_rect = CurvePlot {
+        id: "rate",
+        y_label: "learning rate",
+        log_y: false,
+        smoothing: 0.0,
+        markers: &[],
+        y_include: Some(0.0..=0.0),
+        height: RATE_HEIGHT,
+        link_x: Some(link),
+    }
+    .show(
+        ui,
+        &[Curve {
+            name: "rate",
+            points: curves.lr.points(),
+            color: MARKER,
+            faint: false,
+        }],
+    );
     let acc_rect = CurvePlot {
         id: "accuracy",
         y_label: "accuracy",
@@ -258,7 +345,16 @@ fn curves_tab(
             },
         ],
     );
-    loss_rect.union(acc_rect)
+    loss_rect.union(rate_rect).union(acc_rect)
+}
+
+/// A marker with its label at each change of the learning rate.
+pub fn lr_markers(curves: &Curves) -> Vec<(f64, String)> {
+    curves
+        .lr_changes
+        .iter()
+        .map(|&(x, lr)| (x, format!("lr {}", format_value(lr))))
+        .collect()
 }
 
 /// The loss lines of both the classifier's and the autoencoder's curves: single batches

@@ -34,6 +34,7 @@ pub mod dialog;
 pub mod draw;
 pub mod gradcheck;
 pub mod job;
+pub mod network_editor;
 pub mod ocr;
 mod palette;
 mod screenshot;

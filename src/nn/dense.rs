@@ -1,7 +1,7 @@
 //! Fully connected layer `y = x W + b`, W is `in x out`.
 
 use super::buffer::ensure_shape;
-use super::gemm::gemm;
+use super::gemm::{gemm, gemm_bias};
 use super::layer_ops::{LayerOps, layer_params};
 use super::param::Param;
 use super::{Float, Init};
@@ -43,14 +43,13 @@ impl<F: Float> Dense<F> {
     pub fn forward(&mut self, x: ArrayView2<F>) {
         let w = matrix(&self.weight);
         ensure_shape(&mut self.out, x.nrows(), w.ncols());
-        gemm(F::one(), &x, &w, F::zero(), &mut self.out.view_mut());
         let b = self
             .bias
             .value
             .view()
             .into_dimensionality::<ndarray::Ix1>()
             .expect("1-D");
-        self.out += &b;
+        gemm_bias(&x, &w, &b, &mut self.out.view_mut());
     }
 
     pub fn output(&self) -> ArrayView2<'_, F> {

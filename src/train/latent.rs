@@ -141,7 +141,7 @@ mod tests {
             depth: 3,
             ..crate::train::RunConfig::autoencoder()
         };
-        let spec = config.network_spec(crate::nn::Shape::flat(16), 0);
+        let spec = config.network_spec(crate::nn::Shape::flat(16), 0).unwrap();
         let mut net = Network::<f32>::new(spec, Init::Xavier, 1).unwrap();
         // Dense, ReLU, Dense, ReLU, Dense, ReLU, Dense, Sigmoid: the second ReLU.
         assert_eq!(code_layer(&net), Some(3));

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod protocol;
 pub mod report;
 pub mod snapshots;
+pub mod schedule;
 pub mod trainer;
 pub mod worker;
 

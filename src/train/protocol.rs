@@ -4,6 +4,7 @@
 //! one another.
 
 use super::metrics::histogram;
+use super::trainer::Weights;
 use super::{EpochStats, RunConfig};
 use crate::data::Splits;
 use crate::nn::SavedModel;
@@ -27,8 +28,8 @@ pub enum Command {
     Reset,
     /// Takes effect at the next batch.
     SetLr(f64),
-    /// Save the current network (safetensors).
-    Save(PathBuf),
+    /// Save the network's best or last weights (safetensors).
+    Save(PathBuf, Weights),
     /// Load a saved network and continue from it, paused.
     Load(PathBuf, RunConfig),
     /// Train a saved network's layers on this config's data: its last dense layer replaced
@@ -41,8 +42,8 @@ pub enum Command {
     /// Train the config once per rate, one after another, each from the same initial
     /// weights (the seed fixes them).
     Sweep(RunConfig, Vec<f64>),
-    /// Write the run's report folder ([`super::report::write_run`]).
-    ExportRun(PathBuf),
+    /// Write the run's report folder ([`super::report::write_run`]) with these weights.
+    ExportRun(PathBuf, Weights),
 }
 
 impl Command {

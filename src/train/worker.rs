@@ -11,6 +11,7 @@ use super::protocol::{
     Command, Ending, Event, PROGRESS_INTERVAL, Progress, Report, SNAPSHOT_INTERVAL,
 };
 use super::snapshots::{epoch_record, first_layer, reconstructions, validate};
+use super::trainer::Weights;
 use super::{EpochStats, RunConfig, Task, Trainer, finetune};
 use crate::data::{DataSource, Splits};
 use crate::nn::SavedModel;
@@ -180,7 +181,7 @@ impl Run {
             batches_per_epoch: self.trainer.batches_per_epoch(),
             position: self.position(),
             batch_loss,
-            lr: self.trainer.config.lr,
+            lr: self.trainer.current_lr(),
             samples_per_s: self.samples as f64 / elapsed.as_secs_f64().max(1e-9),
             elapsed,
             epoch_done: std::mem::take(&mut self.pending_epochs),
@@ -326,9 +327,11 @@ impl Worker {
                 self.next_sweep_member();
             }
             Command::Reset => {}
-            Command::ExportRun(dir) => {
+            Command::ExportRun(dir, weights) => {
                 let written = match &mut self.run {
-                    Some(run) => super::report::write_run(&dir, &mut run.trainer),
+                    Some(run) => run
+                        .trainer
+                        .with_weights(weights, |t| super::report::write_run(&dir, t)),
                     None => Err(anyhow::anyhow!(
                         "there is no run to export yet: press Train first"
                     )),
@@ -364,7 +367,7 @@ impl Worker {
                     self.outbox.send(Event::LrChanged { lr, position });
                 }
             }
-            Command::Save(path) => match self.save(&path) {
+            Command::Save(path, weights) => match self.save(&path, weights) {
                 Ok(()) => self.outbox.send(Event::Saved(path)),
                 Err(e) => self.outbox.send_error(&e),
             },
@@ -487,10 +490,11 @@ impl Worker {
         run.samples += report.samples;
         (run.last_epoch, run.last_batch) = (report.epoch, report.batch);
         let done = report.epoch_done.is_some();
-        let last_epoch = report
-            .epoch_done
-            .as_ref()
-            .is_some_and(|s| s.epoch >= trainer.config.epochs);
+        let last_epoch = report.stop_early
+            || report
+                .epoch_done
+                .as_ref()
+                .is_some_and(|s| s.epoch >= trainer.config.epochs);
         let autoencoder = trainer.config.task == Task::Autoencode;
         let record = done.then(|| Arc::new(epoch_record(trainer)));
         run.pending_epochs.extend(report.epoch_done);
@@ -569,11 +573,11 @@ impl Worker {
         }
     }
 
-    fn save(&self, path: &Path) -> anyhow::Result<()> {
+    fn save(&self, path: &Path, weights: Weights) -> anyhow::Result<()> {
         let Some(run) = &self.run else {
             anyhow::bail!("there is no trained network to save yet: press Train first")
         };
-        run.trainer.saved_model().save(path)
+        run.trainer.saved(weights).save(path)
     }
 }
 
