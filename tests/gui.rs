@@ -913,3 +913,30 @@ fn a_diverging_rate_in_a_sweep_is_marked_and_the_next_rate_still_trains() {
         "the last rate's run is shown"
     );
 }
+
+#[test]
+fn a_run_that_stops_learning_pauses_and_says_why() {
+    // At rate 1 the letters MLP saturates: its loss never gets below the first batch's.
+    let mut settings = Settings::default();
+    settings.config.lr = 1.0;
+    settings.config.epochs = 6;
+    let app = LabApp::new(settings, Box::new(FixedDialog(None)));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut LabApp| app.show(ui), app);
+    h.step();
+    h.get_by_label("Train").click();
+    wait_for(
+        &mut h,
+        "the stall warning",
+        |a| matches!(&a.session.notice, Some(Notice::Warning(m)) if m.contains("stopped learning")),
+    );
+    assert_eq!(h.state().session.phase, Phase::Paused);
+    let notice = format!("{:?}", h.state().session.notice);
+    assert!(notice.contains("lower learning rate"), "{notice}");
+    let at = position(h.state());
+    assert!(at < 6.0, "paused before the last epoch, at {at}");
+    run_frames(&mut h, 20);
+    assert_eq!(position(h.state()), at, "paused means no more batches");
+    assert!(h.query_by_label("Resume").is_some());
+}

@@ -170,6 +170,14 @@ impl Session {
                     lr / 10.0
                 )));
             }
+            Event::StoppedLearning { epoch, reason, lr } => {
+                self.phase = Phase::Paused;
+                self.notice = Some(Notice::Warning(format!(
+                    "Training stopped learning after epoch {epoch}: {reason}. Training is paused. \
+                     Try a lower learning rate (e.g. {:.0e}; or a lower momentum) and Resume, or Reset.",
+                    lr / 10.0
+                )));
+            }
             Event::Saved(path) => {
                 self.notice = Some(Notice::Info(format!("saved {}", path.display())))
             }

@@ -214,6 +214,13 @@ pub enum Event {
         loss: f64,
         lr: f64,
     },
+    /// The epoch just ended says the run stopped learning (see
+    /// [`super::Trainer::stopped_learning`]); training paused after it.
+    StoppedLearning {
+        epoch: usize,
+        reason: String,
+        lr: f64,
+    },
     Saved(PathBuf),
     Error(String),
     /// A sweep began training its `index`-th rate; the events up to the next one are its.

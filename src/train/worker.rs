@@ -124,6 +124,9 @@ struct Run {
     last_progress: Option<Instant>,
     last_snapshot: Option<Instant>,
     last_reconstruction: Option<Instant>,
+    /// Set when the run was paused because it stopped learning; a rate change clears it,
+    /// so the user is told once per rate, not at every epoch.
+    told_stalled: bool,
 }
 
 impl Run {
@@ -140,6 +143,7 @@ impl Run {
             last_progress: None,
             last_snapshot: None,
             last_reconstruction: None,
+            told_stalled: false,
         }
     }
 
@@ -363,6 +367,7 @@ impl Worker {
             Command::SetLr(lr) => {
                 if let Some(run) = &mut self.run {
                     run.trainer.set_lr(lr);
+                    run.told_stalled = false;
                     let position = run.position();
                     self.outbox.send(Event::LrChanged { lr, position });
                 }
@@ -505,6 +510,21 @@ impl Worker {
         }
         if last_epoch {
             self.finish(Ending::Completed);
+        } else if done && self.sweep.is_none() && !run.told_stalled {
+            if let Some(reason) = run.trainer.stopped_learning() {
+                // Training on is futile: pause and say why (a sweep's table shows it instead).
+                let event = Event::StoppedLearning {
+                    epoch: run.last_epoch,
+                    reason: reason.to_string(),
+                    lr: run.trainer.current_lr(),
+                };
+                run.told_stalled = true;
+                run.set_activity(Activity::Paused);
+                self.send_snapshots();
+                self.outbox.send(event);
+            } else if due(run.last_snapshot, SNAPSHOT_INTERVAL) {
+                self.send_snapshots();
+            }
         } else if done && due(run.last_snapshot, SNAPSHOT_INTERVAL) {
             self.send_snapshots();
         } else if autoencoder && due(run.last_reconstruction, SNAPSHOT_INTERVAL) {
