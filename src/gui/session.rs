@@ -174,7 +174,8 @@ impl Session {
                 self.phase = Phase::Paused;
                 self.notice = Some(Notice::Warning(format!(
                     "Training stopped learning after epoch {epoch}: {reason}. Training is paused. \
-                     Try a lower learning rate (e.g. {:.0e}; or a lower momentum) and Resume, or Reset.",
+                     Try a lower learning rate (e.g. {:.0e}; or a lower momentum) and Resume, or Reset \
+                     (with zero initialisation every hidden unit stays the same: choose another).",
                     lr / 10.0
                 )));
             }
