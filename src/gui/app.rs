@@ -1,45 +1,49 @@
 //! The window's layout and its ends of the channels to the training worker.
 
-use super::autoencoder::AutoencoderView;
 use super::capture::Capture;
-use super::confusion::ConfusionView;
 use super::dialog::{self, FileDialog};
-use super::draw::DrawPanel;
-use super::gradcheck::GradCheckPanel;
-use super::ocr::OcrPanel;
 use super::screenshot::Autopilot;
 use super::session::Session;
 use super::settings::{Settings, Tab};
 use super::status::FrameTimes;
-use super::sweep::SweepView;
-use super::toy::ToyPanel;
-use super::weights::WeightsView;
-use super::{Action, curves, history, settings, status};
+use super::tab::{TabContext, TabPanel};
+use super::{Action, settings, status};
 use crate::data::DataSource;
+use crate::train::protocol::{Command, Event};
 use crate::train::report::history_csv;
-use crate::train::worker::{Command, Event, WorkerHandle};
+use crate::train::worker::WorkerHandle;
 use eframe::egui;
-use egui::{Rect, Ui};
+use egui::Ui;
 use std::path::PathBuf;
 use std::time::Instant;
+
+macro_rules! tab_panels {
+    ($($tab:ident, $title:literal, $slug:literal, $field:ident: $panel:ty;)+) => {
+        /// One panel per tab (listed in [`super::with_tabs`]).
+        #[derive(Default)]
+        pub struct TabPanels {
+            $(pub $field: $panel),+
+        }
+
+        impl TabPanels {
+            fn panel(&mut self, tab: Tab) -> &mut dyn TabPanel {
+                match tab {
+                    $(Tab::$tab => &mut self.$field),+
+                }
+            }
+        }
+    };
+}
+with_tabs!(tab_panels);
 
 pub struct LabApp {
     pub settings: Settings,
     pub session: Session,
-    pub confusion: ConfusionView,
+    pub tabs: TabPanels,
     pub frames: FrameTimes,
     worker: Option<WorkerHandle>,
     dialog: Box<dyn FileDialog>,
-    weights: WeightsView,
-    pub ocr: OcrPanel,
-    pub autoencoder: AutoencoderView,
-    pub sweep: SweepView,
-    pub draw: DrawPanel,
-    pub gradcheck: GradCheckPanel,
-    pub toy: ToyPanel,
     capture: Capture,
-    /// Where the plots of the Curves tab were drawn last frame (for "Save plot PNG").
-    plot_rect: Option<Rect>,
     autopilot: Option<Autopilot>,
     /// A photo to read in the OCR tab at the first frame.
     photo: Option<PathBuf>,
@@ -52,19 +56,11 @@ impl LabApp {
         Self {
             settings,
             session: Session::default(),
-            confusion: ConfusionView::default(),
+            tabs: TabPanels::default(),
             frames: FrameTimes::default(),
             worker: None,
             dialog,
-            weights: WeightsView::default(),
-            ocr: OcrPanel::default(),
-            autoencoder: AutoencoderView::default(),
-            sweep: SweepView::default(),
-            draw: DrawPanel::default(),
-            gradcheck: GradCheckPanel::default(),
-            toy: ToyPanel::default(),
             capture: Capture::default(),
-            plot_rect: None,
             autopilot: None,
             photo: None,
             persist: true,
@@ -88,7 +84,7 @@ impl LabApp {
         let started = Instant::now();
         self.receive(ui.ctx());
         if let Some(path) = self.photo.take() {
-            self.ocr.open_path(ui.ctx(), &path);
+            self.tabs.ocr.open_path(ui.ctx(), &path);
             self.settings.tab = Tab::Ocr;
         }
         let mut actions = Vec::new();
@@ -111,7 +107,7 @@ impl LabApp {
         egui::Panel::bottom("status").show(ui, |ui| status::ui(ui, &self.session, &self.frames));
         egui::Panel::top("tabs").show(ui, |ui| {
             ui.horizontal(|ui| {
-                for tab in Tab::ALL {
+                for &tab in Tab::ALL {
                     ui.selectable_value(&mut self.settings.tab, tab, tab.title());
                 }
             });
@@ -122,44 +118,18 @@ impl LabApp {
             {
                 self.session.notice = None;
             }
-            self.tab_ui(ui, &mut actions);
+            let mut cx = TabContext {
+                session: &mut self.session,
+                settings: &mut self.settings,
+                actions: &mut actions,
+                dialog: self.dialog.as_mut(),
+            };
+            self.tabs.panel(cx.settings.tab).ui(ui, &mut cx);
         });
         for action in actions {
             self.perform(ui.ctx(), action);
         }
         self.frames.record_ui(started.elapsed());
-    }
-
-    fn tab_ui(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) {
-        let s = &mut self.session;
-        match self.settings.tab {
-            Tab::Curves => {
-                self.plot_rect = Some(curves::ui(
-                    ui,
-                    &mut s.curves,
-                    &mut self.settings.curves,
-                    actions,
-                ));
-            }
-            Tab::Weights => {
-                history::weights_tab(ui, s, &mut self.weights, &mut self.settings.weights)
-            }
-            Tab::Confusion => history::confusion_tab(ui, s, &mut self.confusion),
-            Tab::Sweep => {
-                let (lr, idle) = (self.settings.config.lr, !s.is_active());
-                self.sweep.ui(ui, lr, idle, &self.settings.curves, actions);
-            }
-            Tab::Autoencoder => self.autoencoder.ui(ui, s, &self.settings.curves),
-            Tab::Ocr => {
-                self.ocr.offer_trained(s.letter_model());
-                if let Some(folder) = self.ocr.ui(ui, self.dialog.as_mut()) {
-                    self.settings.config.extra_train = Some(folder);
-                }
-            }
-            Tab::Draw => self.draw.ui(ui, s),
-            Tab::GradCheck => self.gradcheck.ui(ui, &self.settings.config, s),
-            Tab::Toy => self.toy.ui(ui, &mut self.settings.config, s),
-        }
     }
 
     /// Applies the worker's events and finished captures.
@@ -170,12 +140,12 @@ impl LabApp {
         });
         for event in worker.poll() {
             if let Event::Started { config, .. } = &event
-                && !self.sweep.is_running()
+                && !self.tabs.sweep.is_running()
             {
                 // A loaded model brings its own settings; show them.
                 self.settings.config = config.clone();
             }
-            self.sweep.apply(&event);
+            self.tabs.sweep.apply(&event);
             self.session.apply(event);
         }
         for result in self.capture.finished() {
@@ -194,17 +164,17 @@ impl LabApp {
             action,
             Action::Train | Action::Reset | Action::LoadModel | Action::FineTune(_)
         ) {
-            self.sweep.cancel();
+            self.tabs.sweep.cancel();
         }
         match action {
             Action::Sweep(rates) => {
                 self.session.restart();
-                self.sweep.start(rates.len());
+                self.tabs.sweep.start(rates.len());
                 self.send(Command::Sweep(self.settings.config.clone(), rates));
             }
             Action::Train => {
                 self.session.restart();
-                self.confusion.selected = None;
+                self.tabs.confusion.selected = None;
                 self.send(Command::Start(self.settings.config.clone()));
             }
             Action::Pause => self.send(Command::Pause),
@@ -213,7 +183,7 @@ impl LabApp {
             Action::Stop => self.send(Command::Stop),
             Action::Reset => {
                 self.session.restart();
-                self.confusion.selected = None;
+                self.tabs.confusion.selected = None;
                 self.send(Command::Reset);
             }
             Action::SetLr(lr) => {
@@ -260,7 +230,7 @@ impl LabApp {
             Action::FineTune(freeze) => {
                 if let Some(path) = self.dialog.open_file("Fine-tune from model", dialog::MODEL) {
                     self.session.restart();
-                    self.confusion.selected = None;
+                    self.tabs.confusion.selected = None;
                     self.send(Command::FineTune {
                         model: path,
                         config: self.settings.config.clone(),
@@ -289,7 +259,7 @@ impl LabApp {
                     .dialog
                     .save_file("Save plot", dialog::PNG, "curves.png")
                 {
-                    self.capture.request(ctx, path, self.plot_rect);
+                    self.capture.request(ctx, path, self.tabs.curves.plot_rect);
                 }
             }
         }

@@ -2,7 +2,9 @@
 //! The pipeline runs on a background thread and re-runs when a slider moves.
 
 use super::dialog::{FileDialog, FileKind};
+use super::job::Job;
 use super::palette::{ink_image, texture};
+use super::tab::{TabContext, TabPanel};
 use crate::data::SIDE;
 use crate::data::corrections;
 use crate::nn::SavedModel;
@@ -16,7 +18,6 @@ use ndarray::{ArrayView1, ArrayView2};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 
 pub const IMAGE: FileKind = FileKind {
     name: "Image (JPEG, PNG, WebP, TIFF, BMP, GIF)",
@@ -46,7 +47,7 @@ pub struct OcrPanel {
     /// The trained model changed since the last reading.
     model_changed: bool,
     photo: Option<(String, Arc<DynamicImage>)>,
-    running: Option<Receiver<Result<Done, String>>>,
+    running: Option<Job<Done>>,
     /// The parameters changed while a run was going: run again when it ends.
     stale: bool,
     pub result: Option<Result<Done, String>>,
@@ -170,23 +171,20 @@ impl OcrPanel {
             Err(e) => return self.fail(e),
         };
         self.model_changed = false;
-        let (params, ctx) = (self.params.clone(), ctx.clone());
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
+        let params = self.params.clone();
+        self.running = Some(Job::spawn(ctx, "reading the photo", move || {
             // Its own copy: reading runs the network, which keeps its buffers.
             let mut model = SavedModel::clone(&model);
-            let outcome = read(&photo, &mut model, &params)
+            read(&photo, &mut model, &params)
                 .map(|(seg, reading)| Done { seg, reading })
-                .map_err(|e| format!("{e:#}"));
-            let _ = tx.send(outcome);
-            ctx.request_repaint();
-        });
-        self.running = Some(rx);
+                .map_err(|e| format!("{e:#}"))
+        }));
     }
 
     fn receive(&mut self, ctx: &egui::Context) {
-        let Some(rx) = &self.running else { return };
-        let Ok(outcome) = rx.try_recv() else { return };
+        let Some(outcome) = self.running.as_ref().and_then(Job::poll) else {
+            return;
+        };
         self.running = None;
         self.text = outcome
             .as_ref()
@@ -202,8 +200,8 @@ impl OcrPanel {
         }
     }
 
-    /// The tab; returns the folder corrected crops were added to, when they were.
-    pub fn ui(&mut self, ui: &mut Ui, dialog: &mut dyn FileDialog) -> Option<PathBuf> {
+    /// The tab's content; returns the folder corrected crops were added to, when they were.
+    fn show(&mut self, ui: &mut Ui, dialog: &mut dyn FileDialog) -> Option<PathBuf> {
         let mut added_to = None;
         let ctx = ui.ctx().clone();
         self.receive(&ctx);
@@ -551,6 +549,17 @@ impl OcrPanel {
         }
         let n = std::mem::take(&mut self.corrected).len();
         Ok((folder, n))
+    }
+}
+
+/// Reads with the run's letter classifier when there is one; corrected crops join the
+/// next run's training data.
+impl TabPanel for OcrPanel {
+    fn ui(&mut self, ui: &mut Ui, cx: &mut TabContext<'_>) {
+        self.offer_trained(cx.session.letter_model());
+        if let Some(folder) = self.show(ui, cx.dialog) {
+            cx.settings.config.extra_train = Some(folder);
+        }
     }
 }
 
