@@ -3,7 +3,7 @@
 use super::autoencoder::AutoencoderView;
 use super::capture::Capture;
 use super::confusion::ConfusionView;
-use super::dialog::{self, FileDialog};
+use super::dialog::{self, FileChooser, FileDialog};
 use super::draw::DrawPanel;
 use super::gradcheck::GradCheckPanel;
 use super::ocr::OcrPanel;
@@ -29,7 +29,9 @@ pub struct LabApp {
     pub confusion: ConfusionView,
     pub frames: FrameTimes,
     worker: Option<WorkerHandle>,
-    dialog: Box<dyn FileDialog>,
+    dialog: FileChooser,
+    /// The action whose file request waits in the in-window chooser; repeated once chosen.
+    waiting_for_file: Option<Action>,
     weights: WeightsView,
     pub ocr: OcrPanel,
     pub autoencoder: AutoencoderView,
@@ -55,7 +57,8 @@ impl LabApp {
             confusion: ConfusionView::default(),
             frames: FrameTimes::default(),
             worker: None,
-            dialog,
+            dialog: FileChooser::new(dialog),
+            waiting_for_file: None,
             weights: WeightsView::default(),
             ocr: OcrPanel::default(),
             autoencoder: AutoencoderView::default(),
@@ -124,8 +127,16 @@ impl LabApp {
             }
             self.tab_ui(ui, &mut actions);
         });
+        if self.dialog.ui(ui.ctx())
+            && let Some(action) = self.waiting_for_file.take()
+        {
+            actions.push(action);
+        }
         for action in actions {
-            self.perform(ui.ctx(), action);
+            self.perform(ui.ctx(), action.clone());
+            if self.dialog.take_opened() {
+                self.waiting_for_file = Some(action);
+            }
         }
         self.frames.record_ui(started.elapsed());
     }
@@ -152,7 +163,7 @@ impl LabApp {
             Tab::Autoencoder => self.autoencoder.ui(ui, s, &self.settings.curves),
             Tab::Ocr => {
                 self.ocr.offer_trained(s.letter_model());
-                if let Some(folder) = self.ocr.ui(ui, self.dialog.as_mut()) {
+                if let Some(folder) = self.ocr.ui(ui, actions) {
                     self.settings.config.extra_train = Some(folder);
                 }
             }
@@ -219,6 +230,14 @@ impl LabApp {
             Action::SetLr(lr) => {
                 if self.session.config.as_ref().is_some_and(|c| c.lr != lr) {
                     self.send(Command::SetLr(lr));
+                }
+            }
+            Action::OpenPhoto => {
+                if let Some(path) = self
+                    .dialog
+                    .open_file("Open a photo of handwriting", super::ocr::IMAGE)
+                {
+                    self.ocr.open_path(ctx, &path);
                 }
             }
             Action::PickDataFolder => {

@@ -45,6 +45,8 @@ pub enum Action {
     Reset,
     SetLr(f64),
     PickDataFolder,
+    /// Read a photo of handwriting in the OCR tab.
+    OpenPhoto,
     SaveModel,
     LoadModel,
     /// Fine-tune a saved model, freezing this many first layers.

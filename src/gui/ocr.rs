@@ -1,7 +1,8 @@
 //! The OCR tab: drop a photo of handwriting (or open one), see the boxes and the text.
 //! The pipeline runs on a background thread and re-runs when a slider moves.
 
-use super::dialog::{FileDialog, FileKind};
+use super::Action;
+use super::dialog::FileKind;
 use super::palette::{ink_image, texture};
 use crate::data::SIDE;
 use crate::data::corrections;
@@ -203,7 +204,7 @@ impl OcrPanel {
     }
 
     /// The tab; returns the folder corrected crops were added to, when they were.
-    pub fn ui(&mut self, ui: &mut Ui, dialog: &mut dyn FileDialog) -> Option<PathBuf> {
+    pub fn ui(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) -> Option<PathBuf> {
         let mut added_to = None;
         let ctx = ui.ctx().clone();
         self.receive(&ctx);
@@ -215,10 +216,8 @@ impl OcrPanel {
             }
         }
         ui.horizontal(|ui| {
-            if ui.button("Open photo…").clicked()
-                && let Some(path) = dialog.open_file("Open a photo of handwriting", IMAGE)
-            {
-                self.open_path(&ctx, &path);
+            if ui.button("Open photo…").clicked() {
+                actions.push(Action::OpenPhoto);
             }
             ui.label("or drop an image on the window.");
             if let Some((name, _)) = &self.photo {
