@@ -2,8 +2,13 @@
 
 use crate::data::{DataSource, toy};
 use crate::nn::gradcheck::{GradCheckReport, check_gradients};
-use crate::nn::{Activation, Init, Loss, Network, NetworkSpec, SavedModel};
+use crate::nn::layer_list::{self, Preset};
+use crate::nn::{
+    Activation, Init, LayerSpec, Loss, Network, NetworkSpec, OptimizerKind, SavedModel,
+};
 use crate::train::metrics::{confusion_matrix, mean_finite, most_confused, psnr_rows};
+use crate::train::schedule::Schedule;
+use crate::train::trainer::Weights;
 use crate::train::trainer::{evaluate, predictions};
 use crate::train::{Model, RunConfig, Task, Trainer, finetune};
 use anyhow::{Context, Result, bail};
@@ -77,12 +82,24 @@ pub enum Command {
     },
     /// Time the engine on the anchor workloads; ends with `bench <name> samples_per_s=<n>` lines.
     Bench {
-        /// mlp (workload A at batch 32 and 128 and the forward pass D), cnn (workload C), or all.
+        /// mlp (workload A at batch 32 and 128 and the forward pass D), cnn (workload C), all,
+        /// or one of mlp_b32, mlp_b128, forward, cnn_b32.
         #[arg(long, default_value = "all")]
         workload: String,
-        /// Timed epochs per workload (the median is reported).
+        /// Timed epochs per workload and round (the median is reported).
         #[arg(long, default_value_t = 3)]
         epochs: usize,
+        /// Rounds of nnlab, numpy, PyTorch, one after the other (medians over the rounds).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// The anchors' folder (../shared/anchors): also run its numpy and PyTorch scripts,
+        /// interleaved with nnlab, and print the same-run ratios.
+        #[arg(long, value_name = "DIR")]
+        anchors: Option<PathBuf>,
+        /// The Python with numpy and torch [default: $NNLAB_PYTHON, else
+        /// ${SCRATCH:-/tmp}/anchorwork/venv/bin/python if it exists, else python3].
+        #[arg(long, value_name = "PATH")]
+        python: Option<PathBuf>,
     },
     /// Read handwriting in photos: prints the text (or JSON with boxes and top-5 guesses).
     Ocr {
@@ -118,6 +135,16 @@ pub struct OcrArgs {
     /// Turn off the post-step that makes each word all letters or all digits.
     #[arg(long)]
     pub mixed_words: bool,
+    /// `auto`: also try the page turned by 90, 180 and 270 degrees, keep the surest reading.
+    #[arg(long, default_value = "upright", value_parser = ["upright", "auto"])]
+    pub orient: String,
+    /// The writing's angle in degrees (positive: lines run down to the right), instead of
+    /// the estimate.
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(f32))]
+    pub angle: Option<f32>,
+    /// Cut touching letters by width alone (segmentation by recognition off).
+    #[arg(long)]
+    pub width_cuts: bool,
 }
 
 impl OcrArgs {
@@ -125,6 +152,9 @@ impl OcrArgs {
         crate::ocr::OcrParams {
             threshold_offset: self.threshold_offset,
             one_kind_per_word: !self.mixed_words,
+            orient_auto: self.orient == "auto",
+            angle: self.angle,
+            by_recognition: !self.width_cuts,
             ..Default::default()
         }
     }
@@ -152,9 +182,19 @@ pub struct TrainArgs {
     /// dark ink on white, as the OCR tab saves corrections).
     #[arg(long)]
     pub extra_train: Option<PathBuf>,
-    /// mlp or cnn (the course's CNN; its defaults: lr 1e-3, momentum 0.9, 10 epochs, augment).
+    /// mlp, cnn (the course's CNN; its defaults: lr 1e-3, momentum 0.9, 30 epochs, augment)
+    /// or layers (the list of --layers).
     #[arg(long)]
     pub model: Option<Model>,
+    /// The network as a list of layers, e.g. "conv 8 3, bn, relu, pool 2, flatten, dense 36"
+    /// (rows: dense N, conv OUT KERNEL [STRIDE [PADDING]], pool SIZE [STRIDE], bn, dropout P,
+    /// flatten, sigmoid, tanh, relu, identity; the last row is dense <class count>).
+    #[arg(long, value_parser = parse_layers)]
+    pub layers: Option<LayerList>,
+    /// A layer list to start from, with its network's defaults: course-mlp, course-cnn,
+    /// lenet5 or deep-cnn (its output layer fits the data's class count).
+    #[arg(long)]
+    pub preset: Option<Preset>,
     #[arg(long)]
     pub hidden: Option<usize>,
     /// Number of hidden layers.
@@ -166,10 +206,43 @@ pub struct TrainArgs {
     pub init: Option<Init>,
     #[arg(long)]
     pub epochs: Option<usize>,
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
+    /// sgd, momentum, nesterov, adam, adamw or rmsprop.
     #[arg(long)]
+    pub optimizer: Option<OptimizerKind>,
+    /// Momentum and Nesterov's mu.
+    #[arg(long, allow_negative_numbers = true)]
     pub momentum: Option<f64>,
+    /// Adam's first-moment decay.
+    #[arg(long)]
+    pub beta1: Option<f64>,
+    /// Adam's second-moment decay.
+    #[arg(long)]
+    pub beta2: Option<f64>,
+    /// RMSProp's decay of the squared gradients.
+    #[arg(long)]
+    pub rho: Option<f64>,
+    /// Adam's and RMSProp's eps.
+    #[arg(long)]
+    pub eps: Option<f64>,
+    /// L2 weight decay of dense and convolution weights (decoupled for adamw).
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// constant, step:N:GAMMA (times GAMMA every N epochs), exp:GAMMA (every epoch) or
+    /// cosine:FLOOR (down to FLOOR times the rate in the last epoch).
+    #[arg(long)]
+    pub schedule: Option<Schedule>,
+    /// Epochs of linear warm-up before the schedule.
+    #[arg(long, value_name = "EPOCHS")]
+    pub warmup: Option<usize>,
+    /// Stop after N epochs without a lower validation loss (0: never).
+    #[arg(long, value_name = "N")]
+    pub early_stop: Option<usize>,
+    /// Which weights --save, --save-run and the final evaluation use: last, or best (those
+    /// of the epoch with the lowest validation loss).
+    #[arg(long, default_value = "last")]
+    pub keep: Weights,
     #[arg(long)]
     pub batch: Option<usize>,
     #[arg(long)]
@@ -189,19 +262,30 @@ pub struct TrainArgs {
     /// Print the per-epoch history as JSON lines on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Let `--save-run` replace a folder that is not empty (an earlier run).
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl TrainArgs {
-    /// The configuration these flags describe, on top of `--config` or the defaults.
+    /// The configuration these flags describe, on top of `--config` or the defaults,
+    /// checked against every setting's limits.
     pub fn run_config(&self, base: RunConfig) -> Result<RunConfig> {
         let mut c = match &self.config {
-            Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("reading {}", p.display()))?;
-                serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
-            }
-            None => self.model.map_or(base, RunConfig::for_model),
+            Some(p) => RunConfig::from_file(p)?,
+            None => match self.preset {
+                Some(preset) => RunConfig::preset(preset, crate::data::nist36_classes().len()),
+                None => self.model.map_or(base, RunConfig::for_model),
+            },
         };
+        if let Some(preset) = self.preset {
+            c.model = Model::Layers;
+            c.layers = preset.layers(crate::data::nist36_classes().len());
+        }
+        if let Some(LayerList(layers)) = &self.layers {
+            c.model = Model::Layers;
+            c.layers = layers.clone();
+        }
         if let Some(d) = &self.data {
             c.data = DataSource::parse(d);
         }
@@ -215,10 +299,62 @@ impl TrainArgs {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
         }
         take!(
-            model, classes, per_class, hidden, depth, activation, init, epochs, lr, momentum,
-            batch, seed, augment
+            model,
+            classes,
+            per_class,
+            hidden,
+            depth,
+            activation,
+            init,
+            epochs,
+            lr,
+            momentum,
+            batch,
+            seed,
+            augment,
+            optimizer,
+            beta1,
+            beta2,
+            rho,
+            eps,
+            weight_decay,
+            schedule,
+            warmup,
+            early_stop
         );
+        if self.image_size.is_some() && !matches!(c.data, DataSource::ImageFolder { .. }) {
+            eprintln!("warning: --image-size is ignored: the data is not an image folder");
+        }
+        c.validate()?;
         Ok(c)
+    }
+
+    /// Checks every output path before any work: a bad one must not cost a training run.
+    pub fn check_outputs(&self) -> Result<()> {
+        if let Some(path) = &self.save {
+            crate::files::check_output_file(path)?;
+        }
+        if let Some(dir) = &self.save_run {
+            crate::files::check_output_folder(dir, self.force)?;
+        }
+        if self.force && self.save_run.is_none() {
+            eprintln!("warning: --force is ignored without --save-run");
+        }
+        Ok(())
+    }
+
+    /// The flags that choose the network, which fine-tuning takes from the saved model.
+    fn network_flags(&self) -> Vec<&'static str> {
+        [
+            ("--model", self.model.is_some()),
+            ("--hidden", self.hidden.is_some()),
+            ("--depth", self.depth.is_some()),
+            ("--activation", self.activation.is_some()),
+            ("--init", self.init.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
     }
 }
 
@@ -234,6 +370,14 @@ pub struct FinetuneArgs {
     pub train: TrainArgs,
 }
 
+/// A `--layers` list (a newtype: clap would read a `Vec` as repeated values).
+#[derive(Clone, Debug)]
+pub struct LayerList(pub Vec<LayerSpec>);
+
+fn parse_layers(s: &str) -> Result<LayerList, String> {
+    layer_list::parse(s).map(LayerList)
+}
+
 fn parse_freeze(s: &str) -> Result<usize, String> {
     if s == "all" {
         Ok(usize::MAX)
@@ -245,6 +389,10 @@ fn parse_freeze(s: &str) -> Result<usize, String> {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = crate::nn::parallel::threads_setting() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         None => crate::gui::run(
             cli.screenshot.map(|path| crate::gui::ScreenshotPlan {
@@ -264,7 +412,19 @@ pub fn main() -> ExitCode {
         Some(Command::Gradcheck) => gradcheck(),
         Some(Command::GenBuiltin { out, seed }) => gen_builtin(&out, seed),
         Some(Command::Eval { model, data, split }) => eval(&model, &data, &split),
-        Some(Command::Bench { workload, epochs }) => crate::train::bench::run(&workload, epochs),
+        Some(Command::Bench {
+            workload,
+            epochs,
+            rounds,
+            anchors,
+            python,
+        }) => crate::train::bench::run(&crate::train::bench::BenchOptions {
+            workload,
+            epochs,
+            rounds,
+            anchors,
+            python: python.unwrap_or_else(crate::train::bench::BenchOptions::default_python),
+        }),
         Some(Command::Ocr { images, ocr, json }) => crate::ocr::commands::ocr(
             &images,
             ocr.model.as_deref(),
@@ -328,17 +488,35 @@ pub fn train_with_progress(trainer: &mut Trainer, json: bool) -> Result<()> {
             println!("{}", serde_json::to_string(&s)?);
         } else {
             eprintln!(
-                "epoch {:>3}  train loss {:.4} acc {:.3}  valid loss {:.4} acc {:.3}  ({:.2}s)",
-                s.epoch, s.train_loss, s.train_acc, s.valid_loss, s.valid_acc, s.seconds
+                "epoch {:>3}  train loss {:.4} acc {:.3}  valid loss {:.4} acc {:.3}  lr {:.2e}  ({:.2}s)",
+                s.epoch, s.train_loss, s.train_acc, s.valid_loss, s.valid_acc, s.lr, s.seconds
             );
+        }
+        if let Some(why) = trainer.stopped_learning() {
+            bail!(
+                "training stopped learning: {why}; lower the learning rate (now {}) or the momentum (now {})",
+                trainer.config.lr,
+                trainer.config.momentum
+            );
+        }
+        if r.stop_early {
+            eprintln!(
+                "early stop: {} epochs without a lower validation loss",
+                trainer.config.early_stop
+            );
+            break;
         }
     }
     Ok(())
 }
 
 fn train(args: &TrainArgs, base: RunConfig) -> Result<Trainer> {
-    let config = args.run_config(base)?;
+    let mut config = args.run_config(base)?;
+    args.check_outputs()?;
     let data = config.load_data()?;
+    if let (Some(preset), None) = (args.preset, &args.layers) {
+        config.layers = preset.layers(data.train.classes.len());
+    }
     let trainer = Trainer::new(config, data)?;
     train_and_report(trainer, args)
 }
@@ -346,10 +524,22 @@ fn train(args: &TrainArgs, base: RunConfig) -> Result<Trainer> {
 /// Fine-tunes with the saved model's own settings (or the defaults for its kind), overridden by the flags.
 fn fine_tune(args: &FinetuneArgs) -> Result<ExitCode> {
     let model = SavedModel::load(&args.from)?;
-    let base = RunConfig::of_model(&model)?.unwrap_or_default();
+    let base = RunConfig::of_model(&model)
+        .with_context(|| format!("{}", args.from.display()))?
+        .unwrap_or_default();
+    let ignored = args.train.network_flags();
+    if !ignored.is_empty() {
+        eprintln!(
+            "warning: {} ignored: fine-tuning keeps the network of {}",
+            ignored.join(", "),
+            args.from.display()
+        );
+    }
     let config = args.train.run_config(base)?;
+    args.train.check_outputs()?;
     let data = config.load_data()?;
-    let trainer = finetune::trainer(&model, data, config, args.freeze)?;
+    let trainer = finetune::trainer(&model, data, config, args.freeze)
+        .with_context(|| format!("fine-tuning {}", args.from.display()))?;
     let frozen = finetune::frozen_tensors(&trainer.net);
     eprintln!(
         "fine-tuning {} ({frozen} parameter tensors frozen)",
@@ -371,6 +561,21 @@ fn train_and_report(mut trainer: Trainer, args: &TrainArgs) -> Result<Trainer> {
         data.test.len()
     );
     train_with_progress(&mut trainer, args.json)?;
+    if args.keep == Weights::Best
+        && let Some(best) = &trainer.best
+    {
+        eprintln!(
+            "keeping the best weights: epoch {} (valid loss {:.4})",
+            best.epoch, best.valid_loss
+        );
+    }
+    trainer.with_weights(args.keep, |trainer| report_and_save(trainer, args))?;
+    Ok(trainer)
+}
+
+/// Prints every split's loss and accuracy and writes what `args` ask for.
+fn report_and_save(trainer: &mut Trainer, args: &TrainArgs) -> Result<()> {
+    let data = trainer.data.clone();
     for (name, ds) in [
         ("train", &data.train),
         ("valid", &data.valid),
@@ -392,13 +597,16 @@ fn train_and_report(mut trainer: Trainer, args: &TrainArgs) -> Result<Trainer> {
         eprintln!("saved {}", path.display());
     }
     if let Some(dir) = &args.save_run {
-        crate::train::report::write_run(dir, &mut trainer)?;
+        crate::train::report::write_run_folder(dir, trainer, args.force)?;
         eprintln!("wrote the run report to {}", dir.display());
     }
-    Ok(trainer)
+    Ok(())
 }
 
 fn autoencoder(args: &TrainArgs, recon_png: Option<PathBuf>) -> Result<ExitCode> {
+    if let Some(path) = &recon_png {
+        crate::files::check_output_file(path)?;
+    }
     let mut trainer = train(args, RunConfig::autoencoder())?;
     let valid = trainer.data.valid.clone();
     let recon = trainer.evaluate(&valid).outputs;
@@ -466,7 +674,7 @@ fn gen_builtin(out: &std::path::Path, seed: u64) -> Result<ExitCode> {
     let splits = crate::data::builtin::generate(seed)?;
     eprintln!("generated in {:.2}s", start.elapsed().as_secs_f64());
     let bytes = crate::data::builtin::pack(&splits)?;
-    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    crate::files::write_atomic(out, &bytes)?;
     eprintln!(
         "wrote {} ({} bytes); rebuild to embed it",
         out.display(),
@@ -476,20 +684,31 @@ fn gen_builtin(out: &std::path::Path, seed: u64) -> Result<ExitCode> {
 }
 
 fn eval(model: &std::path::Path, data: &str, split: &str) -> Result<ExitCode> {
-    let mut model = SavedModel::load(model)?;
+    let path = model;
+    let mut model = SavedModel::load(path)?;
+    if !["train", "valid", "test"].contains(&split) {
+        bail!("unknown split '{split}' (train, valid, test)");
+    }
     let splits = DataSource::parse(data).load()?;
     let ds = match split {
         "train" => &splits.train,
         "valid" => &splits.valid,
-        "test" => &splits.test,
-        other => bail!("unknown split '{other}' (train, valid, test)"),
+        _ => &splits.test,
     };
-    if model.classes.len() != ds.classes.len() {
+    let what = format!("the {split} split of {}", splits.name);
+    model
+        .check_classifier_for(ds.shape, &what)
+        .with_context(|| format!("{}", path.display()))?;
+    if model.classes != ds.classes {
         bail!(
-            "the model has {} classes, the data {}",
-            model.classes.len(),
-            ds.classes.len()
+            "{}: the model's classes ({}) are not those of {what} ({})",
+            path.display(),
+            model.classes.join(" "),
+            ds.classes.join(" ")
         );
+    }
+    if ds.is_empty() {
+        bail!("{what} is empty: there is nothing to evaluate");
     }
     let ev = evaluate(&mut model.net, Loss::CrossEntropy, Task::Classify, ds);
     let pred = predictions(&ev.outputs);

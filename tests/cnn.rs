@@ -314,8 +314,8 @@ fn fine_tuning_trains_a_new_head_and_keeps_frozen_layers() {
         trainer.history.last()
     );
     let model = SavedModel {
+        classes: trainer.data.train.classes.clone(),
         net: trainer.net,
-        classes: vec![],
         config: None,
     };
 

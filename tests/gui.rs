@@ -216,6 +216,26 @@ fn changing_the_rate_mid_run_leaves_the_loss_plot_within_the_datas_range() {
 }
 
 #[test]
+fn a_constant_rate_fills_the_rate_plot_instead_of_lying_flat_on_0_to_1() {
+    let mut h = lab(100_000, 0.01, None);
+    h.state_mut().settings.tab = Tab::Curves;
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "an epoch", |a| position(a) > 1.2);
+    run_frames(&mut h, 30);
+    let (plot, data) = plot_and_data_bounds(&mut h, "rate", |a| {
+        vec![a.session.curves.lr.points().to_vec()]
+    });
+    assert!(data.is_finite(), "the rate plot has points");
+    assert!(
+        plot.max()[1] <= 10.0 * data.max()[1],
+        "a rate of {} is drawn on an axis up to {}",
+        data.max()[1],
+        plot.max()[1]
+    );
+    h.get_by_label("Stop").click();
+}
+
+#[test]
 fn pause_stops_progress_and_step_and_resume_continue_it() {
     let mut h = lab(100_000, 0.01, None);
     h.get_by_label("Train").click();

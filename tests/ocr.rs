@@ -26,9 +26,48 @@ const WORD_GAP: u32 = 110;
 const LINE_PITCH: u32 = 200;
 const MARGIN: u32 = 80;
 
+/// The first sample of the class `c` in `ds`, as a glyph image (ink 1.0).
+fn glyph(ds: &Dataset, c: char) -> ndarray::ArrayView2<'_, f32> {
+    let class = ds
+        .classes
+        .iter()
+        .position(|k| k == &c.to_string())
+        .expect("a NIST36 class");
+    let sample = ds
+        .labels
+        .iter()
+        .position(|&l| l == class)
+        .expect("a sample of the class");
+    ds.image(sample)
+}
+
+/// Paper lit unevenly from the left.
+fn paper(width: u32, height: u32) -> GrayImage {
+    GrayImage::from_fn(width, height, |x, _| Luma([150 + (90 * x / width) as u8]))
+}
+
+/// Draws the glyph of `c` with its cell's top left corner at `(x, y)`, in dark ink over
+/// what is there (so overlapping glyphs touch).
+fn draw_glyph(page: &mut GrayImage, ds: &Dataset, c: char, x: u32, y: u32) {
+    for ((gy, gx), &v) in glyph(ds, c).indexed_iter() {
+        if v > 0.5 {
+            for dy in 0..ZOOM {
+                for dx in 0..ZOOM {
+                    page.put_pixel(
+                        x + gx as u32 * ZOOM + dx,
+                        y + gy as u32 * ZOOM + dy,
+                        Luma([30]),
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// A page with `lines` (words separated by spaces) written in glyphs of `ds` (the first
-/// sample of each class), dark ink on paper lit unevenly from the left.
-fn draw_page(ds: &Dataset, lines: &[&str]) -> GrayImage {
+/// sample of each class), dark ink on paper lit unevenly from the left; line `row` is
+/// drawn `rise(row, x)` pixels higher at column `x`.
+fn draw_rising_page(ds: &Dataset, lines: &[&str], rise: impl Fn(u32, u32) -> i32) -> GrayImage {
     let cell = SIDE as u32 * ZOOM;
     let width = 2 * MARGIN
         + lines
@@ -37,7 +76,7 @@ fn draw_page(ds: &Dataset, lines: &[&str]) -> GrayImage {
             .max()
             .unwrap();
     let height = 2 * MARGIN + lines.len() as u32 * LINE_PITCH;
-    let mut page = GrayImage::from_fn(width, height, |x, _| Luma([150 + (90 * x / width) as u8]));
+    let mut page = paper(width, height);
     for (row, line) in lines.iter().enumerate() {
         let mut x = MARGIN;
         for c in line.chars() {
@@ -45,35 +84,23 @@ fn draw_page(ds: &Dataset, lines: &[&str]) -> GrayImage {
                 x += WORD_GAP;
                 continue;
             }
-            let class = ds
-                .classes
-                .iter()
-                .position(|k| k == &c.to_string())
-                .expect("a NIST36 class");
-            let sample = ds
-                .labels
-                .iter()
-                .position(|&l| l == class)
-                .expect("a sample of the class");
-            let glyph = ds.image(sample);
             let y0 = MARGIN + row as u32 * LINE_PITCH;
-            for ((gy, gx), &v) in glyph.indexed_iter() {
-                if v > 0.5 {
-                    for dy in 0..ZOOM {
-                        for dx in 0..ZOOM {
-                            page.put_pixel(
-                                x + gx as u32 * ZOOM + dx,
-                                y0 + gy as u32 * ZOOM + dy,
-                                Luma([30]),
-                            );
-                        }
-                    }
-                }
-            }
+            draw_glyph(
+                &mut page,
+                ds,
+                c,
+                x,
+                (y0 as i32 - rise(row as u32, x)) as u32,
+            );
             x += cell + LETTER_GAP;
         }
     }
     page
+}
+
+/// [`draw_rising_page`] with level lines.
+fn draw_page(ds: &Dataset, lines: &[&str]) -> GrayImage {
+    draw_rising_page(ds, lines, |_, _| 0)
 }
 
 fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
@@ -429,4 +456,228 @@ fn dropping_a_photo_on_the_ocr_tab_shows_its_text() {
     h.input_mut().dropped_files.push(Arc::new(junk));
     h.run();
     assert!(h.query_by_label_contains("unknown file format").is_some());
+
+    // The page's geometry: the angle (a slider that overrides the estimate) and the two
+    // toggles reach the parameters.
+    assert!(
+        h.query_all_by_label("angle").next().is_some(),
+        "the angle slider"
+    );
+    h.get_by_label("estimate angle").click();
+    h.run();
+    assert_eq!(
+        h.state().params.angle,
+        Some(0.0),
+        "the angle is now the slider's"
+    );
+    h.get_by_label("orient auto").click();
+    h.run();
+    h.get_by_label("cut by recognition").click();
+    h.run();
+    assert!(h.state().params.orient_auto);
+    assert!(!h.state().params.by_recognition);
+}
+
+/// [`fixture_model`], trained once for all the tests of this file that need it.
+fn trained_fixture_model() -> SavedModel {
+    static MODEL: std::sync::OnceLock<SavedModel> = std::sync::OnceLock::new();
+    MODEL.get_or_init(|| fixture_model(fixture())).clone()
+}
+
+/// `page` turned by `degrees` (positive: clockwise, so its lines run down to the right)
+/// on a dark desk large enough that no corner is cut off.
+fn rotated(page: &GrayImage, degrees: f32) -> GrayImage {
+    use imageproc::geometric_transformations::{Interpolation, rotate_about_center};
+    const DESK: Luma<u8> = Luma([40]);
+    let pad = page.width().max(page.height()) / 2;
+    let mut desk = GrayImage::from_pixel(page.width() + 2 * pad, page.height() + 2 * pad, DESK);
+    image::imageops::replace(&mut desk, page, pad as i64, pad as i64);
+    rotate_about_center(&desk, degrees.to_radians(), Interpolation::Bilinear, DESK)
+}
+
+fn read_text(page: &GrayImage, model: &mut SavedModel, params: &OcrParams) -> (String, f32) {
+    let (_, reading) = read(&DynamicImage::ImageLuma8(page.clone()), model, params).unwrap();
+    (reading.text(), reading.angle)
+}
+
+#[test]
+fn a_tilted_page_reads_as_the_level_one() {
+    let data = fixture();
+    let page = draw_page(&data.train, &PAGE);
+    let mut model = trained_fixture_model();
+    let params = OcrParams::default();
+    let (upright, _) = read_text(&page, &mut model, &params);
+    let truth = PAGE.join("\n");
+    assert!(
+        nnlab::ocr::eval::character_accuracy(&truth, &upright) >= 0.8,
+        "upright: '{upright}'"
+    );
+    for degrees in [-25.0f32, -15.0, -8.0, 8.0, 15.0, 25.0] {
+        let (text, angle) = read_text(&rotated(&page, degrees), &mut model, &params);
+        // The same lines of the same lengths in the same order; a letter or two may read
+        // differently (the small fixture model learned these glyphs pixel-exact, and the
+        // photo was resampled twice: turned, then levelled).
+        let lengths = |t: &str| t.lines().map(str::len).collect::<Vec<_>>();
+        assert_eq!(
+            lengths(&text),
+            lengths(&upright),
+            "turned {degrees}: '{text}'"
+        );
+        let same = nnlab::ocr::eval::character_accuracy(&upright, &text);
+        assert!(
+            same >= 0.8,
+            "turned {degrees} degrees (angle found {angle}): '{text}'"
+        );
+        assert!(
+            (angle - degrees).abs() < 1.0,
+            "{degrees} degrees: found {angle}"
+        );
+    }
+}
+
+#[test]
+fn a_line_rising_by_one_and_a_half_letter_heights_stays_one_line() {
+    let data = fixture();
+    let lines = ["HELLO WORLD", "AB 12 XYZ", "HELLO WORLD"];
+    // Glyph ink is about 2/3 of its cell high; the middle line rises by 1.5 of that
+    // across its width, the others stay level (one line pitch is 2 cells).
+    let letter = (SIDE as u32 * ZOOM) as f32 * 2.0 / 3.0;
+    let width = 9.0 * (SIDE as u32 * ZOOM + LETTER_GAP) as f32 + WORD_GAP as f32 * 2.0;
+    let page = draw_rising_page(&data.train, &lines, |row, x| {
+        if row == 1 {
+            (1.5 * letter * (x - MARGIN) as f32 / width) as i32
+        } else {
+            0
+        }
+    });
+    let seg = segment(
+        &DynamicImage::ImageLuma8(page),
+        &OcrParams {
+            angle: Some(0.0),
+            ..OcrParams::default()
+        },
+    )
+    .unwrap();
+    let counts: Vec<usize> = seg.lines.iter().map(|l| l.blobs.len()).collect();
+    assert_eq!(counts, vec![10, 7, 10], "letters per line");
+}
+
+#[test]
+fn an_upside_down_page_reads_right_with_orient_auto() {
+    let data = fixture();
+    let page = draw_page(&data.train, &PAGE);
+    let mut model = trained_fixture_model();
+    let (upright, _) = read_text(&page, &mut model, &OcrParams::default());
+    let upside_down = image::imageops::rotate180(&page);
+    let params = OcrParams {
+        orient_auto: true,
+        ..OcrParams::default()
+    };
+    let (_, reading) = read(&DynamicImage::ImageLuma8(upside_down), &mut model, &params).unwrap();
+    assert_eq!(reading.quarter_turns, 2);
+    assert_eq!(reading.text(), upright);
+    let on_its_side = image::imageops::rotate90(&page);
+    let (_, reading) = read(&DynamicImage::ImageLuma8(on_its_side), &mut model, &params).unwrap();
+    assert_eq!(reading.quarter_turns, 3);
+    assert_eq!(reading.text(), upright);
+}
+
+/// The columns of a glyph holding ink: (first, last + 1), in glyph pixels.
+fn ink_columns(g: ndarray::ArrayView2<f32>) -> (u32, u32) {
+    let cols: Vec<u32> = (0..g.ncols())
+        .filter(|&x| g.column(x).iter().any(|&v| v > 0.5))
+        .map(|x| x as u32)
+        .collect();
+    (cols[0], cols[cols.len() - 1] + 1)
+}
+
+const PAIRS_PER_LINE: usize = 6;
+
+/// A page of letter pairs (each a word), the second letter of each pair drawn over the
+/// first by `overlap` of the first's ink width, so their strokes touch or cross.
+fn draw_pairs(ds: &Dataset, pairs: &[[char; 2]], overlap: impl Fn(usize) -> f32) -> GrayImage {
+    const PER_LINE: usize = PAIRS_PER_LINE;
+    let cell = SIDE as u32 * ZOOM;
+    let width = 2 * MARGIN + PER_LINE as u32 * (2 * cell + WORD_GAP);
+    let height = 2 * MARGIN + pairs.len().div_ceil(PER_LINE) as u32 * LINE_PITCH;
+    let mut page = paper(width, height);
+    for (i, [a, b]) in pairs.iter().enumerate() {
+        let x = MARGIN + (i % PER_LINE) as u32 * (2 * cell + WORD_GAP);
+        let y = MARGIN + (i / PER_LINE) as u32 * LINE_PITCH;
+        let (a_left, a_right) = ink_columns(glyph(ds, *a));
+        let (b_left, _) = ink_columns(glyph(ds, *b));
+        let a_width = (a_right - a_left) as f32;
+        // b's ink starts `overlap` of a's ink width before a's ink ends.
+        let b_ink = (a_right as f32 - overlap(i) * a_width) * ZOOM as f32;
+        draw_glyph(&mut page, ds, *a, x, y);
+        draw_glyph(&mut page, ds, *b, x + b_ink as u32 - b_left * ZOOM, y);
+    }
+    page
+}
+
+/// Issue #13's target for touching letters (90% of pairs); the shipped constants keep the
+/// evaluation photos at 0.99 and reach far less here (see the branch's report).
+#[test]
+#[ignore = "issue #13's 90% touching-pair target is not reached yet"]
+fn touching_letters_are_split_where_they_read_best() {
+    let data = fixture();
+    let letters: Vec<char> = "ABCDEFGHJKLMNOPQRSTUVWXYZ".chars().collect();
+    // Every letter first and second once, with varied partners (I and 1 are left out: an
+    // I over a neighbour's stroke is a stroke of it).
+    let pairs: Vec<[char; 2]> = (0..letters.len())
+        .flat_map(|i| {
+            [
+                [letters[i], letters[(i * 7 + 3) % letters.len()]],
+                [letters[(i * 11 + 5) % letters.len()], letters[i]],
+            ]
+        })
+        .filter(|[a, b]| a != b)
+        .collect();
+    let overlap = |i: usize| 0.10 + 0.15 * (i % 4) as f32 / 3.0;
+    let page = draw_pairs(&data.train, &pairs, overlap);
+    let mut model = trained_fixture_model();
+    let truth: Vec<String> = pairs.iter().map(|p| p.iter().collect()).collect();
+    // Each character belongs to the pair whose place on the page holds its box's centre
+    // (the page is read level: no rotation moves the boxes).
+    let rate = |params: &OcrParams, model: &mut SavedModel| {
+        let params = OcrParams {
+            angle: Some(0.0),
+            ..params.clone()
+        };
+        let (_, reading) = read(&DynamicImage::ImageLuma8(page.clone()), model, &params).unwrap();
+        let mut read_pairs = vec![String::new(); pairs.len()];
+        let slot_width = 2 * SIDE as u32 * ZOOM + WORD_GAP;
+        for c in reading.characters() {
+            let (cx, cy) = (
+                (c.bbox.left + c.bbox.right) / 2,
+                (c.bbox.top + c.bbox.bottom) / 2,
+            );
+            let slot = (cy.saturating_sub(MARGIN) / LINE_PITCH) as usize * PAIRS_PER_LINE
+                + (cx.saturating_sub(MARGIN) / slot_width) as usize;
+            if let Some(p) = read_pairs.get_mut(slot) {
+                p.push_str(&c.text);
+            }
+        }
+        let right = read_pairs
+            .iter()
+            .zip(&truth)
+            .filter(|(r, t)| r == t)
+            .count();
+        eprintln!(
+            "by recognition {}: {right} of {} pairs right: {read_pairs:?}",
+            params.by_recognition,
+            truth.len()
+        );
+        right as f32 / truth.len() as f32
+    };
+    let by_recognition = rate(&OcrParams::default(), &mut model);
+    let by_width = rate(
+        &OcrParams {
+            by_recognition: false,
+            ..OcrParams::default()
+        },
+        &mut model,
+    );
+    eprintln!("pairs right: {by_recognition:.3} by recognition, {by_width:.3} by width");
+    assert!(by_recognition >= 0.9, "pairs right: {by_recognition:.2}");
 }

@@ -23,6 +23,9 @@ const TRAIN_FILES: [&str; 4] = [
 ];
 const VALID_FILE: &str = "data_batch_5.bin";
 pub const TEST_FILE: &str = "test_batch.bin";
+/// The largest batch file read (CIFAR-10's hold 10,000 records, 30 MB).
+pub const MAX_FILE_BYTES: u64 = 64 * crate::files::MB;
+
 /// Written by the CIFAR distribution beside the batches: one class name per line.
 const META_FILE: &str = "batches.meta.txt";
 
@@ -44,8 +47,7 @@ fn class_names(dir: &Path) -> Result<Vec<String>> {
         ];
         return Ok(names.map(String::from).to_vec());
     }
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = crate::files::read_regular_text(&path, crate::files::MB)?;
     let names: Vec<String> = text
         .lines()
         .map(str::trim)
@@ -102,8 +104,8 @@ fn read_files(dir: &Path, files: &[&str], classes: &[String]) -> Result<Dataset>
     let mut parts = Vec::new();
     for name in files {
         let path = dir.join(name);
-        let bytes = std::fs::read(&path)
-            .with_context(|| format!("reading CIFAR-10 file {}", path.display()))?;
+        let bytes = crate::files::read_regular(&path, MAX_FILE_BYTES)
+            .context("reading a CIFAR-10 batch")?;
         parts.push(parse_records(&bytes, classes, &path.display().to_string())?);
     }
     let views: Vec<_> = parts.iter().map(|d| d.images.view()).collect();

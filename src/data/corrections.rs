@@ -61,8 +61,7 @@ pub fn load(folder: &Path, classes: &[String]) -> Result<Dataset> {
             )
         })?;
         for file in image_files(&dir)? {
-            let img = image::open(&file)
-                .with_context(|| format!("reading {}", file.display()))?
+            let img = super::image_file::read_image(&file)?
                 .resize_exact(
                     SIDE as u32,
                     SIDE as u32,

@@ -14,6 +14,11 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
 
+/// The largest side images may be resized to.
+pub const MAX_SIDE: usize = 512;
+/// The most values all images of a folder may take once resized (1 GB as f32).
+pub const MAX_VALUES: usize = 1 << 28;
+
 /// Share of each class's images held out for validation.
 pub const VALID_FRACTION: f64 = 0.2;
 /// The split depends only on the folder, never on a run's seed, so runs stay comparable.
@@ -61,7 +66,7 @@ pub fn is_image_folder(dir: &Path) -> bool {
 
 /// One image file as a `3 x side x side` row of RGB values in 0..1.
 pub fn read_image(path: &Path, side: usize) -> Result<Vec<f32>> {
-    let img = image::open(path).with_context(|| format!("reading image {}", path.display()))?;
+    let img = super::image_file::read_image(path)?;
     let s = side as u32;
     let rgb = img.resize_exact(s, s, FilterType::Triangle).to_rgb8();
     let mut row = vec![0.0; 3 * side * side];
@@ -75,8 +80,8 @@ pub fn read_image(path: &Path, side: usize) -> Result<Vec<f32>> {
 
 /// Loads every class folder of `dir`, resized to `side`, split into train and valid.
 pub fn load_folder(dir: &Path, side: usize) -> Result<Splits> {
-    if side == 0 {
-        bail!("the image size must be at least 1 pixel");
+    if !(1..=MAX_SIDE).contains(&side) {
+        bail!("image-size is {side}; it must be between 1 and {MAX_SIDE} pixels");
     }
     let folders = class_folders(dir)?;
     if folders.len() < 2 {
@@ -96,10 +101,21 @@ pub fn load_folder(dir: &Path, side: usize) -> Result<Splits> {
         })
         .collect();
     let shape = Shape::image(3, side, side);
+    let files: Vec<Vec<PathBuf>> = folders
+        .iter()
+        .map(|f| image_files(f))
+        .collect::<Result<_>>()?;
+    let count: usize = files.iter().map(Vec::len).sum();
+    if count.saturating_mul(shape.len()) > MAX_VALUES {
+        bail!(
+            "{}: {count} images of {side}x{side} would take {} values, at most {MAX_VALUES} are accepted (choose a smaller image-size)",
+            dir.display(),
+            count.saturating_mul(shape.len())
+        );
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(SPLIT_SEED);
     let (mut train, mut valid) = (Vec::new(), Vec::new());
-    for (label, folder) in folders.iter().enumerate() {
-        let mut files = image_files(folder)?;
+    for (label, mut files) in files.into_iter().enumerate() {
         files.shuffle(&mut rng);
         let held = if files.len() < 2 {
             0

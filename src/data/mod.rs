@@ -8,6 +8,7 @@ pub mod cifar;
 pub mod corrections;
 pub mod crop;
 pub mod grid;
+pub mod image_file;
 pub mod image_folder;
 pub mod mnist;
 pub mod nist36;
@@ -211,7 +212,7 @@ pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "tif", "t
 
 /// Where a run's data comes from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum DataSource {
     /// The embedded default set (no download).
     #[default]

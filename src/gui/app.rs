@@ -253,7 +253,7 @@ impl LabApp {
                     self.dialog
                         .save_file("Save model", dialog::MODEL, "model.safetensors")
                 {
-                    self.send(Command::Save(path));
+                    self.send(Command::Save(path, self.settings.keep));
                 }
             }
             Action::LoadModel => {
@@ -286,7 +286,7 @@ impl LabApp {
             }
             Action::ExportRun => {
                 if let Some(dir) = self.dialog.pick_folder("Export the run to a folder") {
-                    self.send(Command::ExportRun(dir));
+                    self.send(Command::ExportRun(dir, self.settings.keep));
                 }
             }
             Action::SavePlot => {

@@ -106,7 +106,7 @@ impl CurvePlot<'_> {
         }
         let lines = plotted_lines(curves, self.smoothing, log_y);
         let data = data_bounds(lines.iter().map(|l| l.points.as_slice()));
-        if !data.is_valid() {
+        if !data.is_finite() {
             // Nothing to show yet: one epoch by 0..1 rather than egui_plot's -0.5..0.5.
             plot = plot.include_x(1.0).include_y(0.0).include_y(1.0);
         }
@@ -131,7 +131,7 @@ impl CurvePlot<'_> {
             }
             // At the top of the data, not of the plot: a label at the plot's top would widen
             // the automatic bounds each frame, without end.
-            let top = if data.is_valid() { data.max()[1] } else { 1.0 };
+            let top = if data.is_finite() { data.max()[1] } else { 1.0 };
             for (x, label) in markers {
                 plot_ui.vline(
                     VLine::new("lr change", *x)
@@ -290,7 +290,8 @@ pub fn ui(
     }
     let markers = lr_markers(curves);
     let link = ui.make_persistent_id("curves-x");
-    let height = ((ui.available_height() - 8.0) / 2.0).max(120.0);
+    const RATE_HEIGHT: f32 = 90.0;
+    let height = ((ui.available_height() - 12.0 - RATE_HEIGHT) / 2.0).max(120.0);
     let loss_rect = CurvePlot {
         id: "loss",
         y_label: "loss",
@@ -302,6 +303,26 @@ pub fn ui(
         link_x: Some(link),
     }
     .show(ui, &loss_curves(curves, options));
+    // The scheduled rate right under the loss it shapes.
+    let rate_rect = CurvePlot {
+        id: "rate",
+        y_label: "learning rate",
+        log_y: false,
+        smoothing: 0.0,
+        markers: &[],
+        y_include: Some(0.0..=0.0),
+        height: RATE_HEIGHT,
+        link_x: Some(link),
+    }
+    .show(
+        ui,
+        &[Curve {
+            name: "rate",
+            points: curves.lr.points(),
+            color: MARKER,
+            faint: false,
+        }],
+    );
     let acc_rect = CurvePlot {
         id: "accuracy",
         y_label: "accuracy",
@@ -329,7 +350,7 @@ pub fn ui(
             },
         ],
     );
-    loss_rect.union(acc_rect)
+    loss_rect.union(rate_rect).union(acc_rect)
 }
 
 /// A marker with its label at each change of the learning rate.

@@ -40,7 +40,7 @@ pub struct GradCheckPanel {
 
 /// The input shape and class count the check uses: the loaded data's, a toy set's, or
 /// else 32x32 letters.
-fn input_of(config: &RunConfig, session: &Session) -> (Shape, usize) {
+pub(crate) fn input_of(config: &RunConfig, session: &Session) -> (Shape, usize) {
     if let Some(d) = &session.data {
         return (d.train.shape, d.train.classes.len());
     }
@@ -52,7 +52,7 @@ fn input_of(config: &RunConfig, session: &Session) -> (Shape, usize) {
 
 /// Checks `config`'s network on a random batch of `BATCH` inputs of `input` shape.
 pub fn check(config: &RunConfig, input: Shape, classes: usize) -> Result<Checked> {
-    let spec = config.network_spec(input, classes);
+    let spec = config.network_spec(input, classes)?;
     let mut net = Network::<f64>::new(spec.clone(), config.init, config.seed)?;
     for layer in net.layers_mut() {
         if let Layer::Dropout(d) = layer {

@@ -13,6 +13,7 @@ pub mod dialog;
 pub mod draw;
 pub mod gradcheck;
 pub mod history;
+pub mod network_editor;
 pub mod ocr;
 mod palette;
 mod screenshot;

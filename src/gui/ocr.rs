@@ -143,9 +143,9 @@ impl OcrPanel {
 
     /// Opens the image file at `path` and starts reading it.
     pub fn open_path(&mut self, ctx: &egui::Context, path: &std::path::Path) {
-        match std::fs::read(path) {
+        match crate::files::read_regular(path, crate::data::image_file::MAX_FILE_BYTES) {
             Ok(bytes) => self.open_bytes(ctx, path.display().to_string(), &bytes),
-            Err(e) => self.fail(format!("{}: {e}", path.display())),
+            Err(e) => self.fail(format!("{e:#}")),
         }
     }
 
@@ -292,6 +292,10 @@ impl OcrPanel {
     /// The sliders and toggles; true when a setting changed.
     fn controls_ui(&mut self, ui: &mut Ui) -> bool {
         let mut changed = false;
+        let found_angle = match &self.result {
+            Some(Ok(done)) => done.seg.angle,
+            _ => 0.0,
+        };
         ui.horizontal_wrapped(|ui| {
             // A slider wraps as one piece with its label; narrower tracks keep the four
             // labels on one row in a 1280 px window.
@@ -311,6 +315,18 @@ impl OcrPanel {
                 .changed();
             changed |= ui
                 .checkbox(&mut p.one_kind_per_word, "one kind per word")
+                .changed();
+            changed |= angle_ui(ui, &mut p.angle, found_angle);
+            changed |= ui
+                .checkbox(&mut p.orient_auto, "orient auto")
+                .on_hover_text("also try the page turned by 90, 180 and 270 degrees")
+                .changed();
+            changed |= ui
+                .checkbox(&mut p.by_recognition, "cut by recognition")
+                .on_hover_text(
+                    "touching letters are cut (and broken ones merged) where the pieces read \
+                     best; off: by width alone",
+                )
                 .changed();
             egui::ComboBox::from_label("view")
                 .selected_text(self.stage.map_or("photo", Stage::name))
@@ -535,4 +551,31 @@ impl OcrPanel {
         let n = std::mem::take(&mut self.corrected).len();
         Ok((folder, n))
     }
+}
+
+/// The writing's angle: the one found (or given) on a slider that overrides it, and a
+/// toggle back to the estimate; true when the user changed it.
+fn angle_ui(ui: &mut Ui, angle: &mut Option<f32>, found: f32) -> bool {
+    let mut shown = angle.unwrap_or(found);
+    let max = crate::ocr::skew::MAX_OVERRIDE;
+    let slid = ui
+        .add(
+            egui::Slider::new(&mut shown, -max..=max)
+                .fixed_decimals(1)
+                .suffix("°")
+                .text("angle"),
+        )
+        .on_hover_text(
+            "the writing's angle (positive: lines run down to the right); drag to set it",
+        )
+        .changed();
+    if slid {
+        *angle = Some(shown);
+    }
+    let mut estimate = angle.is_none();
+    let toggled = ui.checkbox(&mut estimate, "estimate angle").changed();
+    if toggled {
+        *angle = (!estimate).then_some(shown);
+    }
+    slid || toggled
 }

@@ -43,6 +43,8 @@ pub struct Curves {
     pub batch_loss: BoundedSeries,
     /// Learning-rate changes: (position on the epoch axis, new rate).
     pub lr_changes: Vec<(f64, f64)>,
+    /// The scheduled rate as training went (at every progress report).
+    pub lr: BoundedSeries,
 }
 
 impl Curves {
@@ -187,6 +189,7 @@ impl Session {
         if p.batch_loss.is_finite() {
             self.curves.batch_loss.push(p.position, p.batch_loss);
         }
+        self.curves.lr.push(p.position, p.lr);
         for s in p.epoch_done.drain(..) {
             self.curves.add_epoch(&s);
             self.history.push(s);

@@ -5,7 +5,9 @@ use super::curves::CurveOptions;
 use super::session::{Phase, Session};
 use super::weights::WeightOptions;
 use crate::data::{DataSource, corrections};
-use crate::nn::{Activation, Init};
+use crate::nn::{Activation, Init, OptimizerKind};
+use crate::train::schedule::Schedule;
+use crate::train::trainer::Weights;
 use crate::train::{Model, RunConfig, Task};
 use eframe::egui;
 use egui::{DragValue, RichText, Slider, Ui};
@@ -93,6 +95,8 @@ pub struct Settings {
     pub curves: CurveOptions,
     pub weights: WeightOptions,
     pub fine_tune: FineTuneOptions,
+    /// Which weights Save and Export write.
+    pub keep: Weights,
 }
 
 /// Which layers of a saved model keep their weights when fine-tuning from it.
@@ -140,7 +144,7 @@ pub fn ui(ui: &mut Ui, settings: &mut Settings, session: &Session) -> Vec<Action
     ui.add_space(6.0);
     ui.add_enabled_ui(!locked, |ui| data_ui(ui, config, &mut actions));
     ui.add_space(6.0);
-    ui.add_enabled_ui(!locked, |ui| network_ui(ui, config));
+    ui.add_enabled_ui(!locked, |ui| network_ui(ui, config, session));
     ui.add_space(6.0);
     if let Some(lr) = learning_rate_ui(ui, &mut config.lr)
         && locked
@@ -148,6 +152,7 @@ pub fn ui(ui: &mut Ui, settings: &mut Settings, session: &Session) -> Vec<Action
         actions.push(Action::SetLr(lr));
     }
     ui.add_enabled_ui(!locked, |ui| {
+        optimizer_ui(ui, config);
         schedule_ui(ui, config);
         augment_ui(ui, config);
     });
@@ -155,18 +160,29 @@ pub fn ui(ui: &mut Ui, settings: &mut Settings, session: &Session) -> Vec<Action
     buttons_ui(ui, session, &mut actions);
     ui.add_space(10.0);
     ui.separator();
-    model_ui(ui, &mut settings.fine_tune, session, &mut actions);
+    model_ui(ui, settings, session, &mut actions);
     actions
 }
 
-fn model_ui(
-    ui: &mut Ui,
-    options: &mut FineTuneOptions,
-    session: &Session,
-    actions: &mut Vec<Action>,
-) {
+fn model_ui(ui: &mut Ui, settings: &mut Settings, session: &Session, actions: &mut Vec<Action>) {
     let locked = session.is_active();
+    let options = &mut settings.fine_tune;
     ui.label(RichText::new("Model").strong());
+    ui.horizontal(|ui| {
+        let label = ui.label("Save/export weights");
+        for (weights, name, hover) in [
+            (Weights::Last, "last", "the weights of the last step"),
+            (
+                Weights::Best,
+                "best",
+                "the weights of the epoch with the lowest validation loss",
+            ),
+        ] {
+            ui.radio_value(&mut settings.keep, weights, name)
+                .on_hover_text(hover)
+                .labelled_by(label.id);
+        }
+    });
     ui.horizontal(|ui| {
         if ui
             .add_enabled(session.has_network(), egui::Button::new("Save model..."))
@@ -322,18 +338,24 @@ fn data_ui(ui: &mut Ui, config: &mut RunConfig, actions: &mut Vec<Action>) {
         });
 }
 
-fn network_ui(ui: &mut Ui, c: &mut RunConfig) {
+fn network_ui(ui: &mut Ui, c: &mut RunConfig, session: &Session) {
     ui.label(RichText::new("Network").strong());
     if c.task == Task::Classify {
         ui.horizontal(|ui| {
-            for (model, name) in [(Model::Mlp, "MLP"), (Model::Cnn, "CNN")] {
+            for (model, name) in [
+                (Model::Mlp, "MLP"),
+                (Model::Cnn, "CNN"),
+                (Model::Layers, "Layers"),
+            ] {
                 if ui.radio(c.model == model, name).clicked() && c.model != model {
                     *c = keep_data(c, RunConfig::for_model(model));
                 }
             }
         });
     }
-    if c.task == Task::Classify && c.model == Model::Cnn {
+    if c.task == Task::Classify && c.model == Model::Layers {
+        super::network_editor::ui(ui, c, session);
+    } else if c.task == Task::Classify && c.model == Model::Cnn {
         ui.weak("The course's CNN: conv 8 3x3, BN, ReLU, max-pool 2, conv 16 3x3, BN, ReLU, dense 48 sigmoid, dense per class.");
     } else {
         egui::Grid::new("network")
@@ -406,12 +428,129 @@ fn learning_rate_ui(ui: &mut Ui, lr: &mut f64) -> Option<f64> {
     .inner
 }
 
+/// The optimiser and the settings of its rule, and the weight decay.
+fn optimizer_ui(ui: &mut Ui, c: &mut RunConfig) {
+    egui::Grid::new("optimizer")
+        .num_columns(2)
+        .spacing([8.0, 4.0])
+        .show(ui, |ui| {
+            let label = ui.label("Optimizer");
+            egui::ComboBox::from_id_salt("optimizer")
+                .selected_text(c.optimizer.name())
+                .show_ui(ui, |ui| {
+                    for kind in OptimizerKind::ALL {
+                        ui.selectable_value(&mut c.optimizer, kind, kind.name());
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            ui.end_row();
+            let unit = |v| Slider::new(v, 0.0..=0.999);
+            match c.optimizer {
+                OptimizerKind::Sgd => {}
+                OptimizerKind::Momentum | OptimizerKind::Nesterov => {
+                    row(ui, "Momentum", Slider::new(&mut c.momentum, 0.0..=0.99));
+                }
+                OptimizerKind::Adam | OptimizerKind::AdamW => {
+                    row(ui, "beta1", unit(&mut c.beta1));
+                    row(ui, "beta2", unit(&mut c.beta2));
+                }
+                OptimizerKind::RmsProp => row(ui, "rho", unit(&mut c.rho)),
+            }
+            if matches!(
+                c.optimizer,
+                OptimizerKind::Adam | OptimizerKind::AdamW | OptimizerKind::RmsProp
+            ) {
+                row(ui, "eps", exponent_field(&mut c.eps, 1e-12..=1.0));
+            }
+            row(
+                ui,
+                "Weight decay",
+                exponent_field(&mut c.weight_decay, 0.0..=1.0),
+            );
+        });
+}
+
+/// A number field shown as `1.0e-4`, for values that span decades.
+fn exponent_field(value: &mut f64, range: std::ops::RangeInclusive<f64>) -> DragValue<'_> {
+    DragValue::new(value)
+        .range(range)
+        .speed(0.0)
+        .custom_formatter(|v, _| format!("{v:.1e}"))
+        .custom_parser(|s| s.trim().parse().ok())
+}
+
+/// The rate schedule, its warm-up and early stopping.
+fn rate_schedule_ui(ui: &mut Ui, c: &mut RunConfig) {
+    let label = ui.label("Schedule");
+    let mut kind = c.schedule.kind();
+    egui::ComboBox::from_id_salt("schedule")
+        .selected_text(kind)
+        .show_ui(ui, |ui| {
+            for k in Schedule::KINDS {
+                ui.selectable_value(&mut kind, k, k);
+            }
+        })
+        .response
+        .labelled_by(label.id);
+    ui.end_row();
+    if kind != c.schedule.kind() {
+        c.schedule = Schedule::of_kind(kind);
+    }
+    match &mut c.schedule {
+        Schedule::Constant => {}
+        Schedule::Step { every, gamma } => {
+            row(
+                ui,
+                "every N epochs",
+                DragValue::new(every).range(1..=10_000),
+            );
+            row(
+                ui,
+                "gamma",
+                DragValue::new(gamma).range(0.01..=1.0).speed(0.01),
+            );
+        }
+        Schedule::Exp { gamma } => {
+            row(
+                ui,
+                "gamma",
+                DragValue::new(gamma).range(0.5..=1.0).speed(0.001),
+            );
+        }
+        Schedule::Cosine { floor } => row(
+            ui,
+            "floor",
+            DragValue::new(floor).range(0.0..=1.0).speed(0.001),
+        ),
+    }
+    row(
+        ui,
+        "Warm-up epochs",
+        DragValue::new(&mut c.warmup).range(0..=1000),
+    );
+    row(
+        ui,
+        "Early stop",
+        DragValue::new(&mut c.early_stop)
+            .range(0..=1000)
+            .custom_formatter(|v, _| {
+                if v == 0.0 {
+                    "off".into()
+                } else {
+                    format!("{v} epochs")
+                }
+            })
+            .custom_parser(|s| s.trim().trim_end_matches("epochs").trim().parse().ok()),
+    );
+}
+
 fn schedule_ui(ui: &mut Ui, c: &mut RunConfig) {
     egui::Grid::new("schedule")
         .num_columns(2)
         .spacing([8.0, 4.0])
         .show(ui, |ui| {
-            row(ui, "Momentum", Slider::new(&mut c.momentum, 0.0..=0.99));
+            rate_schedule_ui(ui, c);
             row(
                 ui,
                 "Batch size",

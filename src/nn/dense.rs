@@ -1,6 +1,6 @@
 //! Fully connected layer `y = x W + b`, W is `in x out`.
 
-use super::gemm::gemm;
+use super::gemm::{gemm, gemm_bias};
 use super::layer::{Param, ensure_shape};
 use super::{Float, Init};
 use ndarray::{Array1, Array2, ArrayView2, Axis, Ix2};
@@ -41,14 +41,13 @@ impl<F: Float> Dense<F> {
     pub fn forward(&mut self, x: ArrayView2<F>) {
         let w = matrix(&self.weight);
         ensure_shape(&mut self.out, x.nrows(), w.ncols());
-        gemm(F::one(), &x, &w, F::zero(), &mut self.out.view_mut());
         let b = self
             .bias
             .value
             .view()
             .into_dimensionality::<ndarray::Ix1>()
             .expect("1-D");
-        self.out += &b;
+        gemm_bias(&x, &w, &b, &mut self.out.view_mut());
     }
 
     pub fn output(&self) -> ArrayView2<'_, F> {

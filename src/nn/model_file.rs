@@ -2,7 +2,8 @@
 //! (PyTorch and numpy read them), with the architecture, the class names and the input
 //! convention in the header's metadata.
 
-use super::{Init, Network, NetworkSpec};
+use super::spec::limits;
+use super::{Init, Network, NetworkSpec, Shape};
 use anyhow::{Context, Result, anyhow, bail};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use std::collections::HashMap;
@@ -15,8 +16,14 @@ pub const INPUT_CONVENTION: &str = "rows of 32x32 pixels in row-major order (x f
 /// from run to run, so everything goes under one key to make saved files reproducible.
 const KEY: &str = "nnlab";
 
+/// The largest model file read: the largest network [`limits`] allow, plus its header.
+pub const MAX_MODEL_BYTES: u64 = (limits::MAX_PARAMETERS as u64) * 4 + 16 * crate::files::MB;
+/// The longest class name.
+pub const MAX_CLASS_NAME: usize = 64;
+
 /// What the metadata says about the model (fields in a fixed order).
 #[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Header {
     spec: NetworkSpec,
     #[serde(default)]
@@ -33,7 +40,8 @@ pub struct SavedModel {
     pub net: Network<f32>,
     /// Output names: "A".."Z", "0".."9" for a classifier; empty for an autoencoder.
     pub classes: Vec<String>,
-    /// The run configuration that produced it (JSON), if known.
+    /// The run configuration that produced it (JSON), if known. Only syntax is checked
+    /// here; `RunConfig::of_model` checks its settings like any configuration's.
     pub config: Option<String>,
 }
 
@@ -60,6 +68,9 @@ impl SavedModel {
         safetensors::serialize(views, Some(meta)).map_err(|e| anyhow!("serialising model: {e}"))
     }
 
+    /// Reads a model from untrusted bytes: the description is checked against the
+    /// [`limits`] and the tensors' sizes against the description before the network is
+    /// allocated, then everything [`SavedModel::validate`] checks.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let (_, header) = SafeTensors::read_metadata(bytes)
             .map_err(|e| anyhow!("not a safetensors file: {e}"))?;
@@ -74,7 +85,11 @@ impl SavedModel {
             config,
             ..
         } = serde_json::from_str(json).context("reading the model description")?;
+        let shapes = spec
+            .shapes()
+            .map_err(|e| anyhow!("the model's architecture: {e}"))?;
         let tensors = SafeTensors::deserialize(bytes).map_err(|e| anyhow!("corrupt model: {e}"))?;
+        check_tensor_total(&spec, &shapes, &tensors)?;
         let mut net = Network::<f32>::new(spec, Init::Zero, 0)?;
         let mut problem = None;
         net.for_each_param(|layer, name, p| {
@@ -93,27 +108,125 @@ impl SavedModel {
         if let Some(e) = problem {
             return Err(e);
         }
-        Ok(Self {
+        let model = Self {
             net,
             classes,
             config,
-        })
+        };
+        model.validate()?;
+        Ok(model)
     }
 
-    /// Writes to a temporary file beside `path`, then renames it: a crash never leaves
-    /// half a model behind.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let bytes = self.to_bytes()?;
-        let tmp = path.with_extension("safetensors.tmp");
-        std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    /// Everything a model must satisfy to be used, wherever it came from (a file, an
+    /// import, a training run): class names that match the outputs (or none, for an
+    /// autoencoder whose output is its input), finite weights, non-negative running
+    /// variances, a run configuration that is a JSON object.
+    pub fn validate(&self) -> Result<()> {
+        let spec = self.net.spec();
+        let shapes = spec
+            .shapes()
+            .map_err(|e| anyhow!("the model's architecture: {e}"))?;
+        let (input, output) = (spec.input.len(), shapes.last().expect("non-empty").len());
+        if self.classes.is_empty() {
+            if output != input {
+                bail!(
+                    "the model has {output} outputs but no class names (and is no autoencoder: it reads {input} values)"
+                );
+            }
+        } else {
+            if self.classes.len() != output {
+                bail!(
+                    "the model names {} classes but has {output} outputs",
+                    self.classes.len()
+                );
+            }
+            let mut seen = std::collections::HashSet::new();
+            for c in &self.classes {
+                if c.trim().is_empty() || c.chars().count() > MAX_CLASS_NAME {
+                    bail!("the model has a class named {c:?} (1 to {MAX_CLASS_NAME} characters)");
+                }
+                if !seen.insert(c) {
+                    bail!("the model names the class {c:?} twice");
+                }
+            }
+        }
+        for (layer, name, p) in self.net.params() {
+            if let Some(i) = p.value.iter().position(|v| !v.is_finite()) {
+                bail!(
+                    "tensor 'layers.{layer}.{name}' holds {} at index {i}",
+                    p.value.iter().nth(i).expect("found")
+                );
+            }
+            if name == "running_var" && p.value.iter().any(|&v| v < 0.0) {
+                bail!("tensor 'layers.{layer}.{name}' holds a negative variance");
+            }
+        }
+        if let Some(json) = &self.config {
+            let value: serde_json::Value =
+                serde_json::from_str(json).context("the model's run configuration")?;
+            if !value.is_object() {
+                bail!("the model's run configuration is not a JSON object");
+            }
+        }
         Ok(())
     }
 
+    /// Whether the model classifies (names its outputs) rather than reconstructs.
+    pub fn is_classifier(&self) -> bool {
+        !self.classes.is_empty()
+    }
+
+    /// An error unless the model is a classifier reading samples of `shape`; `what` names
+    /// the samples (a data set, "the OCR's 32x32 crops").
+    pub fn check_classifier_for(&self, shape: Shape, what: &str) -> Result<()> {
+        if !self.is_classifier() {
+            bail!("the model is an autoencoder (it names no classes), not a classifier");
+        }
+        let want = self.net.spec().input.len();
+        if want != shape.len() {
+            bail!(
+                "the model reads {want} values per image but {what} has {} ({}x{}x{})",
+                shape.len(),
+                shape.c,
+                shape.h,
+                shape.w
+            );
+        }
+        Ok(())
+    }
+
+    /// Writes through a temporary file and a rename ([`crate::files::write_atomic`]): a
+    /// crash never leaves half a model behind.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        crate::files::write_atomic(path, &self.to_bytes()?)
+    }
+
+    /// Reads and checks the model file at `path` (a regular file of at most
+    /// [`MAX_MODEL_BYTES`]); every command and the GUI load models through here.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = crate::files::read_regular(path, MAX_MODEL_BYTES)?;
         Self::from_bytes(&bytes).with_context(|| format!("loading model {}", path.display()))
     }
+}
+
+/// An error unless the file holds exactly the values `spec` needs: checked on the tensors'
+/// declared sizes, before the network is allocated.
+fn check_tensor_total(spec: &NetworkSpec, shapes: &[Shape], tensors: &SafeTensors) -> Result<()> {
+    let needed: u128 = spec
+        .layers
+        .iter()
+        .zip(shapes)
+        .map(|(l, &input)| l.parameter_count(input))
+        .sum();
+    let held: u128 = tensors
+        .tensors()
+        .iter()
+        .map(|(_, t)| t.shape().iter().map(|&d| d as u128).product::<u128>())
+        .sum();
+    if held != needed {
+        bail!("the file holds {held} values, its architecture needs {needed}");
+    }
+    Ok(())
 }
 
 fn read_f32(tensors: &SafeTensors, key: &str, shape: &[usize]) -> Result<Vec<f32>> {

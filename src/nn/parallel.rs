@@ -110,12 +110,30 @@ struct Pool {
     helpers: usize,
 }
 
+/// The most threads `NNLAB_THREADS` may ask for.
+pub const MAX_THREADS: usize = 256;
+
+/// The thread count `NNLAB_THREADS` asks for (None when unset), or why it is unusable.
+pub fn threads_setting() -> Result<Option<usize>, String> {
+    let Some(value) = std::env::var_os("NNLAB_THREADS") else {
+        return Ok(None);
+    };
+    let text = value.to_string_lossy();
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(Some(n)),
+        _ => Err(format!(
+            "NNLAB_THREADS is '{text}'; it must be a whole number from 1 to {MAX_THREADS}"
+        )),
+    }
+}
+
 fn pool() -> &'static Pool {
     static POOL: OnceLock<&'static Pool> = OnceLock::new();
     POOL.get_or_init(|| {
-        let threads = std::env::var("NNLAB_THREADS")
+        // The command line refuses a bad setting up front; anything else falls back to the cores.
+        let threads = threads_setting()
             .ok()
-            .and_then(|v| v.parse().ok())
+            .flatten()
             .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
             .unwrap_or(1)
             .max(1);

@@ -90,6 +90,56 @@ fn one() -> usize {
     1
 }
 
+/// Limits on a network description, which may come from outside (a model file, a run
+/// configuration): generous for what the lab trains, small enough that building the
+/// network can never exhaust memory. [`NetworkSpec::shapes`] checks them before anything is
+/// allocated.
+pub mod limits {
+    /// Layers in one network.
+    pub const MAX_LAYERS: usize = 256;
+    /// Units of a dense layer, or output channels of a convolution.
+    pub const MAX_UNITS: usize = 1 << 16;
+    /// Any image side, kernel, stride or padding.
+    pub const MAX_SIDE: usize = 4096;
+    /// Values of one sample after any layer (64 MB as f32).
+    pub const MAX_VALUES: usize = 1 << 24;
+    /// Trained values of the whole network (256 MB as f32).
+    pub const MAX_PARAMETERS: usize = 1 << 26;
+}
+use limits::*;
+
+/// `value` if it is at most `max`, else an error naming `what` and the limit.
+fn at_most(what: &str, value: usize, max: usize) -> Result<usize, String> {
+    if value > max {
+        Err(format!("{what} is {value}, at most {max} are accepted"))
+    } else {
+        Ok(value)
+    }
+}
+
+impl Shape {
+    /// An error unless every side and the number of values are within [`limits`]
+    /// (computed without overflow, so any deserialised shape is safe to check).
+    pub fn check_limits(self) -> Result<(), String> {
+        at_most("the height", self.h, MAX_SIDE)?;
+        at_most("the width", self.w, MAX_SIDE)?;
+        let len = self
+            .c
+            .checked_mul(self.h)
+            .and_then(|n| n.checked_mul(self.w))
+            .unwrap_or(usize::MAX);
+        at_most(
+            &format!(
+                "the number of values per sample ({}x{}x{})",
+                self.c, self.h, self.w
+            ),
+            len,
+            MAX_VALUES,
+        )?;
+        Ok(())
+    }
+}
+
 /// Output side of a window sliding over `side` pixels, if it fits at least once.
 pub fn window_output(side: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
     let padded = side + 2 * padding;
@@ -136,6 +186,45 @@ impl LayerSpec {
             Self::Flatten => Ok(Shape::flat(input.len())),
             Self::Dropout { p } if (0.0..1.0).contains(&p) => Ok(input),
             Self::Dropout { p } => Err(format!("a dropout probability must be in [0, 1), not {p}")),
+        }
+    }
+
+    /// An error unless this layer's own numbers are within [`limits`].
+    fn check_limits(&self) -> Result<(), String> {
+        match *self {
+            Self::Dense { out } => at_most("the number of units", out, MAX_UNITS).map(drop),
+            Self::Conv2d {
+                out,
+                kernel,
+                stride,
+                padding,
+            } => {
+                at_most("the number of filters", out, MAX_UNITS)?;
+                at_most("the kernel size", kernel, MAX_SIDE)?;
+                at_most("the stride", stride, MAX_SIDE)?;
+                at_most("the padding", padding, MAX_SIDE).map(drop)
+            }
+            Self::MaxPool2d { size, stride } => {
+                at_most("the pool size", size, MAX_SIDE)?;
+                at_most("the stride", stride, MAX_SIDE).map(drop)
+            }
+            Self::Activation { .. } | Self::BatchNorm2d | Self::Flatten | Self::Dropout { .. } => {
+                Ok(())
+            }
+        }
+    }
+
+    /// How many trained (or tracked) values this layer holds on `input`.
+    pub fn parameter_count(&self, input: Shape) -> u128 {
+        let wide = |n: usize| n as u128;
+        match *self {
+            Self::Dense { out } => wide(input.len()) * wide(out) + wide(out),
+            Self::Conv2d { out, kernel, .. } => {
+                wide(out) * wide(input.c) * wide(kernel) * wide(kernel) + wide(out)
+            }
+            // Scale, shift and the two running statistics per channel.
+            Self::BatchNorm2d => 4 * wide(input.c),
+            _ => 0,
         }
     }
 
@@ -231,17 +320,32 @@ impl NetworkSpec {
         Self::cnn(Shape::image(1, 32, 32), 36)
     }
 
-    /// Shapes after every layer (index 0 is the input), or the first inconsistency.
+    /// Shapes after every layer (index 0 is the input), or the first inconsistency or
+    /// size beyond [`limits`]: a spec that passes can be built without exhausting memory.
     pub fn shapes(&self) -> Result<Vec<Shape>, String> {
         if self.layers.is_empty() {
             return Err("a network needs at least one layer".into());
         }
+        at_most("the number of layers", self.layers.len(), MAX_LAYERS)?;
+        self.input
+            .check_limits()
+            .map_err(|e| format!("the input: {e}"))?;
         let mut shapes = vec![self.input];
+        let mut parameters = 0u128;
         for (i, layer) in self.layers.iter().enumerate() {
+            let input = *shapes.last().expect("starts non-empty");
             let next = layer
-                .output_shape(*shapes.last().expect("starts non-empty"))
+                .check_limits()
+                .and_then(|()| layer.output_shape(input))
+                .and_then(|next| next.check_limits().map(|()| next))
                 .map_err(|e| format!("layer {i} ({}): {e}", layer.label()))?;
+            parameters += layer.parameter_count(input);
             shapes.push(next);
+        }
+        if parameters > MAX_PARAMETERS as u128 {
+            return Err(format!(
+                "the network has {parameters} parameters, at most {MAX_PARAMETERS} are accepted"
+            ));
         }
         Ok(shapes)
     }

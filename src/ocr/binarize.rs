@@ -139,11 +139,10 @@ pub fn denoise(img: &GrayImage) -> GrayImage {
 /// level used. Fails when the page holds no writing.
 pub fn threshold(img: &GrayImage, offset: i32) -> Result<(GrayImage, u8)> {
     let level = (otsu_level(img) as i32 + offset).clamp(0, 254) as u8;
+    let binary = ink_at(img, level);
     let (mut ink_sum, mut ink_n, mut paper_sum, mut paper_n) = (0f64, 0u64, 0f64, 0u64);
-    let mut binary = GrayImage::new(img.width(), img.height());
-    for (b, &v) in binary.iter_mut().zip(img.iter()) {
-        if v <= level {
-            *b = INK;
+    for (&b, &v) in binary.iter().zip(img.iter()) {
+        if b == INK {
             ink_sum += v as f64;
             ink_n += 1;
         } else {
@@ -156,6 +155,17 @@ pub fn threshold(img: &GrayImage, offset: i32) -> Result<(GrayImage, u8)> {
         bail!("no writing found: the page looks blank (ink contrast {contrast:.0} of 255)");
     }
     Ok((binary, level))
+}
+
+/// Ink ([`INK`]) where `img` is at or under `level`.
+pub fn ink_at(img: &GrayImage, level: u8) -> GrayImage {
+    let mut binary = GrayImage::new(img.width(), img.height());
+    for (b, &v) in binary.iter_mut().zip(img.iter()) {
+        if v <= level {
+            *b = INK;
+        }
+    }
+    binary
 }
 
 /// The typical pen width in pixels: the median length of the horizontal and vertical

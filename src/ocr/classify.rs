@@ -20,8 +20,7 @@ pub fn crop(blob: &Blob, labels: &Labels, binary: &GrayImage) -> Vec<f32> {
     let b = blob.bbox;
     let ink = Array2::from_shape_fn((b.height() as usize, b.width() as usize), |(y, x)| {
         let (px, py) = (b.left + x as u32, b.top + y as u32);
-        let l = labels.get_pixel(px, py)[0];
-        if binary.get_pixel(px, py)[0] == INK && blob.labels.contains(&l) {
+        if binary.get_pixel(px, py)[0] == INK && blob.owns(px, py, labels.get_pixel(px, py)[0]) {
             1.0
         } else {
             0.0
@@ -68,7 +67,7 @@ pub fn top_guesses(p: ArrayView1<f32>, classes: &[String]) -> Vec<Guess> {
 }
 
 /// Whether a class is a digit (else a letter).
-fn is_digit(class: &str) -> bool {
+pub fn is_digit(class: &str) -> bool {
     class.chars().all(|c| c.is_ascii_digit())
 }
 

@@ -36,13 +36,18 @@ fn read_photo(
 ) -> Result<Reading> {
     let (seg, reading) = read_file(path, model, params)?;
     eprintln!(
-        "  {}: working {}x{}, pen {:.0} px, letters {:.0} px high, level {}",
+        "  {}: working {}x{}, pen {:.0} px, letters {:.0} px high, level {}, angle {:.1} deg{}",
         path.display(),
         seg.grey.width(),
         seg.grey.height(),
         seg.stroke_width,
         seg.letter_height,
-        seg.level
+        seg.level,
+        seg.angle,
+        match seg.quarter_turns {
+            0 => String::new(),
+            t => format!(", turned {} deg clockwise", 90 * t as u32),
+        }
     );
     if let Some(dir) = debug_dir {
         let stem = path
@@ -63,8 +68,17 @@ pub fn ocr(
     params: &OcrParams,
 ) -> Result<ExitCode> {
     let mut model = load_model(model)?;
+    let mut failed = 0;
     for path in images {
-        let reading = read_photo(path, &mut model, params, debug_dir)?;
+        // One unreadable photo must not keep the others from being read.
+        let reading = match read_photo(path, &mut model, params, debug_dir) {
+            Ok(reading) => reading,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                failed += 1;
+                continue;
+            }
+        };
         if json {
             let value = serde_json::json!({ "file": path.display().to_string(), "text": reading.text(), "reading": reading });
             println!("{value}");
@@ -75,6 +89,9 @@ pub fn ocr(
             println!("{}", reading.text());
             print_timings(&reading.timings);
         }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} photos could not be read", images.len());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -68,9 +68,44 @@ pub struct Blob {
     pub labels: Vec<u32>,
     /// Ink pixels (of the joined-stroke image).
     pub area: u32,
+    /// For a piece cut out of touching letters: the columns it keeps in each row.
+    pub bounds: Option<PieceBounds>,
+}
+
+/// The columns `[left[i], right[i])` a piece keeps in row `top + i` (a cut may be slanted
+/// or curved, so a neighbour's ink can reach into the piece's box).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PieceBounds {
+    pub top: u32,
+    pub left: Vec<u32>,
+    pub right: Vec<u32>,
+}
+
+impl PieceBounds {
+    fn contains(&self, x: u32, y: u32) -> bool {
+        let Some(i) = y.checked_sub(self.top).map(|i| i as usize) else {
+            return false;
+        };
+        i < self.left.len() && self.left[i] <= x && x < self.right[i]
+    }
 }
 
 impl Blob {
+    /// Whether the pixel `(x, y)`, of component `label`, is this blob's ink.
+    pub fn owns(&self, x: u32, y: u32, label: u32) -> bool {
+        label != 0
+            && self.labels.contains(&label)
+            && self.bounds.as_ref().is_none_or(|b| b.contains(x, y))
+    }
+
+    pub fn centre(&self) -> (f32, f32) {
+        let b = self.bbox;
+        (
+            (b.left + b.right) as f32 / 2.0,
+            (b.top + b.bottom) as f32 / 2.0,
+        )
+    }
+
     /// Absorbs `other` (a broken stroke of the same letter).
     pub fn merge(&mut self, other: &Blob) {
         self.bbox = self.bbox.union(&other.bbox);
@@ -101,6 +136,7 @@ pub fn find_blobs(joined: &GrayImage) -> (Labels, Vec<Blob>) {
             },
             labels: vec![l],
             area: 0,
+            bounds: None,
         });
         b.area += 1;
         b.bbox.left = b.bbox.left.min(x);

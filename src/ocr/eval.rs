@@ -41,32 +41,63 @@ pub struct PhotoScore {
     pub letters: usize,
 }
 
-/// Reads a truth file (blank lines are skipped).
+/// The largest truth file read.
+pub const MAX_TRUTH_BYTES: u64 = crate::files::MB;
+
+/// Reads a truth file (blank lines are skipped). Every line must be scoreable: one tab
+/// between a file name and a text of ASCII characters with at least one letter or digit
+/// (anything else could only be scored as nonsense).
 pub fn read_truth(path: &Path) -> Result<Vec<Truth>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut out = Vec::new();
+    let text = crate::files::read_regular_text(path, MAX_TRUTH_BYTES)?;
+    let mut out: Vec<Truth> = Vec::new();
     for (n, line) in text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let Some((file, lines)) = line.split_once('\t') else {
+        let truth =
+            parse_truth_line(line).with_context(|| format!("{} line {}", path.display(), n + 1))?;
+        if out.iter().any(|t| t.file == truth.file) {
             bail!(
-                "{} line {}: expected FILENAME<TAB>line1|line2|...",
+                "{} line {}: {} is listed twice",
                 path.display(),
-                n + 1
+                n + 1,
+                truth.file
             );
-        };
-        out.push(Truth {
-            file: file.trim().to_string(),
-            lines: lines.split('|').map(String::from).collect(),
-        });
+        }
+        out.push(truth);
     }
     if out.is_empty() {
         bail!("{} holds no photos", path.display());
     }
     Ok(out)
+}
+
+/// One `FILENAME<TAB>line1|line2|...` line.
+fn parse_truth_line(line: &str) -> Result<Truth> {
+    let Some((file, text)) = line.split_once('\t') else {
+        bail!("expected FILENAME<TAB>line1|line2|...");
+    };
+    let file = file.trim();
+    if file.is_empty() {
+        bail!("the file name before the tab is empty");
+    }
+    if text.contains('\t') {
+        bail!("more than one tab (lines of text are separated by |)");
+    }
+    if let Some(c) = text.chars().find(|c| !c.is_ascii() || c.is_ascii_control()) {
+        bail!(
+            "the text holds {c:?}: only ASCII letters, digits, spaces and punctuation can be scored"
+        );
+    }
+    let truth = Truth {
+        file: file.to_string(),
+        lines: text.split('|').map(String::from).collect(),
+    };
+    if truth.scored().is_empty() {
+        bail!("the text of {file} has no letter or digit to score");
+    }
+    Ok(truth)
 }
 
 /// Upper-cased A-Z and 0-9 of `s`, nothing else.
@@ -117,5 +148,20 @@ mod tests {
     fn accuracy_ignores_spaces_punctuation_and_lines() {
         assert_eq!(character_accuracy("1. TO DO", "1TO\nDO"), 1.0);
         assert!((character_accuracy("ABCD", "ABXD") - 0.75).abs() < 1e-12);
+    }
+
+    #[test]
+    fn truth_lines_that_cannot_be_scored_are_refused() {
+        assert!(parse_truth_line("a.jpg\tTO DO|1. MILK").is_ok());
+        for bad in [
+            "a.jpg",
+            "\tABC",
+            "a.jpg\tAB\tCD",
+            "a.jpg\tÄRGER",
+            "a.jpg\t...",
+            "a.jpg\t",
+        ] {
+            assert!(parse_truth_line(bad).is_err(), "{bad:?} was accepted");
+        }
     }
 }

@@ -1,15 +1,20 @@
-//! Text lines: group letter boxes by vertical overlap, order them, split touching letters,
-//! find the spaces between words.
+//! Text lines: chain letter boxes into lines along the writing, order them, split touching
+//! letters by width (when segmentation by recognition is off), find the spaces between words.
 
 use super::components::{BBox, Blob, Labels, median};
 
-/// Two boxes are on one line when their row ranges overlap by at least this fraction of
-/// the shorter one (a low "1" or a slope still overlaps its neighbour a lot; the next line
-/// does not).
-const MIN_LINE_OVERLAP: f32 = 0.4;
-/// A line's vertical extent where the next box must land: the median of its last few boxes
-/// (so a sloping line is followed, and one odd box does not derail it).
-const LINE_MEMORY: usize = 3;
+/// A box joins the line whose predicted centre at its column is nearest, when nearer than
+/// this many letter heights (neighbouring lines are over a letter height apart; letters of
+/// one line scatter by a fraction of it).
+const MAX_DRIFT: f32 = 0.5;
+/// A line's course where the next box must land is fitted to its last few boxes (so a
+/// rising or curved line is followed, and one odd box does not derail it).
+const LINE_MEMORY: usize = 5;
+/// The slope fit counts as if one more box sat this many letter heights away on the
+/// line's level: two close boxes alone do not set a steep slope.
+const SLOPE_PRIOR: f32 = 2.0;
+/// Slopes steeper than this are not followed (the page's tilt was already levelled).
+const MAX_SLOPE: f32 = 0.5;
 /// A box this many times wider than the line's letters are high holds touching letters
 /// (the widest single capitals, M and W, stay under ~1.5).
 const SPLIT_WIDTH: f32 = 1.6;
@@ -27,17 +32,20 @@ pub struct TextLine {
     pub letter_height: f32,
 }
 
-/// Groups boxes into lines, top to bottom, each left to right.
-pub fn group_lines(mut blobs: Vec<Blob>) -> Vec<Vec<Blob>> {
-    blobs.sort_by_key(|b| b.bbox.left);
+/// Groups boxes into lines, top to bottom, each left to right: going left to right, each
+/// box joins the line whose course (fitted to its last boxes) passes nearest its centre.
+pub fn group_lines(mut blobs: Vec<Blob>, letter_height: f32) -> Vec<Vec<Blob>> {
+    blobs.sort_by(|a, b| a.centre().0.total_cmp(&b.centre().0));
+    let tolerance = MAX_DRIFT * letter_height;
     let mut lines: Vec<Vec<Blob>> = Vec::new();
     for b in blobs {
+        let (x, y) = b.centre();
         let best = lines
             .iter()
             .enumerate()
-            .map(|(i, line)| (i, overlap_fraction(&recent_extent(line), &b.bbox)))
-            .filter(|&(_, f)| f >= MIN_LINE_OVERLAP)
-            .max_by(|a, b| a.1.total_cmp(&b.1));
+            .map(|(i, line)| (i, (predicted_centre(line, x, letter_height) - y).abs()))
+            .filter(|&(_, d)| d < tolerance)
+            .min_by(|a, b| a.1.total_cmp(&b.1));
         match best {
             Some((i, _)) => lines[i].push(b),
             None => lines.push(vec![b]),
@@ -50,27 +58,28 @@ pub fn group_lines(mut blobs: Vec<Blob>) -> Vec<Vec<Blob>> {
     lines
 }
 
-/// The median top and bottom of the last [`LINE_MEMORY`] boxes of a line.
-fn recent_extent(line: &[Blob]) -> BBox {
-    let recent = &line[line.len().saturating_sub(LINE_MEMORY)..];
-    let mut tops: Vec<u32> = recent.iter().map(|b| b.bbox.top).collect();
-    let mut bottoms: Vec<u32> = recent.iter().map(|b| b.bbox.bottom).collect();
-    let last = recent.last().expect("lines are never empty").bbox;
-    BBox {
-        top: median(&mut tops).unwrap_or(last.top),
-        bottom: median(&mut bottoms).unwrap_or(last.bottom),
-        ..last
-    }
+/// The centre row of `line` at column `x`: a line through its last [`LINE_MEMORY`]
+/// boxes' centres, its slope drawn towards level by [`SLOPE_PRIOR`].
+pub fn predicted_centre(line: &[Blob], x: f32, letter_height: f32) -> f32 {
+    let recent: Vec<(f32, f32)> = line[line.len().saturating_sub(LINE_MEMORY)..]
+        .iter()
+        .map(Blob::centre)
+        .collect();
+    let n = recent.len() as f32;
+    let mean_x = recent.iter().map(|c| c.0).sum::<f32>() / n;
+    let mean_y = recent.iter().map(|c| c.1).sum::<f32>() / n;
+    let (sxy, sxx) = recent.iter().fold((0.0, 0.0), |(sxy, sxx), &(cx, cy)| {
+        let dx = cx - mean_x;
+        (sxy + dx * (cy - mean_y), sxx + dx * dx)
+    });
+    let prior = (SLOPE_PRIOR * letter_height).powi(2);
+    let slope = (sxy / (sxx + prior)).clamp(-MAX_SLOPE, MAX_SLOPE);
+    mean_y + slope * (x - mean_x)
 }
 
-/// Row overlap as a fraction of the shorter box.
-fn overlap_fraction(a: &BBox, b: &BBox) -> f32 {
-    let shorter = a.height().min(b.height()).max(1);
-    a.y_overlap(b) as f32 / shorter as f32
-}
-
-/// Splits the boxes of a line that are much wider than its median letter, marks spaces.
-pub fn finish_line(blobs: Vec<Blob>, labels: &Labels) -> TextLine {
+/// Marks the spaces of a line; with `split_wide`, first splits the boxes much wider than
+/// its median letter (segmentation by width alone, when recognition does not decide).
+pub fn finish_line(blobs: Vec<Blob>, labels: &Labels, split_wide: bool) -> TextLine {
     let mut widths: Vec<u32> = blobs.iter().map(|b| b.bbox.width()).collect();
     let letter_width = median(&mut widths).unwrap_or(1).max(1) as f32;
     let mut heights: Vec<u32> = blobs.iter().map(|b| b.bbox.height()).collect();
@@ -78,7 +87,7 @@ pub fn finish_line(blobs: Vec<Blob>, labels: &Labels) -> TextLine {
     let split: Vec<Blob> = blobs
         .into_iter()
         .flat_map(|b| {
-            if b.bbox.width() as f32 > SPLIT_WIDTH * letter_height {
+            if split_wide && b.bbox.width() as f32 > SPLIT_WIDTH * letter_height {
                 let pieces = (b.bbox.width() as f32 / letter_width).round().max(2.0) as u32;
                 split_blob(&b, pieces, labels)
             } else {
@@ -86,7 +95,12 @@ pub fn finish_line(blobs: Vec<Blob>, labels: &Labels) -> TextLine {
             }
         })
         .collect();
-    let gaps: Vec<u32> = split
+    with_spaces(split, letter_height)
+}
+
+/// The line of `blobs` (left to right) with the spaces between its words marked.
+pub fn with_spaces(blobs: Vec<Blob>, letter_height: f32) -> TextLine {
+    let gaps: Vec<u32> = blobs
         .windows(2)
         .map(|w| w[1].bbox.left.saturating_sub(w[0].bbox.right))
         .collect();
@@ -96,7 +110,7 @@ pub fn finish_line(blobs: Vec<Blob>, labels: &Labels) -> TextLine {
         .chain(gaps.iter().map(|&g| g as f32 > space_gap))
         .collect();
     TextLine {
-        blobs: split,
+        blobs,
         space_before,
         letter_height,
     }
@@ -170,5 +184,6 @@ fn tighten(area: BBox, own: &[u32], labels: &Labels) -> Option<Blob> {
         bbox,
         labels: own.to_vec(),
         area: count,
+        bounds: None,
     })
 }

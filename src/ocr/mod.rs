@@ -2,11 +2,14 @@
 //!
 //! The stages, each in its own file: [`load`] (decode, EXIF orientation, working
 //! resolution), [`binarize`] (even lighting, denoise, Otsu, join strokes), [`components`]
-//! (8-connected components, which are letters), [`lines`] (lines, splits, spaces),
-//! [`classify`] (crops and the model's guesses), [`stages`] (pictures of each stage) and
-//! [`eval`] (the accuracy on photos with a known text).
+//! (8-connected components, which are letters), [`skew`] (the page's angle, levelled),
+//! [`lines`] (lines along the writing, spaces), [`classify`] (crops and the model's
+//! guesses), [`recognise`] (touching letters cut where the pieces read best),
+//! [`stages`] (pictures of each stage) and [`eval`] (the accuracy on photos with a known
+//! text).
 //!
-//! [`segment`] needs no model (the GUI's sliders re-run it); [`read`] classifies its boxes.
+//! [`segment`] needs no model; [`read`] classifies its boxes (and, with
+//! [`OcrParams::by_recognition`], re-cuts the doubtful ones by what reads best).
 
 pub mod binarize;
 pub mod classify;
@@ -15,12 +18,14 @@ pub mod components;
 pub mod eval;
 pub mod lines;
 pub mod load;
+pub mod recognise;
+pub mod skew;
 pub mod stages;
 
 use crate::nn::SavedModel;
 use anyhow::{Context, Result, bail};
 use classify::Guess;
-use components::{BBox, Labels};
+use components::{BBox, Blob, Labels};
 use image::{DynamicImage, GrayImage};
 use lines::TextLine;
 use serde::{Deserialize, Serialize};
@@ -44,6 +49,15 @@ pub struct OcrParams {
     pub min_size: f32,
     /// The post-step: a word is all letters or all digits.
     pub one_kind_per_word: bool,
+    /// The writing's angle in degrees (positive: lines run down to the right); `None`:
+    /// estimated from the page.
+    pub angle: Option<f32>,
+    /// Try the four quarter turns and keep the one the classifier is surest of (pages
+    /// upside down or on their side).
+    pub orient_auto: bool,
+    /// Cut touching letters (and merge broken ones) by what the classifier reads best;
+    /// off: by width alone.
+    pub by_recognition: bool,
 }
 
 impl Default for OcrParams {
@@ -56,6 +70,9 @@ impl Default for OcrParams {
             min_area: 0.15,
             min_size: 0.35,
             one_kind_per_word: true,
+            angle: None,
+            orient_auto: false,
+            by_recognition: true,
         }
     }
 }
@@ -91,13 +108,22 @@ impl Clock {
     }
 }
 
-/// Everything the segmentation produced, each stage kept for display.
+/// Everything the segmentation produced, each stage kept for display. The images from
+/// `grey` on are of the page as read: turned by `quarter_turns` and levelled by
+/// `rotation`.
 #[derive(Clone, Debug)]
 pub struct Segmentation {
     /// Photo size (upright).
     pub photo_size: (u32, u32),
     /// Photo pixels per working pixel.
     pub scale: f32,
+    /// Quarter turns clockwise applied to the working image before reading.
+    pub quarter_turns: u8,
+    /// The writing's angle in degrees (estimated or given) in the turned image.
+    pub angle: f32,
+    /// The rotation that levelled the writing (`None`: the tilt was under
+    /// [`skew::MIN_ROTATION`] and the image was read as it is).
+    pub rotation: Option<skew::Rotation>,
     pub grey: GrayImage,
     /// The grey image with the lighting evened out and denoised.
     pub flat: GrayImage,
@@ -122,11 +148,9 @@ impl Segmentation {
     }
 }
 
-/// Finds the letters of a photo: boxes grouped into lines, with spaces.
-pub fn segment(photo: &DynamicImage, params: &OcrParams) -> Result<Segmentation> {
-    let mut clock = Clock::start();
+/// The working grey image of a photo and its scale (photo pixels per working pixel).
+fn working(photo: &DynamicImage, params: &OcrParams) -> Result<(GrayImage, f32)> {
     let (grey, scale) = load::working_grey(photo, params.max_side);
-    clock.lap("grey + resize");
     if grey.width() < 8 || grey.height() < 8 {
         bail!(
             "the image is too small to hold writing ({}x{} pixels)",
@@ -134,37 +158,126 @@ pub fn segment(photo: &DynamicImage, params: &OcrParams) -> Result<Segmentation>
             photo.height()
         );
     }
-    let small = binarize::shrink(&grey);
-    let mut flat = binarize::flatten_lighting(&grey, &small);
-    binarize::blank_desk(&mut flat, &small);
-    let flat = binarize::denoise(&flat);
-    clock.lap("lighting + denoise");
-    let (binary, level) = binarize::threshold(&flat, params.threshold_offset)?;
-    clock.lap("threshold");
-    let stroke_width = binarize::stroke_width(&binary);
+    Ok((grey, scale))
+}
+
+/// Finds the letters of a photo: boxes grouped into lines, with spaces.
+pub fn segment(photo: &DynamicImage, params: &OcrParams) -> Result<Segmentation> {
+    let mut clock = Clock::start();
+    let (grey, scale) = working(photo, params)?;
+    clock.lap("grey + resize");
+    let size = (photo.width(), photo.height());
+    segment_turned(grey, 0, (size, scale), params, clock)
+}
+
+/// The letter boxes of a binary image and what they are measured with.
+struct Letters {
+    joined: GrayImage,
+    labels: Labels,
+    blobs: Vec<Blob>,
+    letter_height: f32,
+}
+
+/// Joins strokes, finds the components and keeps those that are letters.
+fn find_letters(
+    binary: &GrayImage,
+    stroke_width: f32,
+    params: &OcrParams,
+    clock: &mut Clock,
+) -> Result<Letters> {
     let radius = |size: f32| (size * stroke_width).round().clamp(0.0, 255.0) as u8;
     let joined = binarize::join_strokes(
-        &binary,
+        binary,
         radius(params.close_size),
         radius(params.dilate_size),
     );
     clock.lap("morphology");
     let (labels, blobs) = components::find_blobs(&joined);
     clock.lap("components");
-    let (blobs, letter) = components::drop_non_letters(blobs, grey.width(), grey.height());
+    let (blobs, letter) = components::drop_non_letters(blobs, joined.width(), joined.height());
     let Some(letter_height) = letter else {
         bail!("no writing found: no ink inside the page");
     };
     let blobs = components::merge_stacked(blobs, letter_height);
     let blobs = components::drop_specks(blobs, letter_height, params.min_size, params.min_area);
-    let lines: Vec<TextLine> = lines::group_lines(blobs)
+    Ok(Letters {
+        joined,
+        labels,
+        blobs,
+        letter_height,
+    })
+}
+
+/// The working image turned clockwise by `quarter_turns`.
+fn turned(grey: GrayImage, quarter_turns: u8) -> GrayImage {
+    match quarter_turns % 4 {
+        0 => grey,
+        1 => image::imageops::rotate90(&grey),
+        2 => image::imageops::rotate180(&grey),
+        _ => image::imageops::rotate270(&grey),
+    }
+}
+
+/// Segments the working image `grey` (of a photo of `size` at `scale`) turned by
+/// `quarter_turns`: evens the lighting, thresholds, finds the letters, levels the
+/// writing's angle (finding the letters again on the levelled image), groups the lines.
+fn segment_turned(
+    grey: GrayImage,
+    quarter_turns: u8,
+    (photo_size, scale): ((u32, u32), f32),
+    params: &OcrParams,
+    mut clock: Clock,
+) -> Result<Segmentation> {
+    if let Some(a) = params.angle
+        && !(a.is_finite() && a.abs() <= skew::MAX_OVERRIDE)
+    {
+        bail!(
+            "the angle {a} degrees is out of range: at most {} either way",
+            skew::MAX_OVERRIDE
+        );
+    }
+    let mut grey = turned(grey, quarter_turns);
+    let small = binarize::shrink(&grey);
+    let mut flat = binarize::flatten_lighting(&grey, &small);
+    binarize::blank_desk(&mut flat, &small);
+    let mut flat = binarize::denoise(&flat);
+    clock.lap("lighting + denoise");
+    let (mut binary, level) = binarize::threshold(&flat, params.threshold_offset)?;
+    clock.lap("threshold");
+    let stroke_width = binarize::stroke_width(&binary);
+    let mut letters = find_letters(&binary, stroke_width, params, &mut clock)?;
+    let angle = params
+        .angle
+        .or_else(|| skew::estimate_angle(&letters.blobs, letters.letter_height))
+        .unwrap_or(0.0);
+    let mut rotation = None;
+    if angle.abs() >= skew::MIN_ROTATION {
+        let r = skew::Rotation::levelling(angle, grey.dimensions());
+        // The desk is already paper in `flat`; outside the photo is paper too.
+        flat = r.apply(&flat, 255);
+        grey = r.apply(&grey, 0);
+        binary = binarize::ink_at(&flat, level);
+        clock.lap("levelling");
+        letters = find_letters(&binary, stroke_width, params, &mut clock)?;
+        rotation = Some(r);
+    }
+    let Letters {
+        joined,
+        labels,
+        blobs,
+        letter_height,
+    } = letters;
+    let lines: Vec<TextLine> = lines::group_lines(blobs, letter_height)
         .into_iter()
-        .map(|line| lines::finish_line(line, &labels))
+        .map(|line| lines::finish_line(line, &labels, !params.by_recognition))
         .collect();
-    clock.lap("letters + lines");
+    clock.lap("lines");
     Ok(Segmentation {
-        photo_size: (photo.width(), photo.height()),
+        photo_size,
         scale,
+        quarter_turns,
+        angle,
+        rotation,
         grey,
         flat,
         binary,
@@ -183,7 +296,8 @@ pub fn segment(photo: &DynamicImage, params: &OcrParams) -> Result<Segmentation>
 pub struct Character {
     /// The chosen class (after the one-kind-per-word step when on).
     pub text: String,
-    /// Box in photo pixels.
+    /// Box in photo pixels of the page as read (turned and levelled as the segmentation
+    /// says; the photo's own pixels for an upright, level page).
     pub bbox: BBox,
     /// A space comes before it.
     pub space_before: bool,
@@ -197,6 +311,10 @@ pub struct Character {
 /// The text of a photo.
 #[derive(Clone, Debug, Serialize)]
 pub struct Reading {
+    /// The writing's angle in degrees (positive: lines ran down to the right).
+    pub angle: f32,
+    /// Quarter turns clockwise that made the page upright.
+    pub quarter_turns: u8,
     pub lines: Vec<Vec<Character>>,
     pub timings: Vec<Timing>,
 }
@@ -224,59 +342,108 @@ impl Reading {
     pub fn characters(&self) -> impl Iterator<Item = &Character> {
         self.lines.iter().flatten()
     }
+
+    /// How sure the classifier is of the whole reading: the mean log-probability of the
+    /// characters' best guesses.
+    pub fn confidence(&self) -> f32 {
+        let logs: Vec<f32> = self
+            .characters()
+            .filter_map(|c| c.top.first())
+            .map(|g| g.probability.max(1e-6).ln())
+            .collect();
+        if logs.is_empty() {
+            f32::NEG_INFINITY
+        } else {
+            logs.iter().sum::<f32>() / logs.len() as f32
+        }
+    }
 }
 
-/// Classifies the letters of a segmentation.
-pub fn classify(seg: &Segmentation, model: &mut SavedModel, params: &OcrParams) -> Result<Reading> {
+/// Classifies the letters of a segmentation; with [`OcrParams::by_recognition`] the
+/// doubtful boxes are re-cut by what reads best, and the segmentation's lines become the
+/// boxes read.
+pub fn classify(
+    seg: &mut Segmentation,
+    model: &mut SavedModel,
+    params: &OcrParams,
+) -> Result<Reading> {
     let mut clock = Clock::start();
-    let blobs: Vec<_> = seg.lines.iter().flat_map(|l| &l.blobs).collect();
-    let crops: Vec<Vec<f32>> = blobs
+    let counts: Vec<usize> = seg.lines.iter().map(|l| l.blobs.len()).collect();
+    let blobs: Vec<Blob> = seg.lines.iter().flat_map(|l| l.blobs.clone()).collect();
+    let mut read = recognise::read_boxes(blobs, &seg.labels, &seg.binary, model)?.into_iter();
+    let mut lines: Vec<Vec<recognise::ReadBox>> = counts
         .iter()
-        .map(|b| classify::crop(b, &seg.labels, &seg.binary))
+        .map(|&n| read.by_ref().take(n).collect())
         .collect();
-    clock.lap("crops");
-    let probs = classify::probabilities(model, &crops)?;
     clock.lap("classify");
-    let mut rows = probs.rows().into_iter().zip(crops);
-    let mut lines = Vec::new();
-    for line in &seg.lines {
-        let mut chars: Vec<Character> = Vec::new();
-        let mut line_probs = Vec::new();
-        for (blob, &space_before) in line.blobs.iter().zip(&line.space_before) {
-            let (p, crop) = rows.next().expect("one row per blob");
-            chars.push(Character {
-                text: model.classes[classify::argmax(&p)].clone(),
-                bbox: blob.bbox.scaled(seg.scale),
+    if params.by_recognition {
+        let page = recognise::Page {
+            labels: &seg.labels,
+            binary: &seg.binary,
+            stroke_width: seg.stroke_width,
+            classes: model.classes.clone(),
+        };
+        let with_heights = lines
+            .into_iter()
+            .zip(&seg.lines)
+            .map(|(boxes, l)| (boxes, l.letter_height))
+            .collect();
+        lines = recognise::refine_lines(with_heights, &page, model)?;
+        for (line, boxes) in seg.lines.iter_mut().zip(&lines) {
+            let blobs = boxes.iter().map(|b| b.blob.clone()).collect();
+            *line = lines::with_spaces(blobs, line.letter_height);
+        }
+        clock.lap("recognition cuts");
+    }
+    let mut out = Vec::new();
+    for (line, boxes) in seg.lines.iter().zip(lines) {
+        let probs: Vec<ndarray::Array1<f32>> = boxes
+            .iter()
+            .map(|b| ndarray::Array1::from(b.probs.clone()))
+            .collect();
+        let mut chars: Vec<Character> = boxes
+            .into_iter()
+            .zip(&line.space_before)
+            .map(|(b, &space_before)| Character {
+                text: model.classes[classify::argmax(&ndarray::ArrayView1::from(&b.probs))].clone(),
+                bbox: b.blob.bbox.scaled(seg.scale),
                 space_before,
-                top: classify::top_guesses(p, &model.classes),
-                crop,
-            });
-            line_probs.push(p);
-        }
+                top: classify::top_guesses(ndarray::ArrayView1::from(&b.probs), &model.classes),
+                crop: b.crop,
+            })
+            .collect();
         if params.one_kind_per_word {
-            let mut start = 0;
-            while start < chars.len() {
-                let end = (start + 1..chars.len())
-                    .find(|&i| chars[i].space_before)
-                    .unwrap_or(chars.len());
-                for (c, k) in chars[start..end]
-                    .iter_mut()
-                    .zip(classify::one_kind_per_word(
-                        &line_probs[start..end],
-                        &model.classes,
-                    ))
-                {
-                    c.text = model.classes[k].clone();
-                }
-                start = end;
-            }
+            one_kind_per_word(&mut chars, &probs, &model.classes);
         }
-        lines.push(chars);
+        out.push(chars);
     }
     clock.lap("words");
     let mut timings = seg.timings.clone();
     timings.extend(clock.timings);
-    Ok(Reading { lines, timings })
+    Ok(Reading {
+        angle: seg.angle,
+        quarter_turns: seg.quarter_turns,
+        lines: out,
+        timings,
+    })
+}
+
+/// Makes each word of a line all letters or all digits ([`classify::one_kind_per_word`]).
+fn one_kind_per_word(chars: &mut [Character], probs: &[ndarray::Array1<f32>], classes: &[String]) {
+    let mut start = 0;
+    while start < chars.len() {
+        let end = (start + 1..chars.len())
+            .find(|&i| chars[i].space_before)
+            .unwrap_or(chars.len());
+        let views: Vec<_> = probs[start..end].iter().map(|p| p.view()).collect();
+        for (c, k) in chars[start..end]
+            .iter_mut()
+            .zip(classify::one_kind_per_word(&views, classes))
+        {
+            c.text = classes[k].clone();
+        }
+        start = end;
+    }
 }
 
 /// Reads the image file at `path` and then its text; the decoding is timed too.
@@ -297,13 +464,58 @@ pub fn read_file(
     Ok((seg, reading))
 }
 
-/// Segments and classifies a photo.
+/// Segments and classifies a photo; with [`OcrParams::orient_auto`], in each of the four
+/// quarter turns, keeping the reading the classifier is surest of.
 pub fn read(
     photo: &DynamicImage,
     model: &mut SavedModel,
     params: &OcrParams,
 ) -> Result<(Segmentation, Reading)> {
-    let seg = segment(photo, params)?;
-    let reading = classify(&seg, model, params)?;
+    let mut clock = Clock::start();
+    let (grey, scale) = working(photo, params)?;
+    clock.lap("grey + resize");
+    let size = (photo.width(), photo.height());
+    let turns: &[u8] = if params.orient_auto {
+        &[0, 1, 2, 3]
+    } else {
+        &[0]
+    };
+    let mut best: Option<(Segmentation, Reading)> = None;
+    let mut first_error = None;
+    let mut others_ms = 0.0;
+    for &t in turns {
+        let outcome = segment_turned(grey.clone(), t, (size, scale), params, Clock::start())
+            .and_then(|mut seg| classify(&mut seg, model, params).map(|r| (seg, r)));
+        match outcome {
+            Ok((seg, reading)) => {
+                let ms: f64 = reading.timings.iter().map(|t| t.ms).sum();
+                let better = best
+                    .as_ref()
+                    .is_none_or(|(_, b)| reading.confidence() > b.confidence());
+                if better {
+                    let replaced = best.replace((seg, reading));
+                    others_ms +=
+                        replaced.map_or(0.0, |(_, r)| r.timings.iter().map(|t| t.ms).sum());
+                } else {
+                    others_ms += ms;
+                }
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    let Some((seg, mut reading)) = best else {
+        return Err(first_error.expect("a turn was tried"));
+    };
+    let mut timings = clock.timings;
+    timings.append(&mut reading.timings);
+    reading.timings = timings;
+    if params.orient_auto {
+        reading.timings.push(Timing {
+            stage: "other quarter turns",
+            ms: others_ms,
+        });
+    }
     Ok((seg, reading))
 }

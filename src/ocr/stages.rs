@@ -4,7 +4,7 @@ use super::{Reading, Segmentation};
 use crate::data::SIDE;
 use anyhow::{Context, Result};
 use image::{GrayImage, Rgb, RgbImage};
-use imageproc::drawing::draw_hollow_rect_mut;
+use imageproc::drawing::{draw_hollow_rect_mut, draw_line_segment_mut};
 use imageproc::rect::Rect;
 use std::path::Path;
 
@@ -93,9 +93,35 @@ fn components(seg: &Segmentation) -> RgbImage {
     })
 }
 
-/// The grey photo with each letter's box, coloured by line.
+/// The colour of the page's angle in the lines view.
+const ANGLE_COLOUR: Rgb<u8> = Rgb([255, 200, 0]);
+
+/// The grey photo with each letter's box coloured by line, each line's course through its
+/// letters, and the page's angle: the outline of the photo as it was before levelling
+/// (tilted by the angle found), or, for a page read as it was, a line at that angle.
 fn lines(seg: &Segmentation) -> RgbImage {
     let mut img = grey_to_rgb(&seg.grey);
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    match &seg.rotation {
+        Some(r) => {
+            let (sw, sh) = (r.from.0 as f32, r.from.1 as f32);
+            let corners =
+                [(0.0, 0.0), (sw, 0.0), (sw, sh), (0.0, sh)].map(|(x, y)| r.target_of(x, y));
+            for i in 0..4 {
+                let (a, b) = (corners[i], corners[(i + 1) % 4]);
+                draw_line_segment_mut(&mut img, a, b, ANGLE_COLOUR);
+            }
+        }
+        None => {
+            let rise = seg.angle.to_radians().tan() * w / 2.0;
+            draw_line_segment_mut(
+                &mut img,
+                (0.0, h / 2.0 - rise),
+                (w, h / 2.0 + rise),
+                ANGLE_COLOUR,
+            );
+        }
+    }
     for (i, line) in seg.lines.iter().enumerate() {
         for b in &line.blobs {
             let r = Rect::at(b.bbox.left as i32, b.bbox.top as i32)
@@ -103,6 +129,9 @@ fn lines(seg: &Segmentation) -> RgbImage {
             draw_hollow_rect_mut(&mut img, r, palette(i));
             let outer = Rect::at(r.left() - 1, r.top() - 1).of_size(r.width() + 2, r.height() + 2);
             draw_hollow_rect_mut(&mut img, outer, palette(i));
+        }
+        for pair in line.blobs.windows(2) {
+            draw_line_segment_mut(&mut img, pair[0].centre(), pair[1].centre(), palette(i));
         }
     }
     img

@@ -2,8 +2,13 @@
 //! worker receives it, `config.json` beside a saved model records it, and
 //! `nnlab train --config` reproduces the run from it.
 
+use super::schedule::{RatePlan, Schedule};
 use crate::data::{DataSource, Splits, corrections};
-use crate::nn::{Activation, Init, Loss, NetworkSpec, SavedModel, Shape};
+use crate::nn::layer_list::{self, Preset};
+use crate::nn::{
+    Activation, Init, LayerSpec, Loss, NetworkSpec, OptimizerKind, OptimizerSettings, SavedModel,
+    Shape,
+};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -28,6 +33,8 @@ pub enum Model {
     Mlp,
     /// The course's CNN ([`NetworkSpec::cnn`]); `hidden`, `depth` and `activation` are unused.
     Cnn,
+    /// The layer list in [`RunConfig::layers`] (the side panel's editor, `--layers`).
+    Layers,
 }
 
 impl std::str::FromStr for Model {
@@ -36,13 +43,14 @@ impl std::str::FromStr for Model {
         match s.to_ascii_lowercase().as_str() {
             "mlp" => Ok(Self::Mlp),
             "cnn" => Ok(Self::Cnn),
-            _ => Err(format!("unknown model '{s}' (mlp, cnn)")),
+            "layers" => Ok(Self::Layers),
+            _ => Err(format!("unknown model '{s}' (mlp, cnn, layers)")),
         }
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RunConfig {
     pub task: Task,
     pub model: Model,
@@ -60,8 +68,29 @@ pub struct RunConfig {
     pub depth: usize,
     pub activation: Activation,
     pub init: Init,
+    /// The network of [`Model::Layers`], as the text `--layers` takes in a config file.
+    #[serde(with = "layer_list::as_text")]
+    pub layers: Vec<LayerSpec>,
+    pub optimizer: OptimizerKind,
+    /// The base learning rate: the schedule multiplies it.
     pub lr: f64,
+    /// Momentum and Nesterov's `mu`.
     pub momentum: f64,
+    /// Adam's first-moment decay.
+    pub beta1: f64,
+    /// Adam's second-moment decay.
+    pub beta2: f64,
+    /// RMSProp's decay of the squared gradients.
+    pub rho: f64,
+    /// Adam's and RMSProp's `eps`.
+    pub eps: f64,
+    /// L2 weight decay on dense and convolution weights (decoupled for AdamW).
+    pub weight_decay: f64,
+    pub schedule: Schedule,
+    /// Epochs of linear warm-up before the schedule.
+    pub warmup: usize,
+    /// Stop after this many epochs without a lower validation loss (0: never).
+    pub early_stop: usize,
     pub batch: usize,
     pub epochs: usize,
     pub seed: u64,
@@ -83,8 +112,18 @@ impl Default for RunConfig {
             depth: 1,
             activation: Activation::Sigmoid,
             init: Init::Xavier,
+            layers: Vec::new(),
+            optimizer: OptimizerKind::Momentum,
             lr: 1e-3,
             momentum: 0.9,
+            beta1: 0.9,
+            beta2: 0.999,
+            rho: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            schedule: Schedule::Constant,
+            warmup: 0,
+            early_stop: 0,
             batch: 32,
             epochs: 30,
             seed: 1,
@@ -93,7 +132,77 @@ impl Default for RunConfig {
     }
 }
 
+/// Limits on the settings of a run, which may come from outside (flags, a `--config` file,
+/// a model's stored configuration). Generous for the lab, small enough to never hang or
+/// exhaust the machine; the network's own size limits are in [`crate::nn::spec::limits`].
+pub mod limits {
+    /// Units per hidden layer.
+    pub const MAX_HIDDEN: usize = 1 << 14;
+    /// Hidden layers.
+    pub const MAX_DEPTH: usize = 64;
+    /// Samples per batch.
+    pub const MAX_BATCH: usize = 1 << 14;
+    /// Epochs of one run.
+    pub const MAX_EPOCHS: usize = 100_000;
+    /// Side an image folder's images are resized to.
+    pub const MAX_IMAGE_SIDE: usize = crate::data::image_folder::MAX_SIDE;
+    /// The size of a configuration file.
+    pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+}
+
 impl RunConfig {
+    /// An error naming the first setting outside its range and the range; every run's
+    /// configuration passes here before anything is loaded or allocated.
+    pub fn validate(&self) -> Result<()> {
+        use limits::*;
+        let count = |name: &str, value: usize, min: usize, max: usize| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!(
+                    "{name} is {value}; it must be between {min} and {max}"
+                ))
+            }
+        };
+        count(
+            "hidden (units per hidden layer)",
+            self.hidden,
+            1,
+            MAX_HIDDEN,
+        )?;
+        count("depth (hidden layers)", self.depth, 0, MAX_DEPTH)?;
+        count("batch", self.batch, 1, MAX_BATCH)?;
+        count("epochs", self.epochs, 1, MAX_EPOCHS)?;
+        if let DataSource::ImageFolder { side, .. } = self.data {
+            count("image-size", side, 1, MAX_IMAGE_SIDE)?;
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            anyhow::bail!(
+                "lr (the learning rate) is {}; it must be a positive number",
+                self.lr
+            );
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            anyhow::bail!(
+                "momentum is {}; it must be at least 0 and below 1",
+                self.momentum
+            );
+        }
+        self.check_training()
+    }
+
+    /// Reads and checks a configuration file (a regular file of at most
+    /// [`limits::MAX_CONFIG_BYTES`]; unknown keys are errors).
+    pub fn from_file(path: &std::path::Path) -> Result<Self> {
+        let text = crate::files::read_regular_text(path, limits::MAX_CONFIG_BYTES)?;
+        let config: Self =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("{}", path.display()))?;
+        Ok(config)
+    }
+
     /// The course's autoencoder settings: 1024-32-32-32-1024, batch 36, lr 3e-5.
     pub fn autoencoder() -> Self {
         Self {
@@ -142,12 +251,57 @@ impl RunConfig {
         }
     }
 
-    /// The defaults for `model`.
+    /// The defaults for `model` (a layer list starts as the course's CNN, for 36 classes).
     pub fn for_model(model: Model) -> Self {
         match model {
             Model::Mlp => Self::default(),
             Model::Cnn => Self::cnn(),
+            Model::Layers => Self::preset(Preset::CourseCnn, 36),
         }
+    }
+
+    /// The layer list of `preset` for `classes` classes, with the settings of the network it
+    /// is (the CNN's for the convolutional presets).
+    pub fn preset(preset: Preset, classes: usize) -> Self {
+        let base = match preset {
+            Preset::CourseMlp => Self::default(),
+            _ => Self::cnn(),
+        };
+        Self {
+            model: Model::Layers,
+            layers: preset.layers(classes),
+            ..base
+        }
+    }
+
+    /// The optimiser's settings.
+    pub fn optimizer_settings(&self) -> OptimizerSettings {
+        OptimizerSettings {
+            kind: self.optimizer,
+            momentum: self.momentum,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            rho: self.rho,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
+        }
+    }
+
+    /// The schedule over this run's epochs.
+    pub fn rate_plan(&self) -> RatePlan {
+        RatePlan {
+            schedule: self.schedule,
+            warmup: self.warmup,
+            epochs: self.epochs,
+        }
+    }
+
+    /// Why the optimiser or schedule settings cannot train, if they cannot.
+    pub fn check_training(&self) -> Result<()> {
+        self.optimizer_settings()
+            .check()
+            .and_then(|()| self.schedule.check())
+            .map_err(anyhow::Error::msg)
     }
 
     /// The defaults of `task` (the classifier's or the course's autoencoder).
@@ -191,13 +345,15 @@ impl RunConfig {
         Ok(Arc::new(more))
     }
 
-    /// The run configuration saved in `model`, if it has one.
+    /// The run configuration saved in `model`, if it has one, checked like any other.
     pub fn of_model(model: &SavedModel) -> Result<Option<Self>> {
-        model
-            .config
-            .as_deref()
-            .map(|json| serde_json::from_str(json).context("reading the model's run configuration"))
-            .transpose()
+        let Some(json) = model.config.as_deref() else {
+            return Ok(None);
+        };
+        let config: Self =
+            serde_json::from_str(json).context("reading the model's run configuration")?;
+        config.validate().context("the model's run configuration")?;
+        Ok(Some(config))
     }
 
     /// This config training on `other`'s data: its source, class selection and extra crops.
@@ -225,13 +381,23 @@ impl RunConfig {
 
     /// The network this config trains on images of `input` shape with `classes` classes.
     /// The autoencoder is always dense.
-    pub fn network_spec(&self, input: Shape, classes: usize) -> NetworkSpec {
+    /// A layer list that cannot work on this data is refused with the row it fails at.
+    pub fn network_spec(&self, input: Shape, classes: usize) -> Result<NetworkSpec> {
         let hidden = vec![self.hidden; self.depth];
-        match (self.task, self.model) {
+        Ok(match (self.task, self.model) {
             (Task::Classify, Model::Mlp) => {
                 NetworkSpec::mlp(input.len(), &hidden, self.activation, classes)
             }
             (Task::Classify, Model::Cnn) => NetworkSpec::cnn(input, classes),
+            (Task::Classify, Model::Layers) => {
+                if let Some(e) = layer_list::check(input, &self.layers, classes).error {
+                    anyhow::bail!("the layer list cannot work: {e}");
+                }
+                NetworkSpec {
+                    input,
+                    layers: self.layers.clone(),
+                }
+            }
             (Task::Autoencode, _) => {
                 let mut spec = NetworkSpec::mlp(input.len(), &hidden, self.activation, input.len());
                 spec.layers.push(crate::nn::LayerSpec::Activation {
@@ -240,6 +406,6 @@ impl RunConfig {
                 spec.input = input;
                 spec
             }
-        }
+        })
     }
 }

@@ -5,7 +5,7 @@
 use super::{RunConfig, Trainer};
 use crate::data::Splits;
 use crate::nn::{Init, LayerSpec, Network, SavedModel};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -86,13 +86,7 @@ pub fn trainer(
     config: RunConfig,
     freeze: usize,
 ) -> Result<Trainer> {
-    let (want, have) = (model.net.spec().input.len(), data.train.shape.len());
-    if want != have {
-        bail!(
-            "the model reads {want} values per image but {} has {have}",
-            data.name
-        );
-    }
+    model.check_classifier_for(data.train.shape, &data.name)?;
     let mut net = with_new_head(model, data.train.classes.len(), config.seed)?;
     freeze_first_layers(&mut net, freeze)?;
     Trainer::with_network(config, data, net)

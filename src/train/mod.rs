@@ -7,6 +7,7 @@ pub mod finetune;
 pub mod latent;
 pub mod metrics;
 pub mod report;
+pub mod schedule;
 pub mod trainer;
 pub mod worker;
 

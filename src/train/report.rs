@@ -20,9 +20,19 @@ use ndarray::{Array1, Array2};
 use std::fmt::Write;
 use std::path::Path;
 
-/// Writes the report of `t`'s run into `dir` (created if missing).
+/// Writes the report of `t`'s run as the folder `dir`, which must be missing or empty.
 pub fn write_run(dir: &Path, t: &mut Trainer) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    write_run_folder(dir, t, false)
+}
+
+/// Writes the report of `t`'s run as the folder `dir` at once (through a temporary folder
+/// and a rename, [`crate::files::write_folder_atomic`]): a crash or a failure leaves the
+/// old folder, never a mix. A non-empty `dir` is replaced only with `replace`.
+pub fn write_run_folder(dir: &Path, t: &mut Trainer, replace: bool) -> Result<()> {
+    crate::files::write_folder_atomic(dir, replace, |tmp| write_files(tmp, t))
+}
+
+fn write_files(dir: &Path, t: &mut Trainer) -> Result<()> {
     let write = |name: &str, text: String| {
         let path = dir.join(name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))

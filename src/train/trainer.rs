@@ -6,7 +6,7 @@ use super::{RunConfig, Task};
 use crate::data::augment::BatchWarper;
 use crate::data::{Dataset, Splits};
 use crate::nn::batches::{epoch_order, gather_rows};
-use crate::nn::{Loss, Network, SavedModel, Sgd, softmax_rows};
+use crate::nn::{Loss, Network, Optimizer, SavedModel, softmax_rows};
 use anyhow::{Context, Result};
 use ndarray::{Array2, ArrayView2, s};
 use rand::SeedableRng;
@@ -44,11 +44,21 @@ pub struct StepReport {
     pub diverged: bool,
     /// Set when this step finished an epoch.
     pub epoch_done: Option<EpochStats>,
+    /// Set when early stopping ends the run after this step's epoch.
+    pub stop_early: bool,
 }
 
 /// A batch whose loss is this many times the run's first batch loss counts as diverged:
 /// a stable softmax keeps the loss finite long after the weights have blown up.
 pub const DIVERGENCE_FACTOR: f64 = 100.0;
+
+/// After this many batches a run whose mean training loss is not below its first batch's,
+/// or a classifier of at least [`CHANCE_MIN_CLASSES`] classes whose training accuracy is
+/// below [`CHANCE_FACTOR`] times chance, counts as stalled (a slow but healthy start, e.g.
+/// a sigmoid network on a few hundred samples, can sit at its first loss for some epochs).
+pub const JUDGED_AFTER_BATCHES: usize = 300;
+pub const CHANCE_MIN_CLASSES: usize = 10;
+pub const CHANCE_FACTOR: f64 = 1.5;
 
 impl StepReport {
     /// True when this batch's loss was NaN, infinite or exploded; its update was not applied.
@@ -66,10 +76,42 @@ pub struct Evaluation {
     pub outputs: Array2<f32>,
 }
 
+/// Which weights of a run Save and Export write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Weights {
+    /// Those of the last step.
+    #[default]
+    Last,
+    /// Those of the epoch with the lowest validation loss so far.
+    Best,
+}
+
+impl std::str::FromStr for Weights {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "last" => Ok(Self::Last),
+            "best" => Ok(Self::Best),
+            _ => Err(format!("unknown weights '{s}' (best, last)")),
+        }
+    }
+}
+
+/// The network of the epoch with the lowest validation loss.
+#[derive(Clone, Debug)]
+pub struct BestEpoch {
+    pub epoch: usize,
+    pub valid_loss: f64,
+    pub net: Network<f32>,
+}
+
 pub struct Trainer {
     pub config: RunConfig,
     pub net: Network<f32>,
-    pub opt: Sgd<f32>,
+    pub opt: Optimizer<f32>,
+    /// Kept after every epoch that lowered the validation loss.
+    pub best: Option<BestEpoch>,
     pub data: Arc<Splits>,
     pub history: Vec<EpochStats>,
     /// The validation split's outputs at the end of the last epoch (for per-epoch records
@@ -91,6 +133,8 @@ pub struct Trainer {
     epoch_seen: usize,
     epoch_started: Instant,
     first_loss: Option<f64>,
+    /// Why the run stopped learning, if the last finished epoch says it did.
+    stalled: Option<String>,
 }
 
 /// The targets a task trains towards.
@@ -104,19 +148,27 @@ pub fn targets(task: Task, ds: &Dataset) -> Array2<f32> {
 impl Trainer {
     /// A fresh network for `config` on `data`.
     pub fn new(config: RunConfig, data: Arc<Splits>) -> Result<Self> {
-        let spec = config.network_spec(data.train.shape, data.train.classes.len());
+        config.validate()?;
+        let spec = config.network_spec(data.train.shape, data.train.classes.len())?;
         let net = Network::new(spec, config.init, config.seed)?;
         Self::with_network(config, data, net)
     }
 
     /// Continues training `net` (e.g. a loaded or fine-tuned model).
     pub fn with_network(config: RunConfig, data: Arc<Splits>, net: Network<f32>) -> Result<Self> {
-        anyhow::ensure!(
-            !data.train.is_empty(),
-            "the training split of {} is empty",
-            data.name
-        );
-        anyhow::ensure!(config.batch > 0, "the batch size must be at least 1");
+        config.validate()?;
+        for (split, ds) in [("training", &data.train), ("validation", &data.valid)] {
+            anyhow::ensure!(
+                !ds.is_empty(),
+                "the {split} split of {} is empty: there is nothing to {} on",
+                data.name,
+                if split == "training" {
+                    "train"
+                } else {
+                    "measure the run"
+                }
+            );
+        }
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(0x5eed));
         let order = epoch_order(data.train.len(), &mut rng);
         // Its own generator: switching augmentation on leaves the sample order as it was.
@@ -126,7 +178,8 @@ impl Trainer {
             .transpose()
             .with_context(|| format!("augmenting {}", data.name))?;
         Ok(Self {
-            opt: Sgd::new(config.lr, config.momentum),
+            opt: Optimizer::new(config.lr, config.optimizer_settings()),
+            best: None,
             loss: config.loss(),
             train_targets: targets(config.task, &data.train),
             net,
@@ -146,6 +199,7 @@ impl Trainer {
             epoch_seen: 0,
             epoch_started: Instant::now(),
             first_loss: None,
+            stalled: None,
             config,
         })
     }
@@ -159,10 +213,17 @@ impl Trainer {
         self.data.train.len().div_ceil(self.config.batch)
     }
 
-    /// Takes effect at the next step; momentum is kept.
+    /// A new base rate from the next step on: the schedule continues, scaled; the
+    /// optimiser's moment estimates are kept.
     pub fn set_lr(&mut self, lr: f64) {
-        self.opt.lr = lr;
         self.config.lr = lr;
+    }
+
+    /// The rate of the next step: the base rate times the schedule.
+    pub fn current_lr(&self) -> f64 {
+        let batch = self.cursor / self.config.batch + 1;
+        let plan = self.config.rate_plan();
+        self.config.lr * plan.factor(self.epoch, batch, self.batches_per_epoch())
     }
 
     /// Trains on the next mini-batch; finishing the epoch also evaluates the validation split.
@@ -189,6 +250,7 @@ impl Trainer {
             samples,
             diverged: false,
             epoch_done: None,
+            stop_early: false,
         };
         let first = *self.first_loss.get_or_insert(report.loss);
         report.diverged =
@@ -197,6 +259,7 @@ impl Trainer {
             return report; // leave the weights as they were before this batch
         }
         self.net.backward(self.x_batch.view(), self.grad.view());
+        self.opt.lr = self.current_lr();
         self.opt.step(&mut self.net);
         self.epoch_loss += value.loss;
         self.epoch_correct += value.correct;
@@ -204,6 +267,7 @@ impl Trainer {
         self.cursor = end;
         if self.cursor == self.order.len() {
             report.epoch_done = Some(self.finish_epoch());
+            report.stop_early = self.patience_ran_out();
         }
         report
     }
@@ -233,8 +297,20 @@ impl Trainer {
             lr: self.opt.lr,
             seconds: self.epoch_started.elapsed().as_secs_f64(),
         };
+        self.stalled = self.stall_reason(&stats);
         self.history.push(stats.clone());
         self.last_valid = Some(valid);
+        if self
+            .best
+            .as_ref()
+            .is_none_or(|b| stats.valid_loss < b.valid_loss)
+        {
+            self.best = Some(BestEpoch {
+                epoch: stats.epoch,
+                valid_loss: stats.valid_loss,
+                net: self.net.cast(),
+            });
+        }
         self.epoch += 1;
         self.cursor = 0;
         self.epoch_loss = 0.0;
@@ -245,11 +321,84 @@ impl Trainer {
         stats
     }
 
+    /// Why the run has stopped learning, judged at the end of the last epoch: its mean
+    /// training loss is not below the first batch's after [`JUDGED_AFTER_BATCHES`] batches
+    /// or did not change at all since the epoch before, every unit of a ReLU layer is dead
+    /// on the validation images, or a classifier of many classes is still at chance. Training on is futile:
+    /// the learning rate (or momentum) is too high.
+    pub fn stopped_learning(&self) -> Option<&str> {
+        self.stalled.as_deref()
+    }
+
+    /// Runs right after the validation pass of `stats`' epoch (the layers still hold the
+    /// outputs of its last chunk).
+    fn stall_reason(&self, stats: &EpochStats) -> Option<String> {
+        let first = self.first_loss?;
+        let judged = stats.epoch * self.batches_per_epoch() >= JUDGED_AFTER_BATCHES;
+        if judged && stats.train_loss >= first {
+            return Some(format!(
+                "the mean training loss of epoch {} ({:.4}) is not below the first batch's ({first:.4})",
+                stats.epoch, stats.train_loss
+            ));
+        }
+        if let Some(last) = self.history.last()
+            && (stats.train_loss - last.train_loss).abs() <= 1e-9 * last.train_loss.abs()
+        {
+            return Some(format!(
+                "the mean training loss stayed at {:.4} for two epochs: no gradient reaches the weights (dead units or saturated outputs)",
+                stats.train_loss
+            ));
+        }
+        if !self.data.valid.is_empty() {
+            for (i, layer) in self.net.layers().iter().enumerate() {
+                let relu = matches!(
+                    layer,
+                    crate::nn::Layer::Activation(a) if a.f == crate::nn::Activation::Relu
+                );
+                if relu && layer.output().iter().all(|&v| v == 0.0) {
+                    return Some(format!(
+                        "every unit of layer {i} (ReLU) is dead: it outputs 0 for every validation image"
+                    ));
+                }
+            }
+        }
+        let classes = self.data.train.classes.len();
+        let chance = 1.0 / classes.max(1) as f64;
+        if self.config.task == Task::Classify
+            && classes >= CHANCE_MIN_CLASSES
+            && judged
+            && stats.train_acc < CHANCE_FACTOR * chance
+        {
+            return Some(format!(
+                "the training accuracy ({:.3}) is still at chance ({chance:.3}) after {} epochs",
+                stats.train_acc, stats.epoch
+            ));
+        }
+        None
+    }
+
+    /// True when early stopping is on and the last `early_stop` epochs brought no lower
+    /// validation loss.
+    fn patience_ran_out(&self) -> bool {
+        let patience = self.config.early_stop;
+        let best = self.best.as_ref().map_or(0, |b| b.epoch);
+        patience > 0 && self.history.len() >= best + patience
+    }
+
     /// The network with its class names and this run's configuration, ready to save (a copy
     /// without the layers' batch buffers).
     pub fn saved_model(&self) -> SavedModel {
+        self.saved(Weights::Last)
+    }
+
+    /// [`Trainer::saved_model`] with the chosen weights (the last ones before any epoch ended).
+    pub fn saved(&self, weights: Weights) -> SavedModel {
+        let net = match (weights, &self.best) {
+            (Weights::Best, Some(best)) => &best.net,
+            _ => &self.net,
+        };
         SavedModel {
-            net: self.net.cast(),
+            net: net.cast(),
             classes: if self.config.task == Task::Classify {
                 self.data.train.classes.clone()
             } else {
@@ -257,6 +406,20 @@ impl Trainer {
             },
             config: serde_json::to_string(&self.config).ok(),
         }
+    }
+
+    /// Runs `f` with the chosen weights in place of the last ones (e.g. to report on the best).
+    pub fn with_weights<T>(&mut self, weights: Weights, f: impl FnOnce(&mut Self) -> T) -> T {
+        let Some(best) = (weights == Weights::Best)
+            .then(|| self.best.as_ref().map(|b| b.net.cast()))
+            .flatten()
+        else {
+            return f(self);
+        };
+        let last = std::mem::replace(&mut self.net, best);
+        let result = f(self);
+        self.net = last;
+        result
     }
 
     /// Loss, accuracy and outputs of the current network on `ds`.

@@ -8,7 +8,7 @@
 
 use super::latent::{codes, pca_2d};
 use super::metrics::{confusion_matrix, histogram, psnr_rows, reconstruction_picks};
-use super::trainer::{Evaluation, predictions};
+use super::trainer::{Evaluation, Weights, predictions};
 use super::{EpochStats, RunConfig, Task, Trainer, finetune};
 use crate::data::{DataSource, Dataset, Splits};
 use crate::nn::{Layer, SavedModel};
@@ -37,8 +37,8 @@ pub enum Command {
     SetLr(f64),
     /// Send the current weights and validation results now.
     Snapshot,
-    /// Save the current network (safetensors).
-    Save(PathBuf),
+    /// Save the network's best or last weights (safetensors).
+    Save(PathBuf, Weights),
     /// Load a saved network and continue from it, paused.
     Load(PathBuf, RunConfig),
     /// Train a saved network's layers on this config's data: its last dense layer replaced
@@ -51,8 +51,8 @@ pub enum Command {
     /// Train the config once per rate, one after another, each from the same initial
     /// weights (the seed fixes them).
     Sweep(RunConfig, Vec<f64>),
-    /// Write the run's report folder ([`super::report::write_run`]).
-    ExportRun(PathBuf),
+    /// Write the run's report folder ([`super::report::write_run`]) with these weights.
+    ExportRun(PathBuf, Weights),
 }
 
 /// Where a run's network comes from.
@@ -432,9 +432,9 @@ impl Worker {
                 });
                 self.next_sweep_member();
             }
-            Command::ExportRun(dir) => {
+            Command::ExportRun(dir, weights) => {
                 let written = match &mut self.trainer {
-                    Some(t) => super::report::write_run(&dir, t),
+                    Some(t) => t.with_weights(weights, |t| super::report::write_run(&dir, t)),
                     None => Err(anyhow::anyhow!(
                         "there is no run to export yet: press Train first"
                     )),
@@ -477,7 +477,7 @@ impl Worker {
                 }
             }
             Command::Snapshot => self.send_snapshots(),
-            Command::Save(path) => match self.save(&path) {
+            Command::Save(path, weights) => match self.save(&path, weights) {
                 Ok(()) => self.send(Event::Saved(path)),
                 Err(e) => self.send(Event::Error(format!("{e:#}"))),
             },
@@ -624,10 +624,11 @@ impl Worker {
         self.samples += report.samples;
         self.at = (report.epoch, report.batch);
         let done = report.epoch_done.is_some();
-        let last_epoch = report
-            .epoch_done
-            .as_ref()
-            .is_some_and(|s| s.epoch >= trainer.config.epochs);
+        let last_epoch = report.stop_early
+            || report
+                .epoch_done
+                .as_ref()
+                .is_some_and(|s| s.epoch >= trainer.config.epochs);
         let autoencoder = trainer.config.task == Task::Autoencode;
         let record = done.then(|| Arc::new(epoch_record(trainer)));
         self.pending_epochs.extend(report.epoch_done);
@@ -667,7 +668,7 @@ impl Worker {
             batches_per_epoch: t.batches_per_epoch(),
             position: self.position(),
             batch_loss,
-            lr: t.config.lr,
+            lr: t.current_lr(),
             samples_per_s: self.samples as f64 / elapsed.as_secs_f64().max(1e-9),
             elapsed,
             epoch_done: std::mem::take(&mut self.pending_epochs),
@@ -736,11 +737,11 @@ impl Worker {
         }
     }
 
-    fn save(&self, path: &std::path::Path) -> anyhow::Result<()> {
+    fn save(&self, path: &std::path::Path, weights: Weights) -> anyhow::Result<()> {
         let Some(t) = &self.trainer else {
             anyhow::bail!("there is no trained network to save yet: press Train first")
         };
-        t.saved_model().save(path)
+        t.saved(weights).save(path)
     }
 }
 

@@ -1,0 +1,492 @@
+//! Segmentation by recognition: where a box may hold touching letters (wide for its line,
+//! or read with low confidence), candidate cut paths are traced through it (around the
+//! ink, slanted or curved where the letters are), and the cuts (none to three) whose
+//! pieces the classifier reads best, together, win; two close boxes that read better as
+//! one letter (a broken stroke) are merged by the same rule. Every candidate piece of the
+//! page is classified in one batch.
+
+use super::binarize::INK;
+use super::classify;
+use super::components::{BBox, Blob, Labels, PieceBounds};
+use crate::nn::SavedModel;
+use anyhow::Result;
+use image::GrayImage;
+
+/// A box wider than this many of its line's letter heights may hold touching letters...
+const WIDE: f32 = 0.9;
+/// ...and so may one whose best guess is less probable than this.
+const UNSURE: f32 = 0.6;
+/// At most this many cuts per box (four letters).
+const MAX_CUTS: usize = 3;
+/// Candidate cut paths traced per box (the best by ink crossed, spread apart).
+const MAX_PATHS: usize = 4;
+/// A piece narrower than this many pen widths is no letter (an I is about one).
+const MIN_PIECE_PENS: f32 = 1.5;
+/// Candidate cuts closer than this many letter heights are one cut.
+const MIN_CUT_SPACING: f32 = 0.12;
+/// A cut path wanders at most this many letter heights left or right of its column.
+const PATH_BAND: f32 = 0.2;
+/// Cost of a sideways step of a cut path, in crossed ink pixels (straight cuts are
+/// preferred among equally clean ones).
+const PATH_STEP_COST: f32 = 0.05;
+/// Each letter read costs this much log-probability: a split must read clearly better
+/// than the whole (two mediocre guesses do not beat one fair one).
+const LETTER_COST: f32 = 1.0;
+/// Letters are at most about this many letter heights wide (M and W); a piece wider is
+/// penalised by the square of the excess in units of [`PRIOR_SCALE`] letter heights...
+const WIDEST_LETTER: f32 = 1.4;
+/// ...one shorter than this many letter heights likewise...
+const MIN_LETTER_HEIGHT: f32 = 0.4;
+const PRIOR_SCALE: f32 = 0.2;
+/// ...and a piece or merge wider than this is not read at all.
+const MAX_LETTER_WIDTH: f32 = 1.4;
+/// Two boxes closer than this many pen widths (or overlapping) may be one letter broken in
+/// two, when one of them reads as no letter with confidence.
+const MERGE_GAP_PENS: f32 = 1.5;
+
+/// A box and what the classifier read in it.
+#[derive(Clone, Debug)]
+pub struct ReadBox {
+    pub blob: Blob,
+    /// The 32x32 input the model saw.
+    pub crop: Vec<f32>,
+    /// Class probabilities.
+    pub probs: Vec<f32>,
+}
+
+impl ReadBox {
+    /// How sure the classifier is that this is one character: the probability of its best
+    /// letter plus that of its best digit (O or 0, I or 1, S or 5 is the word step's choice,
+    /// not the cut's), or of its best class when the model knows one kind only.
+    fn confidence(&self, classes: &[String]) -> f32 {
+        let best = |digit: bool| {
+            self.probs
+                .iter()
+                .zip(classes)
+                .filter(|(_, c)| classify::is_digit(c) == digit)
+                .map(|(&p, _)| p)
+                .fold(0.0, f32::max)
+        };
+        (best(true) + best(false)).min(1.0)
+    }
+}
+
+/// Crops and classifies `blobs` in one batch.
+pub fn read_boxes(
+    blobs: Vec<Blob>,
+    labels: &Labels,
+    binary: &GrayImage,
+    model: &mut SavedModel,
+) -> Result<Vec<ReadBox>> {
+    if blobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let crops: Vec<Vec<f32>> = blobs
+        .iter()
+        .map(|b| classify::crop(b, labels, binary))
+        .collect();
+    let probs = classify::probabilities(model, &crops)?;
+    Ok(blobs
+        .into_iter()
+        .zip(crops)
+        .zip(probs.rows())
+        .map(|((blob, crop), p)| ReadBox {
+            blob,
+            crop,
+            probs: p.to_vec(),
+        })
+        .collect())
+}
+
+/// The page's image data and measures the cuts need.
+pub struct Page<'a> {
+    pub labels: &'a Labels,
+    pub binary: &'a GrayImage,
+    pub stroke_width: f32,
+    /// The model's classes.
+    pub classes: Vec<String>,
+}
+
+/// The alternatives of one line: per box its pieces (`cuts[i]` lists, for box `i`, the
+/// candidate pieces as (first cut, last cut, index into the batch)), and per pair of
+/// neighbours the merged box's index.
+struct LinePlan {
+    pieces: Vec<Vec<(usize, usize, usize)>>,
+    /// Cut count plus one (the number of nodes minus one) per box.
+    nodes: Vec<usize>,
+    merges: Vec<Option<usize>>,
+}
+
+/// Re-segments each line (boxes left to right, already read whole) by recognition; the
+/// result's boxes are read too.
+pub fn refine_lines(
+    lines: Vec<(Vec<ReadBox>, f32)>,
+    page: &Page,
+    model: &mut SavedModel,
+) -> Result<Vec<Vec<ReadBox>>> {
+    let mut batch: Vec<Blob> = Vec::new();
+    let plans: Vec<LinePlan> = lines
+        .iter()
+        .map(|(boxes, h)| plan_line(boxes, *h, page, &mut batch))
+        .collect();
+    let read = read_boxes(batch, page.labels, page.binary, model)?;
+    Ok(lines
+        .into_iter()
+        .zip(plans)
+        .map(|((boxes, h), plan)| best_line(boxes, h, &plan, &read, page))
+        .collect())
+}
+
+/// Lists the alternatives of a line, pushing the boxes to read onto `batch`.
+fn plan_line(boxes: &[ReadBox], h: f32, page: &Page, batch: &mut Vec<Blob>) -> LinePlan {
+    let mut pieces = Vec::new();
+    let mut nodes = Vec::new();
+    for b in boxes {
+        let wide = b.blob.bbox.width() as f32 > WIDE * h;
+        let paths = if wide || b.confidence(&page.classes) < UNSURE {
+            cut_paths(&b.blob, h, page)
+        } else {
+            Vec::new()
+        };
+        let mut mine = Vec::new();
+        // Node 0 is the box's left edge, node paths.len() + 1 its right edge.
+        let n = paths.len() + 1;
+        for i in 0..n {
+            for j in i + 1..=n {
+                if (i, j) == (0, n) {
+                    continue; // the whole box, read already
+                }
+                let left = (i > 0).then(|| &paths[i - 1]);
+                let right = (j < n).then(|| &paths[j - 1]);
+                // Pieces too wide for a letter are not worth reading.
+                let span = |p: Option<&Vec<u32>>, edge: u32| p.map_or(edge, |p| p[p.len() / 2]);
+                let width =
+                    span(right, b.blob.bbox.right).saturating_sub(span(left, b.blob.bbox.left));
+                if width as f32 > MAX_LETTER_WIDTH * h {
+                    continue;
+                }
+                if let Some(piece) = piece_between(&b.blob, left, right, page) {
+                    mine.push((i, j, batch.len()));
+                    batch.push(piece);
+                }
+            }
+        }
+        pieces.push(mine);
+        nodes.push(n);
+    }
+    let merges = boxes
+        .windows(2)
+        .map(|w| {
+            let unsure = w.iter().any(|b| b.confidence(&page.classes) < UNSURE);
+            let (a, b) = (&w[0].blob, &w[1].blob);
+            let gap = b.bbox.left as f32 - a.bbox.right as f32;
+            let merged_width = a.bbox.union(&b.bbox).width() as f32;
+            let mergeable = unsure
+                && a.bounds.is_none()
+                && b.bounds.is_none()
+                && gap <= MERGE_GAP_PENS * page.stroke_width
+                && merged_width <= MAX_LETTER_WIDTH * h;
+            mergeable.then(|| {
+                let mut m = a.clone();
+                m.merge(b);
+                batch.push(m);
+                batch.len() - 1
+            })
+        })
+        .collect();
+    LinePlan {
+        pieces,
+        nodes,
+        merges,
+    }
+}
+
+/// How well a box reads as one letter: the log-probability of its best guess, the width
+/// and height priors and the cost of a letter.
+fn score(b: &ReadBox, h: f32, classes: &[String]) -> f32 {
+    let w = b.blob.bbox.width() as f32 / h;
+    let tall = b.blob.bbox.height() as f32 / h;
+    let excess = |v: f32| (v.max(0.0) / PRIOR_SCALE).powi(2);
+    b.confidence(classes).max(1e-6).ln()
+        - excess(w - WIDEST_LETTER)
+        - excess(MIN_LETTER_HEIGHT - tall)
+        - LETTER_COST
+}
+
+/// The best reading of a line: per box the best cuts (by the sum of the pieces' scores),
+/// then whether neighbours read better merged.
+fn best_line(
+    boxes: Vec<ReadBox>,
+    h: f32,
+    plan: &LinePlan,
+    read: &[ReadBox],
+    page: &Page,
+) -> Vec<ReadBox> {
+    let singles: Vec<(f32, Vec<ReadBox>)> = boxes
+        .iter()
+        .enumerate()
+        .map(|(i, b)| best_cuts(b, h, plan.nodes[i], &plan.pieces[i], read, page))
+        .collect();
+    // best[k]: the best score of the first k boxes, and whether box k-1 was merged with k-2.
+    let mut best: Vec<(f32, bool)> = vec![(0.0, false)];
+    for k in 1..=boxes.len() {
+        let alone = best[k - 1].0 + singles[k - 1].0;
+        let merged = (k >= 2)
+            .then(|| plan.merges[k - 2])
+            .flatten()
+            .map(|m| best[k - 2].0 + score(&read[m], h, &page.classes));
+        best.push(match merged {
+            Some(s) if s > alone => (s, true),
+            _ => (alone, false),
+        });
+    }
+    let mut out: Vec<Vec<ReadBox>> = Vec::new();
+    let mut k = boxes.len();
+    while k > 0 {
+        if best[k].1 {
+            out.push(vec![read[plan.merges[k - 2].expect("merged")].clone()]);
+            k -= 2;
+        } else {
+            out.push(singles[k - 1].1.clone());
+            k -= 1;
+        }
+    }
+    out.into_iter().rev().flatten().collect()
+}
+
+/// The best cuts of one box: a path through its nodes (edges, cut paths) of at most
+/// [`MAX_CUTS`] + 1 pieces maximising the sum of the pieces' scores.
+fn best_cuts(
+    whole: &ReadBox,
+    h: f32,
+    n: usize,
+    pieces: &[(usize, usize, usize)],
+    read: &[ReadBox],
+    page: &Page,
+) -> (f32, Vec<ReadBox>) {
+    let whole_score = score(whole, h, &page.classes);
+    if pieces.is_empty() {
+        return (whole_score, vec![whole.clone()]);
+    }
+    let max_pieces = MAX_CUTS + 1;
+    // best[node][count]: best score reaching `node` with `count` pieces, and the piece used.
+    let mut best: Vec<Vec<Option<(f32, usize)>>> = vec![vec![None; max_pieces + 1]; n + 1];
+    best[0][0] = Some((0.0, usize::MAX));
+    for node in 1..=n {
+        for &(i, j, r) in pieces.iter().filter(|p| p.1 == node) {
+            let s = score(&read[r], h, &page.classes);
+            for count in 1..=max_pieces {
+                if let Some((prev, _)) = best[i][count - 1] {
+                    let total = prev + s;
+                    if best[j][count].is_none_or(|(b, _)| total > b) {
+                        best[j][count] = Some((total, r));
+                    }
+                }
+            }
+        }
+    }
+    let Some((count, (total, _))) = (2..=max_pieces)
+        .filter_map(|c| best[n][c].map(|b| (c, b)))
+        .max_by(|a, b| a.1.0.total_cmp(&b.1.0))
+    else {
+        return (whole_score, vec![whole.clone()]);
+    };
+    if total <= whole_score {
+        return (whole_score, vec![whole.clone()]);
+    }
+    let mut out = Vec::new();
+    let (mut node, mut c) = (n, count);
+    while c > 0 {
+        let (_, r) = best[node][c].expect("on the best path");
+        out.push(read[r].clone());
+        node = pieces.iter().find(|p| p.2 == r).expect("a listed piece").0;
+        c -= 1;
+    }
+    out.reverse();
+    (total, out)
+}
+
+/// The ink of `blob` in its box, row by row (`true` = its own ink).
+fn own_ink(blob: &Blob, page: &Page) -> Vec<bool> {
+    let b = blob.bbox;
+    let mut ink = Vec::with_capacity((b.width() * b.height()) as usize);
+    for y in b.top..b.bottom {
+        for x in b.left..b.right {
+            ink.push(
+                page.binary.get_pixel(x, y)[0] == INK
+                    && blob.owns(x, y, page.labels.get_pixel(x, y)[0]),
+            );
+        }
+    }
+    ink
+}
+
+/// Candidate cut paths through a box, left to right, each the column (absolute) it takes
+/// in every row of the box. A path starts from a column where the ink is thin (a minimum
+/// of the column profile) or where the outline dips (a valley of the top or bottom
+/// contour: where two letters meet) and follows the least ink to the bottom.
+fn cut_paths(blob: &Blob, h: f32, page: &Page) -> Vec<Vec<u32>> {
+    let (w, rows) = (blob.bbox.width() as usize, blob.bbox.height() as usize);
+    let ink = own_ink(blob, page);
+    let margin = (MIN_PIECE_PENS * page.stroke_width).ceil().max(2.0) as usize;
+    if w < 2 * margin + 1 || rows == 0 {
+        return Vec::new();
+    }
+    let column = |x: usize| (0..rows).filter(|&y| ink[y * w + x]).count();
+    let profile: Vec<usize> = (0..w).map(column).collect();
+    let top: Vec<usize> = (0..w)
+        .map(|x| (0..rows).find(|&y| ink[y * w + x]).unwrap_or(rows))
+        .collect();
+    let bottom: Vec<usize> = (0..w)
+        .map(|x| {
+            rows - (0..rows)
+                .rev()
+                .find(|&y| ink[y * w + x])
+                .map_or(0, |y| y + 1)
+        })
+        .collect();
+    let reach = ((0.1 * h) as usize).max(1);
+    let is_peak = |v: &[usize], x: usize| {
+        let lo = x.saturating_sub(reach);
+        let hi = (x + reach).min(w - 1);
+        (lo..=hi).all(|i| v[i] <= v[x]) && (lo..=hi).any(|i| v[i] < v[x])
+    };
+    let is_dip = |v: &[usize], x: usize| {
+        let lo = x.saturating_sub(reach);
+        let hi = (x + reach).min(w - 1);
+        (lo..=hi).all(|i| v[i] >= v[x])
+    };
+    let starts: Vec<usize> = (margin..w - margin)
+        .filter(|&x| is_dip(&profile, x) || is_peak(&top, x) || is_peak(&bottom, x))
+        .collect();
+    let band = ((PATH_BAND * h) as usize).max(1);
+    let mut traced: Vec<(f32, Vec<usize>)> = starts
+        .iter()
+        .map(|&x| trace_path(&ink, w, rows, x, band))
+        .collect();
+    traced.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let spacing = MIN_CUT_SPACING * h;
+    let mean = |p: &[usize]| p.iter().sum::<usize>() as f32 / p.len() as f32;
+    let mut kept: Vec<(f32, Vec<usize>)> = Vec::new();
+    for (cost, path) in traced {
+        let m = mean(&path);
+        let apart = kept.iter().all(|(_, k)| (mean(k) - m).abs() >= spacing);
+        let inside = m >= margin as f32 && m <= (w - margin) as f32;
+        if apart && inside && kept.len() < MAX_PATHS {
+            kept.push((cost, path));
+        }
+    }
+    kept.sort_by(|a, b| mean(&a.1).total_cmp(&mean(&b.1)));
+    kept.into_iter()
+        .map(|(_, p)| p.iter().map(|&x| blob.bbox.left + x as u32).collect())
+        .collect()
+}
+
+/// The path from top to bottom crossing the least ink (one column per row, a step of at
+/// most one column per row), within `band` columns of `start`; its cost and columns.
+fn trace_path(ink: &[bool], w: usize, rows: usize, start: usize, band: usize) -> (f32, Vec<usize>) {
+    let lo = start.saturating_sub(band);
+    let hi = (start + band).min(w - 1);
+    let span = hi - lo + 1;
+    let pixel = |y: usize, i: usize| {
+        let x = lo + i;
+        (if ink[y * w + x] { 1.0 } else { 0.0 }) + 0.01 * x.abs_diff(start) as f32
+    };
+    let mut cost: Vec<f32> = (0..span).map(|i| pixel(0, i)).collect();
+    // from[y * span + i]: the column (index in the band) row y - 1 came from.
+    let mut from = vec![0usize; rows * span];
+    for y in 1..rows {
+        let mut next = vec![0f32; span];
+        for i in 0..span {
+            let mut best = (cost[i], i);
+            if i > 0 && cost[i - 1] + PATH_STEP_COST < best.0 {
+                best = (cost[i - 1] + PATH_STEP_COST, i - 1);
+            }
+            if i + 1 < span && cost[i + 1] + PATH_STEP_COST < best.0 {
+                best = (cost[i + 1] + PATH_STEP_COST, i + 1);
+            }
+            next[i] = best.0 + pixel(y, i);
+            from[y * span + i] = best.1;
+        }
+        cost = next;
+    }
+    let (mut i, total) = cost
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, &c)| (i, c))
+        .expect("a non-empty band");
+    let mut path = vec![0usize; rows];
+    for y in (0..rows).rev() {
+        path[y] = lo + i;
+        i = from[y * span + i];
+    }
+    (total, path)
+}
+
+/// The piece of `blob` between two cut paths (`None`: the box's own edge), tightened to
+/// its ink; `None` when it has none.
+fn piece_between(
+    blob: &Blob,
+    left: Option<&Vec<u32>>,
+    right: Option<&Vec<u32>>,
+    page: &Page,
+) -> Option<Blob> {
+    let b = blob.bbox;
+    let rows = b.height() as usize;
+    let bounds = PieceBounds {
+        top: b.top,
+        left: left.cloned().unwrap_or_else(|| vec![b.left; rows]),
+        right: right.cloned().unwrap_or_else(|| vec![b.right; rows]),
+    };
+    let mut found: Option<BBox> = None;
+    let mut area = 0;
+    for (i, y) in (b.top..b.bottom).enumerate() {
+        for x in bounds.left[i]..bounds.right[i] {
+            if blob.owns(x, y, page.labels.get_pixel(x, y)[0]) {
+                area += 1;
+                let px = BBox {
+                    left: x,
+                    top: y,
+                    right: x + 1,
+                    bottom: y + 1,
+                };
+                found = Some(found.map_or(px, |f| f.union(&px)));
+            }
+        }
+    }
+    found.map(|bbox| Blob {
+        bbox,
+        labels: blob.labels.clone(),
+        area,
+        bounds: Some(bounds),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_path_goes_around_the_ink() {
+        // Two strokes 10 wide, 20 tall, 3 columns apart; a bar joins them in rows 8-9,
+        // and the left stroke leans into the gap in rows 14-19.
+        let (w, rows) = (23, 20);
+        let ink: Vec<bool> = (0..rows)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .map(|(x, y)| !(10..13).contains(&x) || (8..10).contains(&y) || (y >= 14 && x < 12))
+            .collect();
+        let (cost, path) = trace_path(&ink, w, rows, 11, 3);
+        assert!(
+            (1.9..2.5).contains(&cost),
+            "crosses the bar only: cost {cost}"
+        );
+        for (y, &x) in path.iter().enumerate() {
+            assert!(
+                !ink[y * w + x] || (8..10).contains(&y),
+                "row {y}: column {x} is ink"
+            );
+        }
+        assert_eq!(path[19], 12, "bends around the leaning stroke");
+    }
+}
