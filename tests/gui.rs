@@ -890,3 +890,90 @@ fn a_diverging_rate_in_a_sweep_is_marked_and_the_next_rate_still_trains() {
         "the last rate's run is shown"
     );
 }
+
+/// Clicks `button`, then fills the in-window chooser's path field with `path` and presses
+/// `confirm` (the native dialog of these tests answers at once, as rfd does with no portal).
+fn choose_in_window(
+    h: &mut Harness<'_, LabApp>,
+    button: &str,
+    path: &std::path::Path,
+    confirm: &str,
+) {
+    h.get_by_label(button).click();
+    run_frames(h, 4);
+    let field = h.get_by_label("Path:");
+    field.focus();
+    field.set_text_value_accesskit(&path.display().to_string());
+    run_frames(h, 2);
+    h.get_by_label(confirm).click();
+    run_frames(h, 4);
+}
+
+#[test]
+fn with_no_native_dialog_open_data_folder_opens_the_in_window_chooser_and_uses_its_folder() {
+    let mut h = lab(1, 0.05, None);
+    h.state_mut().settings.config.data = DataSource::Builtin;
+    run_frames(&mut h, 2);
+    let fixture = common::nist36_fixture();
+    choose_in_window(
+        &mut h,
+        "Open data folder...",
+        &fixture,
+        "Choose this folder",
+    );
+    assert_eq!(h.state().settings.config.data, DataSource::Nist36(fixture));
+    assert!(
+        h.query_by_label("Choose this folder").is_none(),
+        "the chooser closed"
+    );
+}
+
+#[test]
+fn with_no_native_dialog_save_model_saves_where_the_in_window_chooser_says() {
+    let mut h = lab(1, 0.05, None);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let typed = dir.path().join("typed"); // the chooser adds the extension
+    choose_in_window(&mut h, "Save model...", &typed, "Save");
+    let saved = dir.path().join("typed.safetensors");
+    wait_for(&mut h, "the model to be saved", |_| saved.is_file());
+    assert!(
+        nnlab::nn::SavedModel::load(&saved).is_ok(),
+        "a model that loads"
+    );
+}
+
+#[test]
+fn every_file_button_opens_the_in_window_chooser_when_the_native_dialog_cannot() {
+    let mut h = lab(1, 0.05, None);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let buttons = [
+        (Tab::Curves, "Open data folder..."),
+        (Tab::Curves, "Save model..."),
+        (Tab::Curves, "Load model..."),
+        (Tab::Curves, "Fine-tune from model..."),
+        (Tab::Curves, "Export run..."),
+        (Tab::Curves, "Export CSV..."),
+        (Tab::Curves, "Save plot PNG..."),
+        (Tab::Ocr, "Open photo…"),
+    ];
+    for (tab, button) in buttons {
+        h.state_mut().settings.tab = tab;
+        run_frames(&mut h, 2);
+        h.get_by_label(button).click();
+        run_frames(&mut h, 4);
+        assert!(
+            h.query_by_label("Path:").is_some(),
+            "{button} opened the in-window chooser"
+        );
+        h.get_by_label("Cancel").click();
+        run_frames(&mut h, 3);
+        assert!(h.query_by_label("Path:").is_none(), "Cancel closed it");
+    }
+}
