@@ -36,6 +36,8 @@ pub struct LabApp {
     pub ocr: OcrPanel,
     pub autoencoder: AutoencoderView,
     pub sweep: SweepView,
+    /// The run a sweep set aside: the current one again when the sweep ends.
+    before_sweep: Option<Session>,
     pub draw: DrawPanel,
     pub gradcheck: GradCheckPanel,
     pub toy: ToyPanel,
@@ -63,6 +65,7 @@ impl LabApp {
             ocr: OcrPanel::default(),
             autoencoder: AutoencoderView::default(),
             sweep: SweepView::default(),
+            before_sweep: None,
             draw: DrawPanel::default(),
             gradcheck: GradCheckPanel::default(),
             toy: ToyPanel::default(),
@@ -186,8 +189,13 @@ impl LabApp {
                 // A loaded model brings its own settings; show them.
                 self.settings.config = config.clone();
             }
+            let sweeping = self.sweep.is_running();
             self.sweep.apply(&event);
             self.session.apply(event);
+            if sweeping && !self.sweep.is_running() {
+                // The sweep's members stay in its tab; the user's run is back.
+                self.session = self.before_sweep.take().unwrap_or_default();
+            }
         }
         for result in self.capture.finished() {
             self.session.note_result("saved", result);
@@ -209,20 +217,25 @@ impl LabApp {
         }
         match action {
             Action::Sweep(rates) => {
-                self.session.restart();
+                self.before_sweep = Some(std::mem::take(&mut self.session));
                 self.sweep.start(rates.len());
                 self.send(Command::Sweep(self.settings.config.clone(), rates));
             }
             Action::Train => {
-                self.session.restart();
                 self.confusion.selected = None;
                 self.send(Command::Start(self.settings.config.clone()));
+            }
+            Action::AdoptSweepMember(index) => {
+                self.before_sweep = None;
+                self.confusion.selected = None;
+                self.send(Command::AdoptSweepMember(index));
             }
             Action::Pause => self.send(Command::Pause),
             Action::Resume => self.send(Command::Resume),
             Action::Step => self.send(Command::Step),
             Action::Stop => self.send(Command::Stop),
             Action::Reset => {
+                self.before_sweep = None;
                 self.session.restart();
                 self.confusion.selected = None;
                 self.send(Command::Reset);
@@ -258,13 +271,11 @@ impl LabApp {
             }
             Action::LoadModel => {
                 if let Some(path) = self.dialog.open_file("Load model", dialog::MODEL) {
-                    self.session.restart();
                     self.send(Command::Load(path, self.settings.config.clone()));
                 }
             }
             Action::FineTune(freeze) => {
                 if let Some(path) = self.dialog.open_file("Fine-tune from model", dialog::MODEL) {
-                    self.session.restart();
                     self.confusion.selected = None;
                     self.send(Command::FineTune {
                         model: path,

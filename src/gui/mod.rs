@@ -57,6 +57,8 @@ pub enum Action {
     ExportRun,
     /// Train the current settings once per rate.
     Sweep(Vec<f64>),
+    /// Make the last sweep's network of this rate (index) the current run.
+    AdoptSweepMember(usize),
 }
 
 /// Opens the window (reading `photo` in the OCR tab if given); with a plan, trains, saves

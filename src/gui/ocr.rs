@@ -390,22 +390,21 @@ impl OcrPanel {
             _ => 0.0,
         };
         ui.horizontal_wrapped(|ui| {
-            // A slider wraps as one piece with its label; narrower tracks keep the four
-            // labels on one row in a 1280 px window.
+            // Narrower tracks keep the four labels on one row in a 1280 px window.
             ui.spacing_mut().slider_width = 80.0;
             let p = &mut self.params;
+            room_for_slider(ui, "threshold offset");
             changed |= ui
                 .add(egui::Slider::new(&mut p.threshold_offset, -60..=60).text("threshold offset"))
                 .changed();
-            changed |= ui
-                .add(egui::Slider::new(&mut p.close_size, 0.0..=3.0).text("closing (pen widths)"))
-                .changed();
-            changed |= ui
-                .add(egui::Slider::new(&mut p.dilate_size, 0.0..=3.0).text("dilation (pen widths)"))
-                .changed();
-            changed |= ui
-                .add(egui::Slider::new(&mut p.min_area, 0.0..=1.0).text("min area"))
-                .changed();
+            for (value, range, text) in [
+                (&mut p.close_size, 0.0..=3.0, "closing (pen widths)"),
+                (&mut p.dilate_size, 0.0..=3.0, "dilation (pen widths)"),
+                (&mut p.min_area, 0.0..=1.0, "min area"),
+            ] {
+                room_for_slider(ui, text);
+                changed |= ui.add(egui::Slider::new(value, range).text(text)).changed();
+            }
             changed |= ui
                 .checkbox(&mut p.one_kind_per_word, "one kind per word")
                 .changed();
@@ -421,6 +420,7 @@ impl OcrPanel {
                      best; off: by width alone",
                 )
                 .changed();
+            room_for(ui, ui.spacing().combo_width + 60.0);
             egui::ComboBox::from_label("view")
                 .selected_text(self.stage.map_or("photo", Stage::name))
                 .show_ui(ui, |ui| {
@@ -661,6 +661,31 @@ impl OcrPanel {
     }
 }
 
+/// Starts a new row of a wrapping layout when a slider labelled `text` would not fit in
+/// this one: egui lays a slider, its value and its label out as one piece, and wraps
+/// before a piece only when it knows its width in advance.
+fn room_for_slider(ui: &mut Ui, text: &str) {
+    let label = egui::WidgetText::from(text)
+        .into_galley(
+            ui,
+            Some(egui::TextWrapMode::Extend),
+            f32::INFINITY,
+            egui::TextStyle::Button,
+        )
+        .size()
+        .x;
+    let s = ui.spacing();
+    let needed = s.slider_width + s.interact_size.x + label + 3.0 * s.item_spacing.x;
+    room_for(ui, needed);
+}
+
+/// Starts a new row of a wrapping layout unless `width` points are left in this one.
+fn room_for(ui: &mut Ui, width: f32) {
+    if ui.available_size_before_wrap().x < width {
+        ui.end_row();
+    }
+}
+
 /// The first few of `names` and how many more.
 fn abbreviated(names: &[String]) -> String {
     const SHOWN: usize = 6;
@@ -674,6 +699,7 @@ fn abbreviated(names: &[String]) -> String {
 /// The writing's angle: the one found (or given) on a slider that overrides it, and a
 /// toggle back to the estimate; true when the user changed it.
 fn angle_ui(ui: &mut Ui, angle: &mut Option<f32>, found: f32) -> bool {
+    room_for_slider(ui, "angle");
     let mut shown = angle.unwrap_or(found);
     let max = crate::ocr::skew::MAX_OVERRIDE;
     let slid = ui

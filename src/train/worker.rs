@@ -53,6 +53,9 @@ pub enum Command {
     Sweep(RunConfig, Vec<f64>),
     /// Write the run's report folder ([`super::report::write_run`]) with these weights.
     ExportRun(PathBuf, Weights),
+    /// Make the network the last sweep trained at its `index`-th rate the current run
+    /// (a sweep leaves the run before it in place otherwise).
+    AdoptSweepMember(usize),
 }
 
 /// Where a run's network comes from.
@@ -208,12 +211,15 @@ pub enum Event {
     Paused,
     Resumed,
     Finished(Ending),
-    /// A batch's loss was NaN, infinite or exploded; training paused before applying it.
+    /// A batch's loss was NaN, infinite or exploded; training paused before applying it
+    /// and the network went back to the weights (and optimiser state) at the end of epoch
+    /// `rolled_back_to` (0: before the first batch).
     Diverged {
         epoch: usize,
         batch: usize,
         loss: f64,
         lr: f64,
+        rolled_back_to: usize,
     },
     Saved(PathBuf),
     Error(String),
@@ -271,6 +277,7 @@ impl WorkerHandle {
                 | Command::Load(..)
                 | Command::FineTune { .. }
                 | Command::Sweep(..)
+                | Command::AdoptSweepMember(_)
         ) {
             self.run += 1;
         }
@@ -337,6 +344,10 @@ struct Worker {
     last_snapshot: Option<Instant>,
     last_reconstruction: Option<Instant>,
     sweep: Option<Sweep>,
+    /// The networks of the last sweep, one per rate (`None` once adopted).
+    sweep_members: Vec<Option<Trainer>>,
+    /// The run a sweep set aside; it is the current run again when the sweep ends.
+    before_sweep: Option<Trainer>,
 }
 
 /// A learning-rate sweep: the configuration and its rates, `next` the one to train next.
@@ -369,6 +380,8 @@ impl Worker {
             last_snapshot: None,
             last_reconstruction: None,
             sweep: None,
+            sweep_members: Vec::new(),
+            before_sweep: None,
         }
     }
 
@@ -407,12 +420,12 @@ impl Worker {
             Command::Start(config) => {
                 self.run += 1;
                 self.sweep = None;
-                self.start(config, Origin::Fresh);
+                let _ = self.start(config, Origin::Fresh);
             }
             Command::Load(path, config) => {
                 self.run += 1;
                 self.sweep = None;
-                self.start(config, Origin::Saved(path));
+                let _ = self.start(config, Origin::Saved(path));
             }
             Command::FineTune {
                 model,
@@ -421,10 +434,12 @@ impl Worker {
             } => {
                 self.run += 1;
                 self.sweep = None;
-                self.start(config, Origin::FineTuned(model, freeze));
+                let _ = self.start(config, Origin::FineTuned(model, freeze));
             }
             Command::Sweep(config, rates) => {
                 self.run += 1;
+                self.sweep_members.clear();
+                self.before_sweep = self.trainer.take();
                 self.sweep = Some(Sweep {
                     config,
                     rates,
@@ -447,6 +462,7 @@ impl Worker {
             Command::Reset => {
                 self.run += 1;
                 self.sweep = None;
+                self.before_sweep = None;
                 self.trainer = None;
                 self.set_state(State::Idle);
             }
@@ -466,8 +482,21 @@ impl Worker {
                 self.send_snapshots();
             }
             Command::Stop if self.state != State::Idle => {
-                self.sweep = None;
+                let sweeping = self.sweep.take().is_some();
                 self.finish(Ending::Stopped);
+                if sweeping {
+                    self.end_sweep();
+                }
+            }
+            Command::AdoptSweepMember(index) => {
+                self.run += 1;
+                match self.sweep_members.get_mut(index).and_then(Option::take) {
+                    Some(member) => self.adopt(member),
+                    None => self.send(Event::Error(format!(
+                        "the last sweep has no network at rate {} to use",
+                        index + 1
+                    ))),
+                }
             }
             Command::SetLr(lr) => {
                 if let Some(t) = &mut self.trainer {
@@ -508,8 +537,9 @@ impl Worker {
         self.trained_for + self.stretch_started.map_or(Duration::ZERO, |s| s.elapsed())
     }
 
-    fn start(&mut self, config: RunConfig, origin: Origin) {
-        self.trainer = None;
+    /// Starts a run; one that cannot start leaves the last run's network in place (for
+    /// saving, drawing, reading). True when it started.
+    fn start(&mut self, config: RunConfig, origin: Origin) -> bool {
         self.set_state(State::Idle);
         match self.make_trainer(config, &origin) {
             Ok(trainer) => {
@@ -541,8 +571,12 @@ impl Worker {
                 } else {
                     self.set_state(State::Running);
                 }
+                true
             }
-            Err(e) => self.send(Event::Error(format!("{e:#}"))),
+            Err(e) => {
+                self.send(Event::Error(format!("{e:#}")));
+                false
+            }
         }
     }
 
@@ -614,7 +648,9 @@ impl Worker {
                 batch: report.batch,
                 loss: report.loss,
                 lr,
+                rolled_back_to: report.rolled_back_to.unwrap_or(0),
             });
+            self.send_snapshots(); // the rolled-back network
             if self.sweep.is_some() {
                 // A sweep marks the rate as diverged and goes on with the next one.
                 self.finish(Ending::Stopped);
@@ -717,13 +753,19 @@ impl Worker {
         self.next_sweep_member();
     }
 
-    /// Starts the sweep's next rate, if a sweep has one left.
+    /// Starts the sweep's next rate, if a sweep has one left (the member that just ended
+    /// is kept apart).
     fn next_sweep_member(&mut self) {
         let Some(sweep) = &mut self.sweep else { return };
         let Some(&lr) = sweep.rates.get(sweep.next) else {
             self.sweep = None;
+            self.end_sweep();
             return;
         };
+        if sweep.next > 0 {
+            self.sweep_members.push(self.trainer.take());
+        }
+        let Some(sweep) = &mut self.sweep else { return };
         let index = sweep.next;
         sweep.next += 1;
         let config = RunConfig {
@@ -731,10 +773,42 @@ impl Worker {
             ..sweep.config.clone()
         };
         self.send(Event::SweepMember { index, lr });
-        self.start(config, Origin::Fresh);
-        if self.trainer.is_none() {
+        if !self.start(config, Origin::Fresh) {
             self.sweep = None; // it failed with an error event
+            self.end_sweep();
         }
+    }
+
+    /// The last member is kept apart and the run the sweep set aside is current again.
+    fn end_sweep(&mut self) {
+        if let Some(member) = self.trainer.take() {
+            self.sweep_members.push(Some(member));
+        }
+        self.trainer = self.before_sweep.take();
+        self.set_state(State::Idle);
+    }
+
+    /// Makes a sweep member's network the current run, finished where it ended.
+    fn adopt(&mut self, member: Trainer) {
+        self.sweep = None;
+        self.before_sweep = None;
+        self.set_state(State::Idle);
+        let event = Event::Started {
+            data: member.data.clone(),
+            network: member.net.spec().describe(),
+            config: member.config.clone(),
+            initial: Arc::new(first_layer(&member)),
+        };
+        self.at = (
+            member.epoch().saturating_sub(1).max(1),
+            member.batches_per_epoch(),
+        );
+        self.pending_epochs = member.history.clone();
+        self.trained_for = Duration::ZERO;
+        self.samples = 0;
+        self.trainer = Some(member);
+        self.send(event);
+        self.finish(Ending::Completed);
     }
 
     fn save(&self, path: &std::path::Path, weights: Weights) -> anyhow::Result<()> {
