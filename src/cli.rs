@@ -6,10 +6,11 @@ use crate::nn::layer_list::{self, Preset};
 use crate::nn::{
     Activation, Init, LayerSpec, Loss, Network, NetworkSpec, OptimizerKind, SavedModel,
 };
-use crate::train::metrics::{confusion_matrix, mean_finite, most_confused, psnr_rows};
+use crate::train::metrics::{mean_finite, most_confused, psnr_rows};
 use crate::train::schedule::Schedule;
+use crate::train::snapshots::Classified;
 use crate::train::trainer::Weights;
-use crate::train::trainer::{evaluate, predictions};
+use crate::train::trainer::evaluate;
 use crate::train::{Model, RunConfig, Task, Trainer, finetune};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -29,9 +30,10 @@ pub struct Cli {
     /// Open the window, train with the default settings, save a PNG of the window here and close.
     #[arg(long, value_name = "PATH")]
     pub screenshot: Option<PathBuf>,
-    /// The tab the screenshot shows: curves, weights, confusion, sweep (sweeps the default
-    /// rates 0.1x, 1x, 10x), autoencoder (trains the autoencoder), ocr, draw (a drawn A, no
-    /// training), gradient-check (of the CNN) or toy (trains the spirals).
+    /// The tab the screenshot shows, by its name in the tab bar (an unknown name lists
+    /// them). The run fits the tab: the sweep tab sweeps the default rates 0.1x, 1x, 10x, the
+    /// autoencoder tab trains the autoencoder, draw shows a drawn A without training, the
+    /// gradient check checks the CNN and toy trains the spirals.
     #[arg(long, default_value = "curves", requires = "screenshot")]
     pub tab: crate::gui::Tab,
     /// Epochs the screenshot run trains.
@@ -711,8 +713,7 @@ fn eval(model: &std::path::Path, data: &str, split: &str) -> Result<ExitCode> {
         bail!("{what} is empty: there is nothing to evaluate");
     }
     let ev = evaluate(&mut model.net, Loss::CrossEntropy, Task::Classify, ds);
-    let pred = predictions(&ev.outputs);
-    let m = confusion_matrix(&ds.labels, &pred, ds.classes.len());
+    let m = Classified::of(&ev.outputs, ds).confusion;
     println!(
         "{split}: {} samples, loss {:.4}, accuracy {:.4}",
         ds.len(),

@@ -352,3 +352,44 @@ fn fine_tuning_trains_a_new_head_and_keeps_frozen_layers() {
     free.run_epoch(|_| {});
     assert_ne!(free.net.params()[0].2.value, before[0].2.value);
 }
+
+#[test]
+fn every_layer_lists_its_parameters_in_one_order_for_reading_and_writing() {
+    let spec = NetworkSpec {
+        input: Shape::image(1, 6, 6),
+        layers: vec![
+            conv(2, 3, 1, 1),
+            LayerSpec::BatchNorm2d,
+            LayerSpec::Activation {
+                f: Activation::Relu,
+            },
+            LayerSpec::MaxPool2d { size: 2, stride: 2 },
+            LayerSpec::Flatten,
+            LayerSpec::Dropout { p: 0.5 },
+            LayerSpec::Dense { out: 3 },
+        ],
+    };
+    let mut net = Network::<f64>::new(spec, Init::Xavier, 2).unwrap();
+    let read: Vec<(usize, &str, usize)> = net
+        .params()
+        .iter()
+        .map(|(layer, name, p)| (*layer, *name, p.value.len()))
+        .collect();
+    let mut written = Vec::new();
+    net.for_each_param(|layer, name, p| written.push((layer, name, p.value.len())));
+    assert_eq!(read, written);
+    let names: Vec<(usize, &str)> = read.iter().map(|&(l, n, _)| (l, n)).collect();
+    assert_eq!(
+        names,
+        [
+            (0, "weight"),
+            (0, "bias"),
+            (1, "weight"),
+            (1, "bias"),
+            (1, "running_mean"),
+            (1, "running_var"),
+            (6, "weight"),
+            (6, "bias"),
+        ]
+    );
+}

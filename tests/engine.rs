@@ -2,9 +2,11 @@
 //! models survive a save/load round trip.
 
 use approx::assert_relative_eq;
+use ndarray::{Array2, ArrayView2};
 use nnlab::data::{Splits, toy};
-use nnlab::nn::{Activation, Init, Network, NetworkSpec, SavedModel};
-use nnlab::train::{RunConfig, Trainer};
+use nnlab::nn::gradcheck::{check_gradients, compare_gradients};
+use nnlab::nn::{Activation, Init, Loss, Network, NetworkSpec, SavedModel, Shape};
+use nnlab::train::{RunConfig, Task, Trainer};
 use std::sync::Arc;
 
 #[test]
@@ -14,41 +16,62 @@ fn gradient_check_passes_on_the_toy_network() {
     assert!(report.passed(), "relative error {:e}", report.total);
 }
 
+/// Back-propagates `loss` of `net` on `x` / `t`, leaving the gradients in `net`.
+fn backprop(net: &mut Network<f64>, loss: Loss, x: ArrayView2<f64>, t: ArrayView2<f64>) {
+    let mut grad = Array2::zeros((0, 0));
+    let out = net.forward(x, true).to_owned();
+    loss.evaluate(out.view(), t, &mut grad);
+    net.backward(x, grad.view());
+}
+
 #[test]
 fn gradient_check_catches_a_wrong_gradient() {
-    // A net whose output layer is an activation we check against a shifted target still
-    // passes; corrupting a gradient by hand must fail the comparison.
     let ds = toy::four_clusters(3, 2);
-    let spec = NetworkSpec::mlp(2, &[5], Activation::Tanh, 4);
-    let mut net = Network::<f64>::new(spec, Init::Xavier, 3).unwrap();
     let x = ds.images.mapv(f64::from);
     let t = ds.one_hot().mapv(f64::from);
-    let good = nnlab::nn::gradcheck::check_gradients(
-        &mut net,
-        nnlab::nn::Loss::CrossEntropy,
-        x.view(),
-        t.view(),
-        1e-6,
-    );
-    assert!(good.passed(), "{good:?}");
-    // Identity and ReLU layers too.
-    for act in [Activation::Relu, Activation::Identity, Activation::Sigmoid] {
+    let loss = Loss::CrossEntropy;
+    for act in [
+        Activation::Tanh,
+        Activation::Relu,
+        Activation::Identity,
+        Activation::Sigmoid,
+    ] {
         let spec = NetworkSpec::mlp(2, &[6, 5], act, 4);
         let mut net = Network::<f64>::new(spec, Init::Xavier, 4).unwrap();
-        let r = nnlab::nn::gradcheck::check_gradients(
-            &mut net,
-            nnlab::nn::Loss::CrossEntropy,
-            x.view(),
-            t.view(),
-            1e-6,
-        );
-        assert!(r.passed(), "{act:?}: {r:?}");
+        backprop(&mut net, loss, x.view(), t.view());
+        let good = compare_gradients(&mut net, loss, x.view(), t.view(), 1e-6, usize::MAX, 0);
+        assert!(good.passed(), "{act:?}: {good:?}");
+        assert!(good.tensors.iter().all(|c| c.passed()), "{act:?}: {good:?}");
+
+        // One entry of the middle layer's bias gradient made wrong by 0.1.
+        net.for_each_param(|layer, name, p| {
+            if (layer, name) == (2, "bias") {
+                p.grad.as_slice_mut().expect("contiguous")[1] += 0.1;
+            }
+        });
+        let bad = compare_gradients(&mut net, loss, x.view(), t.view(), 1e-6, usize::MAX, 0);
+        assert!(!bad.passed(), "{act:?}: a wrong gradient passed: {bad:?}");
+        let failed: Vec<&str> = bad
+            .tensors
+            .iter()
+            .filter(|c| !c.passed())
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(failed, ["layers.2.bias"], "{act:?}: {bad:?}");
     }
-    let spec = NetworkSpec::autoencoder(2, 3, 2);
+}
+
+#[test]
+fn gradient_check_passes_the_autoencoder() {
+    let ds = toy::four_clusters(3, 2);
+    let x = ds.images.mapv(f64::from);
+    let spec = RunConfig::for_task(Task::Autoencode)
+        .network_spec(Shape::flat(2), 4)
+        .unwrap();
     let mut net = Network::<f64>::new(spec, Init::Xavier, 5).unwrap();
-    let r = nnlab::nn::gradcheck::check_gradients(
+    let r = check_gradients(
         &mut net,
-        nnlab::nn::Loss::SquaredError,
+        Loss::SquaredError,
         x.view(),
         x.mapv(|v| v / 40.0).view(),
         1e-6,

@@ -13,7 +13,7 @@ use nnlab::gui::dialog::{FileDialog, FileKind};
 use nnlab::gui::session::{Notice, Phase};
 use nnlab::gui::{LabApp, Settings, Tab, curves};
 use nnlab::train::Model;
-use nnlab::train::worker::Ending;
+use nnlab::train::protocol::Ending;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -366,13 +366,19 @@ fn clicking_a_confusion_cell_opens_its_gallery_most_confident_first() {
         .map(|(cell, &n)| (cell, n))
         .unwrap();
     let pos = app
+        .tabs
         .confusion
         .cell_center(t, p)
         .expect("the matrix was drawn");
-    assert!(app.confusion.gallery().is_none());
+    assert!(app.tabs.confusion.gallery().is_none());
     click_at(&mut h, pos);
-    assert_eq!(h.state().confusion.selected, Some((t, p)));
-    let gallery = h.state().confusion.gallery().expect("the gallery opened");
+    assert_eq!(h.state().tabs.confusion.selected, Some((t, p)));
+    let gallery = h
+        .state()
+        .tabs
+        .confusion
+        .gallery()
+        .expect("the gallery opened");
     assert_eq!(gallery.images.len(), count.min(64));
     let confidences: Vec<f32> = gallery.images.iter().map(|g| g.1).collect();
     assert!(
@@ -410,7 +416,7 @@ fn the_autoencoder_task_trains_and_its_tab_shows_reconstructions() {
     h.state_mut().settings.config.lr = 0.01;
     h.get_by_label("Train").click();
     wait_for(&mut h, "the first epoch and reconstructions", |a| {
-        a.session.curves.valid_psnr.count() >= 1 && a.autoencoder.rows_shown() > 0
+        a.session.curves.valid_psnr.count() >= 1 && a.tabs.autoencoder.rows_shown() > 0
     });
     let first = h.state().session.reconstructions.clone().unwrap();
     assert!(
@@ -418,7 +424,7 @@ fn the_autoencoder_task_trains_and_its_tab_shows_reconstructions() {
         "{:?}",
         first.psnr
     );
-    let rows = h.state().autoencoder.rows_shown();
+    let rows = h.state().tabs.autoencoder.rows_shown();
     assert_eq!(rows, 5, "5 classes of the fixture have validation images");
     h.step();
     assert_eq!(
@@ -546,7 +552,7 @@ fn the_ocr_tab_reads_with_the_model_trained_in_this_session() {
     h.get_by_label("OCR").click();
     h.step();
     assert!(
-        !h.state().ocr.uses_trained(),
+        !h.state().tabs.ocr.uses_trained(),
         "the shipped default at first"
     );
     h.get_by_label("Train").click();
@@ -554,11 +560,14 @@ fn the_ocr_tab_reads_with_the_model_trained_in_this_session() {
         a.session.phase == Phase::Finished(Ending::Completed)
     });
     h.step();
-    assert!(h.state().ocr.uses_trained(), "the trained classifier reads");
+    assert!(
+        h.state().tabs.ocr.uses_trained(),
+        "the trained classifier reads"
+    );
     h.get_by_label("shipped default (CNN)").click();
     h.step();
     assert!(
-        !h.state().ocr.uses_trained(),
+        !h.state().tabs.ocr.uses_trained(),
         "the user can pick the default"
     );
 }
@@ -574,13 +583,16 @@ fn the_ocr_tab_keeps_the_default_when_the_trained_model_knows_only_digits() {
     });
     run_frames(&mut h, 2);
     assert!(
-        !h.state().ocr.uses_trained(),
+        !h.state().tabs.ocr.uses_trained(),
         "a digits-only model would read letters as digits"
     );
     assert!(h.query_by_label_contains("26 fewer classes").is_some());
     h.get_by_label("trained in this session").click();
     h.step();
-    assert!(h.state().ocr.uses_trained(), "the user may still pick it");
+    assert!(
+        h.state().tabs.ocr.uses_trained(),
+        "the user may still pick it"
+    );
 }
 
 /// Presses the primary button at the first point, moves through the rest, releases.
@@ -607,15 +619,29 @@ fn drawing_a_bar_shows_the_top_five_and_clear_empties_them() {
     let mut h = lab(3, 0.05, None);
     h.get_by_label("Draw").click();
     h.step();
-    let canvas = h.state().draw.canvas_rect.expect("the canvas was drawn");
-    assert!(h.state().draw.prediction.is_none(), "nothing drawn yet");
+    let canvas = h
+        .state()
+        .tabs
+        .draw
+        .canvas_rect
+        .expect("the canvas was drawn");
+    assert!(
+        h.state().tabs.draw.prediction.is_none(),
+        "nothing drawn yet"
+    );
     let bar: Vec<egui::Pos2> = (0..=10)
         .map(|i| canvas.center_top() + egui::vec2(0.0, 40.0 + 20.0 * i as f32))
         .collect();
     drag_through(&mut h, &bar);
     h.get_by_label("saliency").click();
     h.step();
-    let p = h.state().draw.prediction.as_ref().expect("a prediction");
+    let p = h
+        .state()
+        .tabs
+        .draw
+        .prediction
+        .as_ref()
+        .expect("a prediction");
     assert_eq!(p.top.len(), 5);
     assert!(
         p.top
@@ -648,8 +674,8 @@ fn drawing_a_bar_shows_the_top_five_and_clear_empties_them() {
     assert!(h.query_by_label_contains("the shipped default").is_some());
     h.get_by_label("Clear").click();
     h.step();
-    assert!(h.state().draw.prediction.is_none());
-    assert!(h.state().draw.canvas.iter().all(|&v| v == 0.0));
+    assert!(h.state().tabs.draw.prediction.is_none());
+    assert!(h.state().tabs.draw.canvas.iter().all(|&v| v == 0.0));
     for label in &labels {
         assert!(h.query_by_label(label).is_none(), "{label} is gone");
     }
@@ -663,7 +689,7 @@ fn drawing_a_bar_shows_the_top_five_and_clear_empties_them() {
         h.query_by_label_contains("the network of this session")
             .is_some()
     );
-    assert!(h.state().draw.prediction.is_some());
+    assert!(h.state().tabs.draw.prediction.is_some());
 }
 
 #[test]
@@ -672,9 +698,9 @@ fn the_gradient_check_tab_passes_the_side_panels_mlp() {
     h.get_by_label("Gradient check").click();
     h.step();
     h.get_by_label("Check gradients").click();
-    wait_for(&mut h, "the check", |a| a.gradcheck.result.is_some());
+    wait_for(&mut h, "the check", |a| a.tabs.gradcheck.result.is_some());
     h.step();
-    let Some(Ok(checked)) = &h.state().gradcheck.result else {
+    let Some(Ok(checked)) = &h.state().tabs.gradcheck.result else {
         panic!("the check failed to run")
     };
     assert_eq!(checked.network, "1024 -> Dense(16) -> sigmoid -> Dense(36)");
@@ -704,12 +730,12 @@ fn the_toy_tab_learns_xor_and_draws_its_decision_regions() {
     let config = h.state().settings.config.clone();
     assert_eq!(config.data, DataSource::Toy(nnlab::data::toy::ToyKind::Xor));
     assert_eq!((config.hidden, config.depth), (16, 2), "the toy settings");
-    assert!(!h.state().toy.has_heatmap());
+    assert!(!h.state().tabs.toy.has_heatmap());
     h.get_by_label("Train").click();
     wait_for(&mut h, "the run to finish", |a| {
         a.session.phase == Phase::Finished(Ending::Completed)
     });
-    wait_for(&mut h, "the heatmap", |a| a.toy.has_heatmap());
+    wait_for(&mut h, "the heatmap", |a| a.tabs.toy.has_heatmap());
     let last = h.state().session.history.last().unwrap().clone();
     assert!(last.train_acc > 0.9, "xor is learnt: {last:?}");
     // The regions drawn are xor's: class 0 where the signs agree (data are standardised).
@@ -719,7 +745,7 @@ fn the_toy_tab_learns_xor_and_draws_its_decision_regions() {
         (-1.0, 1.0, 1),
         (1.0, -1.0, 1),
     ] {
-        let shown = h.state().toy.region_class(egui::pos2(x, y));
+        let shown = h.state().tabs.toy.region_class(egui::pos2(x, y));
         assert_eq!(shown, Some(class), "the region at ({x}, {y})");
     }
     h.step();
@@ -868,11 +894,11 @@ fn export_run_writes_a_report_folder_that_reproduces_the_config() {
 fn run_sweep(h: &mut Harness<'_, LabApp>, rates: &str) {
     h.get_by_label("Sweep").click();
     h.step();
-    h.state_mut().sweep.rates = rates.into();
+    h.state_mut().tabs.sweep.rates = rates.into();
     h.step();
     h.get_by_label("Run sweep").click();
     h.step();
-    wait_for(h, "the sweep to end", |a| !a.sweep.is_running());
+    wait_for(h, "the sweep to end", |a| !a.tabs.sweep.is_running());
     h.step();
 }
 
@@ -896,7 +922,7 @@ fn a_sweep_leaves_the_trained_run_alone_and_a_rate_can_be_adopted() {
     assert_eq!(s.history, history, "the run's curves stay");
     assert_eq!(s.phase, Phase::Finished(Ending::Completed));
     assert_eq!(s.config.as_ref().unwrap().lr, 0.05);
-    assert_eq!(h.state().sweep.members.len(), 2);
+    assert_eq!(h.state().tabs.sweep.members.len(), 2);
     h.query_all_by_label("use this rate's network")
         .next()
         .expect("a button per rate")
@@ -908,7 +934,7 @@ fn a_sweep_leaves_the_trained_run_alone_and_a_rate_can_be_adopted() {
     let s = &h.state().session;
     assert_eq!(
         s.history,
-        h.state().sweep.members[0].history,
+        h.state().tabs.sweep.members[0].history,
         "its curves are the member's"
     );
     assert!(s.model.is_some(), "Draw and OCR read with it");
@@ -924,7 +950,7 @@ fn a_two_rate_sweep_overlays_two_runs_from_the_same_start_and_tabulates_them() {
     });
     let plain = h.state().session.history.clone();
     run_sweep(&mut h, "1x, 0.2x");
-    let members = h.state().sweep.members.clone();
+    let members = h.state().tabs.sweep.members.clone();
     let rates: Vec<f64> = members.iter().map(|m| m.lr).collect();
     assert_eq!(rates, [0.05, 0.05 * 0.2]);
     for m in &members {
@@ -967,7 +993,7 @@ fn a_two_rate_sweep_overlays_two_runs_from_the_same_start_and_tabulates_them() {
 fn a_diverging_rate_in_a_sweep_is_marked_and_the_next_rate_still_trains() {
     let mut h = lab(2, 0.05, None);
     run_sweep(&mut h, "200x, 1x");
-    let members = h.state().sweep.members.clone();
+    let members = h.state().tabs.sweep.members.clone();
     assert_eq!(members.len(), 2);
     assert!(
         members[0].result().starts_with("diverged at epoch"),
@@ -1128,7 +1154,7 @@ fn assert_every_tab_fits(h: &mut Harness<'_, LabApp>) {
     let mut outside = Vec::new();
     for size in [egui::vec2(1024.0, 700.0), egui::vec2(1280.0, 800.0)] {
         h.set_size(size);
-        for tab in Tab::ALL {
+        for &tab in Tab::ALL {
             h.state_mut().settings.tab = tab;
             run_frames(h, 4);
             for w in widgets_outside_the_window(h, size) {
@@ -1152,9 +1178,9 @@ fn every_tab_of_a_classifier_run_fits_1024x700_and_1280x800() {
     });
     let photo = common::shared_data().join("02_letters.jpg");
     let ctx = h.ctx.clone();
-    h.state_mut().ocr.open_path(&ctx, &photo);
+    h.state_mut().tabs.ocr.open_path(&ctx, &photo);
     h.state_mut().settings.tab = Tab::Ocr; // the tab receives the reading
-    wait_for(&mut h, "the photo to be read", |a| !a.ocr.is_running());
+    wait_for(&mut h, "the photo to be read", |a| !a.tabs.ocr.is_running());
     assert_every_tab_fits(&mut h);
 }
 

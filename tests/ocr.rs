@@ -366,7 +366,10 @@ fn click_at<S>(h: &mut egui_kittest::Harness<'_, S>, pos: eframe::egui::Pos2) {
 #[test]
 fn dropping_a_photo_on_the_ocr_tab_shows_its_text() {
     use egui_kittest::kittest::Queryable;
+    use nnlab::gui::Settings;
     use nnlab::gui::ocr::OcrPanel;
+    use nnlab::gui::session::Session;
+    use nnlab::gui::tab::{TabContext, TabPanel};
     let data = fixture();
     let page = DynamicImage::ImageLuma8(draw_page(&data.train, &PAGE));
     let panel = OcrPanel::with_model(fixture_model(data));
@@ -374,7 +377,13 @@ fn dropping_a_photo_on_the_ocr_tab_shows_its_text() {
         .with_size(eframe::egui::vec2(1000.0, 700.0))
         .build_ui_state(
             |ui, panel: &mut OcrPanel| {
-                eframe::egui::CentralPanel::default().show(ui, |ui| panel.ui(ui, &mut Vec::new()));
+                let (mut session, mut settings) = (Session::default(), Settings::default());
+                let mut cx = TabContext {
+                    session: &mut session,
+                    settings: &mut settings,
+                    actions: &mut Vec::new(),
+                };
+                eframe::egui::CentralPanel::default().show(ui, |ui| panel.ui(ui, &mut cx));
             },
             panel,
         );

@@ -604,7 +604,7 @@ mod editor {
     use nnlab::gui::session::Phase;
     use nnlab::gui::{LabApp, Settings};
     use nnlab::nn::LayerSpec;
-    use nnlab::train::worker::Ending;
+    use nnlab::train::protocol::Ending;
     use nnlab::train::{Model, RunConfig};
     use std::path::PathBuf;
     use std::time::{Duration, Instant};

@@ -1,49 +1,53 @@
 //! The window's layout and its ends of the channels to the training worker.
 
-use super::autoencoder::AutoencoderView;
 use super::capture::Capture;
-use super::confusion::ConfusionView;
 use super::dialog::{self, FileChooser, FileDialog};
-use super::draw::DrawPanel;
-use super::gradcheck::GradCheckPanel;
-use super::ocr::OcrPanel;
 use super::screenshot::Autopilot;
 use super::session::Session;
 use super::settings::{Settings, Tab};
 use super::status::FrameTimes;
-use super::sweep::SweepView;
-use super::toy::ToyPanel;
-use super::weights::WeightsView;
-use super::{Action, curves, history, settings, status};
+use super::tab::{TabContext, TabPanel};
+use super::{Action, settings, status};
 use crate::data::DataSource;
+use crate::train::protocol::{Command, Event};
 use crate::train::report::history_csv;
-use crate::train::worker::{Command, Event, WorkerHandle};
+use crate::train::worker::WorkerHandle;
 use eframe::egui;
-use egui::{Rect, Ui};
+use egui::Ui;
 use std::path::PathBuf;
 use std::time::Instant;
+
+macro_rules! tab_panels {
+    ($($tab:ident, $title:literal, $slug:literal, $field:ident: $panel:ty;)+) => {
+        /// One panel per tab (listed in [`super::with_tabs`]).
+        #[derive(Default)]
+        pub struct TabPanels {
+            $(pub $field: $panel),+
+        }
+
+        impl TabPanels {
+            fn panel(&mut self, tab: Tab) -> &mut dyn TabPanel {
+                match tab {
+                    $(Tab::$tab => &mut self.$field),+
+                }
+            }
+        }
+    };
+}
+with_tabs!(tab_panels);
 
 pub struct LabApp {
     pub settings: Settings,
     pub session: Session,
-    pub confusion: ConfusionView,
+    pub tabs: TabPanels,
     pub frames: FrameTimes,
     worker: Option<WorkerHandle>,
     dialog: FileChooser,
     /// The action whose file request waits in the in-window chooser; repeated once chosen.
     waiting_for_file: Option<Action>,
-    weights: WeightsView,
-    pub ocr: OcrPanel,
-    pub autoencoder: AutoencoderView,
-    pub sweep: SweepView,
     /// The run a sweep set aside: the current one again when the sweep ends.
     before_sweep: Option<Session>,
-    pub draw: DrawPanel,
-    pub gradcheck: GradCheckPanel,
-    pub toy: ToyPanel,
     capture: Capture,
-    /// Where the plots of the Curves tab were drawn last frame (for "Save plot PNG").
-    plot_rect: Option<Rect>,
     autopilot: Option<Autopilot>,
     /// A photo to read in the OCR tab at the first frame.
     photo: Option<PathBuf>,
@@ -56,21 +60,13 @@ impl LabApp {
         Self {
             settings,
             session: Session::default(),
-            confusion: ConfusionView::default(),
+            tabs: TabPanels::default(),
             frames: FrameTimes::default(),
             worker: None,
             dialog: FileChooser::new(dialog),
             waiting_for_file: None,
-            weights: WeightsView::default(),
-            ocr: OcrPanel::default(),
-            autoencoder: AutoencoderView::default(),
-            sweep: SweepView::default(),
             before_sweep: None,
-            draw: DrawPanel::default(),
-            gradcheck: GradCheckPanel::default(),
-            toy: ToyPanel::default(),
             capture: Capture::default(),
-            plot_rect: None,
             autopilot: None,
             photo: None,
             persist: true,
@@ -94,7 +90,7 @@ impl LabApp {
         let started = Instant::now();
         self.receive(ui.ctx());
         if let Some(path) = self.photo.take() {
-            self.ocr.open_path(ui.ctx(), &path);
+            self.tabs.ocr.open_path(ui.ctx(), &path);
             self.settings.tab = Tab::Ocr;
         }
         let mut actions = Vec::new();
@@ -117,7 +113,7 @@ impl LabApp {
         egui::Panel::bottom("status").show(ui, |ui| status::ui(ui, &self.session, &self.frames));
         egui::Panel::top("tabs").show(ui, |ui| {
             ui.horizontal(|ui| {
-                for tab in Tab::ALL {
+                for &tab in Tab::ALL {
                     ui.selectable_value(&mut self.settings.tab, tab, tab.title());
                 }
             });
@@ -128,7 +124,12 @@ impl LabApp {
             {
                 self.session.notice = None;
             }
-            self.tab_ui(ui, &mut actions);
+            let mut cx = TabContext {
+                session: &mut self.session,
+                settings: &mut self.settings,
+                actions: &mut actions,
+            };
+            self.tabs.panel(cx.settings.tab).ui(ui, &mut cx);
         });
         if self.dialog.ui(ui.ctx())
             && let Some(action) = self.waiting_for_file.take()
@@ -144,38 +145,6 @@ impl LabApp {
         self.frames.record_ui(started.elapsed());
     }
 
-    fn tab_ui(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) {
-        let s = &mut self.session;
-        match self.settings.tab {
-            Tab::Curves => {
-                self.plot_rect = Some(curves::ui(
-                    ui,
-                    &mut s.curves,
-                    &mut self.settings.curves,
-                    actions,
-                ));
-            }
-            Tab::Weights => {
-                history::weights_tab(ui, s, &mut self.weights, &mut self.settings.weights)
-            }
-            Tab::Confusion => history::confusion_tab(ui, s, &mut self.confusion),
-            Tab::Sweep => {
-                let (lr, idle) = (self.settings.config.lr, !s.is_active());
-                self.sweep.ui(ui, lr, idle, &self.settings.curves, actions);
-            }
-            Tab::Autoencoder => self.autoencoder.ui(ui, s, &self.settings.curves),
-            Tab::Ocr => {
-                self.ocr.offer_trained(s.letter_model());
-                if let Some(folder) = self.ocr.ui(ui, actions) {
-                    self.settings.config.extra_train = Some(folder);
-                }
-            }
-            Tab::Draw => self.draw.ui(ui, s),
-            Tab::GradCheck => self.gradcheck.ui(ui, &self.settings.config, s),
-            Tab::Toy => self.toy.ui(ui, &mut self.settings.config, s),
-        }
-    }
-
     /// Applies the worker's events and finished captures.
     fn receive(&mut self, ctx: &egui::Context) {
         let worker = self.worker.get_or_insert_with(|| {
@@ -184,15 +153,15 @@ impl LabApp {
         });
         for event in worker.poll() {
             if let Event::Started { config, .. } = &event
-                && !self.sweep.is_running()
+                && !self.tabs.sweep.is_running()
             {
                 // A loaded model brings its own settings; show them.
                 self.settings.config = config.clone();
             }
-            let sweeping = self.sweep.is_running();
-            self.sweep.apply(&event);
+            let sweeping = self.tabs.sweep.is_running();
+            self.tabs.sweep.apply(&event);
             self.session.apply(event);
-            if sweeping && !self.sweep.is_running() {
+            if sweeping && !self.tabs.sweep.is_running() {
                 // The sweep's members stay in its tab; the user's run is back.
                 self.session = self.before_sweep.take().unwrap_or_default();
             }
@@ -213,21 +182,21 @@ impl LabApp {
             action,
             Action::Train | Action::Reset | Action::LoadModel | Action::FineTune(_)
         ) {
-            self.sweep.cancel();
+            self.tabs.sweep.cancel();
         }
         match action {
             Action::Sweep(rates) => {
                 self.before_sweep = Some(std::mem::take(&mut self.session));
-                self.sweep.start(rates.len());
+                self.tabs.sweep.start(rates.len());
                 self.send(Command::Sweep(self.settings.config.clone(), rates));
             }
             Action::Train => {
-                self.confusion.selected = None;
+                self.tabs.confusion.selected = None;
                 self.send(Command::Start(self.settings.config.clone()));
             }
             Action::AdoptSweepMember(index) => {
                 self.before_sweep = None;
-                self.confusion.selected = None;
+                self.tabs.confusion.selected = None;
                 self.send(Command::AdoptSweepMember(index));
             }
             Action::Pause => self.send(Command::Pause),
@@ -237,7 +206,7 @@ impl LabApp {
             Action::Reset => {
                 self.before_sweep = None;
                 self.session.restart();
-                self.confusion.selected = None;
+                self.tabs.confusion.selected = None;
                 self.send(Command::Reset);
             }
             Action::SetLr(lr) => {
@@ -250,7 +219,7 @@ impl LabApp {
                     .dialog
                     .open_file("Open a photo of handwriting", super::ocr::IMAGE)
                 {
-                    self.ocr.open_path(ctx, &path);
+                    self.tabs.ocr.open_path(ctx, &path);
                 }
             }
             Action::PickDataFolder => {
@@ -276,7 +245,7 @@ impl LabApp {
             }
             Action::FineTune(freeze) => {
                 if let Some(path) = self.dialog.open_file("Fine-tune from model", dialog::MODEL) {
-                    self.confusion.selected = None;
+                    self.tabs.confusion.selected = None;
                     self.send(Command::FineTune {
                         model: path,
                         config: self.settings.config.clone(),
@@ -305,7 +274,7 @@ impl LabApp {
                     .dialog
                     .save_file("Save plot", dialog::PNG, "curves.png")
                 {
-                    self.capture.request(ctx, path, self.plot_rect);
+                    self.capture.request(ctx, path, self.tabs.curves.plot_rect);
                 }
             }
         }

@@ -2,13 +2,15 @@
 //! beside their reconstructions for classes the user picks, the PSNR histogram over the
 //! validation split, the worst reconstructions and a 2-D PCA view of the code.
 
-use super::curves::{Curve, CurveOptions, CurvePlot, VALID, loss_curves, lr_markers};
+use super::curves::{Curve, CurvePlot, VALID, loss_curves, lr_markers};
 use super::palette::texture;
 use super::session::Session;
+use super::settings::CurveOptions;
+use super::tab::{TabContext, TabPanel};
 use crate::data::{Dataset, grid::tile_grid};
 use crate::train::Task;
 use crate::train::metrics::{histogram, lowest, mean_finite, reconstruction_picks};
-use crate::train::worker::{ReconstructionSnapshot, ValidationSnapshot};
+use crate::train::protocol::{ReconstructionSnapshot, ValidationSnapshot};
 use eframe::egui;
 use egui::{Color32, ColorImage, RichText, TextureHandle, Ui};
 use egui_plot::{Bar, BarChart, Plot, Points};
@@ -69,7 +71,7 @@ impl AutoencoderView {
             .map_or(0, |c| c.rows.iter().flatten().count())
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, session: &mut Session, options: &CurveOptions) {
+    fn show(&mut self, ui: &mut Ui, session: &mut Session, options: &CurveOptions) {
         let autoencoder = session
             .config
             .as_ref()
@@ -345,6 +347,12 @@ fn latent_ui(ui: &mut Ui, v: &ValidationSnapshot, valid: &Dataset) {
                 }
             }
         });
+}
+
+impl TabPanel for AutoencoderView {
+    fn ui(&mut self, ui: &mut Ui, cx: &mut TabContext<'_>) {
+        self.show(ui, cx.session, &cx.settings.curves);
+    }
 }
 
 #[cfg(test)]

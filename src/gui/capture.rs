@@ -1,42 +1,45 @@
 //! PNG captures of the window or part of it, through the integration's screenshot
 //! command (so what is saved is exactly what was rendered).
 
-use anyhow::{Context, Result};
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use super::job::Job;
+use anyhow::{Context, Result, anyhow};
 use eframe::egui;
 use egui::{ColorImage, Rect};
 use std::path::{Path, PathBuf};
 
 /// Requests captures and collects their results (they arrive a frame or two later).
+#[derive(Default)]
 pub struct Capture {
-    done_tx: Sender<Result<PathBuf>>,
-    done_rx: Receiver<Result<PathBuf>>,
-}
-
-impl Default for Capture {
-    fn default() -> Self {
-        let (done_tx, done_rx) = unbounded();
-        Self { done_tx, done_rx }
-    }
+    pending: Vec<Job<PathBuf>>,
 }
 
 impl Capture {
     /// Saves the next rendered frame to `path`, cropped to `area` (in points) if given.
-    pub fn request(&self, ctx: &egui::Context, path: PathBuf, area: Option<Rect>) {
-        let done = self.done_tx.clone();
-        let repaint = ctx.clone();
+    pub fn request(&mut self, ctx: &egui::Context, path: PathBuf, area: Option<Rect>) {
+        let (job, done) = Job::new(ctx, "the screenshot");
         let pixels_per_point = ctx.pixels_per_point();
         ctx.request_screenshot(move |image| {
-            let result = save_png(&image, area.map(|r| r * pixels_per_point), &path).map(|()| path);
-            let _ = done.send(result);
-            repaint.request_repaint();
+            done.finish(|| {
+                save_png(&image, area.map(|r| r * pixels_per_point), &path)
+                    .map(|()| path)
+                    .map_err(|e| format!("{e:#}"))
+            });
         });
         ctx.request_repaint();
+        self.pending.push(job);
     }
 
     /// Captures finished since the last call.
-    pub fn finished(&self) -> Vec<Result<PathBuf>> {
-        self.done_rx.try_iter().collect()
+    pub fn finished(&mut self) -> Vec<Result<PathBuf>> {
+        let mut finished = Vec::new();
+        self.pending.retain(|job| match job.poll() {
+            Some(outcome) => {
+                finished.push(outcome.map_err(|e| anyhow!(e)));
+                false
+            }
+            None => true,
+        });
+        finished
     }
 }
 

@@ -2,9 +2,11 @@
 //! accuracy, the most confused pairs, and a gallery of the images in a clicked cell.
 
 use super::palette::{ink_image, sequential, texture};
+use super::tab::{TabContext, TabPanel};
+use super::weights::epoch_slider;
 use crate::data::Dataset;
 use crate::train::metrics::most_confused;
-use crate::train::worker::ValidationSnapshot;
+use crate::train::protocol::ValidationSnapshot;
 use eframe::egui;
 use egui::{Align2, Color32, FontId, Pos2, Rect, RichText, Sense, Stroke, TextureHandle, Ui, Vec2};
 use ndarray::Array2;
@@ -44,7 +46,7 @@ impl ConfusionView {
         self.gallery.as_ref()
     }
 
-    pub fn ui(
+    fn show(
         &mut self,
         ui: &mut Ui,
         validation: Option<&Arc<ValidationSnapshot>>,
@@ -310,4 +312,17 @@ fn class_accuracy_ui(ui: &mut Ui, m: &Array2<usize>, classes: &[String]) {
                 }
             }
         });
+}
+
+/// The epoch slider and the matrix of the chosen epoch.
+impl TabPanel for ConfusionView {
+    fn ui(&mut self, ui: &mut Ui, cx: &mut TabContext<'_>) {
+        let session = &mut *cx.session;
+        let replayed = epoch_slider(ui, &mut session.epochs).cloned();
+        let validation = replayed
+            .as_ref()
+            .and_then(|r| r.validation.as_ref())
+            .or(session.validation.as_ref());
+        self.show(ui, validation, session.data.as_ref().map(|d| &d.valid));
+    }
 }

@@ -4,39 +4,20 @@
 use super::Action;
 use super::series::smooth;
 use super::session::Curves;
+use super::settings::CurveOptions;
+use super::tab::{TabContext, TabPanel};
 use eframe::egui;
 use egui::{Align2, Color32, Rect, Ui};
 use egui_plot::{
     Corner, GridMark, HoverPosition, Legend, Line, LineStyle, Plot, PlotBounds, PlotPoint, Points,
     Text, VLine,
 };
-use serde::{Deserialize, Serialize};
 use std::ops::RangeInclusive;
 
 pub const TRAIN: Color32 = Color32::from_rgb(70, 140, 230);
 pub const VALID: Color32 = Color32::from_rgb(240, 140, 40);
 pub const BATCH: Color32 = Color32::from_rgb(150, 150, 170);
 pub const MARKER: Color32 = Color32::from_rgb(190, 90, 200);
-
-/// The view settings of the Curves tab (remembered between launches).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CurveOptions {
-    pub log_y: bool,
-    /// EMA weight in [0, 0.99]; 0 shows the raw series only.
-    pub smoothing: f64,
-    pub show_batches: bool,
-}
-
-impl Default for CurveOptions {
-    fn default() -> Self {
-        Self {
-            log_y: false,
-            smoothing: 0.6,
-            show_batches: true,
-        }
-    }
-}
 
 /// One named line of a plot.
 pub struct Curve<'a> {
@@ -259,9 +240,23 @@ pub fn format_value(v: f64) -> String {
     }
 }
 
-/// The Curves tab: its view options, the loss and accuracy plots.
-/// Returns the screen rectangle of the plots (for "Save plot PNG").
-pub fn ui(
+/// The Curves tab.
+#[derive(Default)]
+pub struct CurvesPanel {
+    /// Where the plots were drawn last frame (for "Save plot PNG").
+    pub plot_rect: Option<Rect>,
+}
+
+impl TabPanel for CurvesPanel {
+    fn ui(&mut self, ui: &mut Ui, cx: &mut TabContext<'_>) {
+        let (curves, options) = (&mut cx.session.curves, &mut cx.settings.curves);
+        self.plot_rect = Some(curves_tab(ui, curves, options, cx.actions));
+    }
+}
+
+/// The tab's view options and its loss and accuracy plots; returns the screen rectangle
+/// of the plots.
+fn curves_tab(
     ui: &mut Ui,
     curves: &mut Curves,
     options: &mut CurveOptions,

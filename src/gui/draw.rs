@@ -4,6 +4,7 @@
 
 use super::palette::{ink_image, texture};
 use super::session::Session;
+use super::tab::{TabContext, TabPanel};
 use crate::data::SIDE;
 use crate::data::crop::normalize_glyph;
 use crate::nn::SavedModel;
@@ -148,7 +149,7 @@ impl DrawPanel {
         self.prediction = read(&mut reader.model, input).ok();
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, session: &Session) {
+    fn show(&mut self, ui: &mut Ui, session: &Session) {
         self.update_reader(session);
         ui.horizontal(|ui| {
             if ui.button("Clear").clicked() {
@@ -298,4 +299,10 @@ fn saliency_image(values: ArrayView2<f32>) -> ColorImage {
         .map(|&v| Color32::from_rgba_unmultiplied(r, g, b, (220.0 * v.clamp(0.0, 1.0)) as u8))
         .collect();
     ColorImage::new([w, h], pixels)
+}
+
+impl TabPanel for DrawPanel {
+    fn ui(&mut self, ui: &mut Ui, cx: &mut TabContext<'_>) {
+        self.show(ui, cx.session);
+    }
 }

@@ -2,7 +2,9 @@
 //! differences, in f64, on a small random batch, on a background thread so the window
 //! never waits for it.
 
+use super::job::Job;
 use super::session::Session;
+use super::tab::{TabContext, TabPanel};
 use crate::data::{DataSource, PIXELS, nist36_classes};
 use crate::nn::gradcheck::{GradCheckReport, TensorCheck, check_gradient_sample};
 use crate::nn::{Layer, Network, Shape};
@@ -13,7 +15,6 @@ use egui::{Color32, RichText, Ui};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::sync::mpsc::{Receiver, channel};
 
 /// Samples in the random batch.
 const BATCH: usize = 4;
@@ -34,7 +35,7 @@ pub struct Checked {
 
 #[derive(Default)]
 pub struct GradCheckPanel {
-    running: Option<Receiver<Result<Checked, String>>>,
+    running: Option<Job<Checked>>,
     pub result: Option<Result<Checked, String>>,
 }
 
@@ -92,19 +93,13 @@ impl GradCheckPanel {
     /// Runs the check on a background thread.
     pub fn start(&mut self, ctx: &egui::Context, config: RunConfig, session: &Session) {
         let (input, classes) = input_of(&config, session);
-        let (tx, rx) = channel();
-        let ctx = ctx.clone();
-        std::thread::spawn(move || {
-            let _ = tx.send(check(&config, input, classes).map_err(|e| format!("{e:#}")));
-            ctx.request_repaint();
-        });
-        self.running = Some(rx);
+        self.running = Some(Job::spawn(ctx, "the gradient check", move || {
+            check(&config, input, classes).map_err(|e| format!("{e:#}"))
+        }));
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, config: &RunConfig, session: &Session) {
-        if let Some(rx) = &self.running
-            && let Ok(outcome) = rx.try_recv()
-        {
+    fn show(&mut self, ui: &mut Ui, config: &RunConfig, session: &Session) {
+        if let Some(outcome) = self.running.as_ref().and_then(Job::poll) {
             self.running = None;
             self.result = Some(outcome);
         }
@@ -206,4 +201,10 @@ fn result_ui(ui: &mut Ui, checked: &Checked) {
 
 fn layer_name<'a>(checked: &'a Checked, t: &TensorCheck) -> &'a str {
     checked.layers.get(t.layer).map_or("?", String::as_str)
+}
+
+impl TabPanel for GradCheckPanel {
+    fn ui(&mut self, ui: &mut Ui, cx: &mut TabContext<'_>) {
+        self.show(ui, &cx.settings.config, cx.session);
+    }
 }

@@ -4,6 +4,27 @@
 //! the worker thread of [`crate::train::worker`]; the window only sends commands and
 //! draws the events it gets back.
 
+/// The tabs of the central area in the tab bar's order, one line each: the [`Tab`] variant,
+/// its title, its `--tab` name, and its panel (the field of `app::TabPanels` and the type,
+/// which implements [`tab::TabPanel`]). Hands the list to the macro `$then`, which builds
+/// the `Tab` table (settings.rs) or the panels (app.rs) from it. A new tab is its panel's
+/// file plus one line here.
+macro_rules! with_tabs {
+    ($then:ident) => {
+        $then! {
+            Curves, "Curves", "curves", curves: $crate::gui::curves::CurvesPanel;
+            Weights, "Weights", "weights", weights: $crate::gui::weights::WeightsView;
+            Confusion, "Confusion", "confusion", confusion: $crate::gui::confusion::ConfusionView;
+            Sweep, "Sweep", "sweep", sweep: $crate::gui::sweep::SweepView;
+            Autoencoder, "Autoencoder", "autoencoder", autoencoder: $crate::gui::autoencoder::AutoencoderView;
+            Ocr, "OCR", "ocr", ocr: $crate::gui::ocr::OcrPanel;
+            Draw, "Draw", "draw", draw: $crate::gui::draw::DrawPanel;
+            GradCheck, "Gradient check", "gradient-check", gradcheck: $crate::gui::gradcheck::GradCheckPanel;
+            Toy, "Toy", "toy", toy: $crate::gui::toy::ToyPanel;
+        }
+    };
+}
+
 mod app;
 pub mod autoencoder;
 pub mod capture;
@@ -12,7 +33,7 @@ pub mod curves;
 pub mod dialog;
 pub mod draw;
 pub mod gradcheck;
-pub mod history;
+pub mod job;
 pub mod network_editor;
 pub mod ocr;
 mod palette;
@@ -22,6 +43,7 @@ pub mod session;
 pub mod settings;
 pub mod status;
 pub mod sweep;
+pub mod tab;
 pub mod toy;
 pub mod weights;
 

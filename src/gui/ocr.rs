@@ -3,7 +3,9 @@
 
 use super::Action;
 use super::dialog::FileKind;
+use super::job::Job;
 use super::palette::{ink_image, texture};
+use super::tab::{TabContext, TabPanel};
 use crate::data::SIDE;
 use crate::data::corrections;
 use crate::nn::SavedModel;
@@ -17,7 +19,6 @@ use ndarray::{ArrayView1, ArrayView2};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 
 pub const IMAGE: FileKind = FileKind {
     name: "Image (JPEG, PNG, WebP, TIFF, BMP, GIF)",
@@ -87,7 +88,7 @@ pub struct OcrPanel {
     /// switched to by itself).
     lacks: Vec<String>,
     photo: Option<(String, Arc<DynamicImage>)>,
-    running: Option<Receiver<Result<Done, String>>>,
+    running: Option<Job<Done>>,
     /// The parameters changed while a run was going: run again when it ends.
     stale: bool,
     pub result: Option<Result<Done, String>>,
@@ -256,23 +257,20 @@ impl OcrPanel {
             Err(e) => return self.fail(e),
         };
         self.model_changed = false;
-        let (params, ctx) = (self.params.clone(), ctx.clone());
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
+        let params = self.params.clone();
+        self.running = Some(Job::spawn(ctx, "reading the photo", move || {
             // Its own copy: reading runs the network, which keeps its buffers.
             let mut model = SavedModel::clone(&model);
-            let outcome = read(&photo, &mut model, &params)
+            read(&photo, &mut model, &params)
                 .map(|(seg, reading)| Done { seg, reading })
-                .map_err(|e| format!("{e:#}"));
-            let _ = tx.send(outcome);
-            ctx.request_repaint();
-        });
-        self.running = Some(rx);
+                .map_err(|e| format!("{e:#}"))
+        }));
     }
 
     fn receive(&mut self, ctx: &egui::Context) {
-        let Some(rx) = &self.running else { return };
-        let Ok(outcome) = rx.try_recv() else { return };
+        let Some(outcome) = self.running.as_ref().and_then(Job::poll) else {
+            return;
+        };
         self.running = None;
         self.text = outcome
             .as_ref()
@@ -288,8 +286,9 @@ impl OcrPanel {
         }
     }
 
-    /// The tab; returns the folder corrected crops were added to, when they were.
-    pub fn ui(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) -> Option<PathBuf> {
+    /// The tab's content; returns the folder corrected crops were added to, when they were.
+    /// "Open photo" is an action: the window asks for the path.
+    pub fn show(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) -> Option<PathBuf> {
         let mut added_to = None;
         let ctx = ui.ctx().clone();
         self.receive(&ctx);
@@ -694,6 +693,17 @@ fn abbreviated(names: &[String]) -> String {
         text += &format!(" and {} more", names.len() - SHOWN);
     }
     text
+}
+
+/// Reads with the run's letter classifier when there is one; corrected crops join the
+/// next run's training data.
+impl TabPanel for OcrPanel {
+    fn ui(&mut self, ui: &mut Ui, cx: &mut TabContext<'_>) {
+        self.offer_trained(cx.session.letter_model());
+        if let Some(folder) = self.show(ui, cx.actions) {
+            cx.settings.config.extra_train = Some(folder);
+        }
+    }
 }
 
 /// The writing's angle: the one found (or given) on a slider that overrides it, and a

@@ -75,16 +75,17 @@ impl Autopilot {
                     // These show the shipped model or no training at all.
                     Tab::Ocr => Stage::Reading,
                     Tab::Draw => {
-                        draw_letter_a(&mut app.draw);
+                        draw_letter_a(&mut app.tabs.draw);
                         Stage::Settling(10)
                     }
                     Tab::GradCheck => {
-                        app.gradcheck
+                        app.tabs
+                            .gradcheck
                             .start(ctx, settings.config.clone(), &app.session);
                         Stage::Checking
                     }
                     Tab::Sweep => {
-                        let rates = parse_rates(&app.sweep.rates, settings.config.lr);
+                        let rates = parse_rates(&app.tabs.sweep.rates, settings.config.lr);
                         actions.push(Action::Sweep(rates.unwrap_or_default()));
                         Stage::Training
                     }
@@ -95,12 +96,12 @@ impl Autopilot {
                 };
             }
             Stage::Checking => {
-                if !app.gradcheck.is_running() {
+                if !app.tabs.gradcheck.is_running() {
                     self.stage = Stage::Settling(10);
                 }
             }
             Stage::Reading => {
-                if !app.ocr.is_running() {
+                if !app.tabs.ocr.is_running() {
                     self.stage = Stage::Settling(10);
                 }
             }
@@ -111,14 +112,14 @@ impl Autopilot {
                     self.set_failure(e.clone());
                     self.stage = Stage::Settling(10);
                 } else if matches!(session.phase, Phase::Finished(_) | Phase::Diverged)
-                    && !app.sweep.is_running()
+                    && !app.tabs.sweep.is_running()
                 {
                     if let Some(m) = session
                         .validation
                         .as_ref()
                         .and_then(|v| v.confusion.as_ref())
                     {
-                        app.confusion.selected =
+                        app.tabs.confusion.selected =
                             most_confused(m, 1).first().map(|&(t, p, _)| (t, p));
                     }
                     session.epochs.replay = self.plan.replay_epoch;

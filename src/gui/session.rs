@@ -1,11 +1,11 @@
 //! What the window knows about the current run, built only from the worker's events.
 
-use super::history::EpochHistory;
 use super::series::BoundedSeries;
 use crate::data::{PIXELS, Splits};
 use crate::nn::SavedModel;
-use crate::train::worker::{
-    Ending, Event, Progress, ReconstructionSnapshot, ValidationSnapshot, WeightSnapshot,
+use crate::train::protocol::{
+    Ending, EpochRecord, Event, Progress, ReconstructionSnapshot, ValidationSnapshot,
+    WeightSnapshot,
 };
 use crate::train::{EpochStats, RunConfig};
 use std::path::PathBuf;
@@ -227,5 +227,124 @@ impl Session {
             Ok(path) => Notice::Info(format!("{what} {}", path.display())),
             Err(e) => Notice::Error(format!("{e:#}")),
         });
+    }
+}
+
+/// Most records kept: a longer run keeps every other one, then every fourth, ... so the
+/// kept epochs stay evenly spread and memory stays bounded.
+pub const KEPT: usize = 32;
+
+/// The per-epoch records of a run (first-layer weights, validation confusion, histograms
+/// of every tensor's values and gradients) that the Weights and Confusion tabs replay.
+pub struct EpochHistory {
+    /// (number of the record in the run, 0-based; record): those on the stride and the newest.
+    records: Vec<(usize, Arc<EpochRecord>)>,
+    /// Records pushed so far.
+    pushed: usize,
+    /// Every `stride`-th record is kept.
+    stride: usize,
+    /// The epoch the slider replays; `None` follows the run live.
+    pub replay: Option<usize>,
+}
+
+impl Default for EpochHistory {
+    fn default() -> Self {
+        Self {
+            records: Vec::new(),
+            pushed: 0,
+            stride: 1,
+            replay: None,
+        }
+    }
+}
+
+impl EpochHistory {
+    pub fn push(&mut self, record: Arc<EpochRecord>) {
+        let stride = self.stride;
+        if self.records.last().is_some_and(|(n, _)| n % stride != 0) {
+            self.records.pop(); // it was only kept as the newest
+        }
+        self.records.push((self.pushed, record));
+        self.pushed += 1;
+        if self.records.len() > KEPT {
+            self.stride *= 2;
+            let (stride, newest) = (self.stride, self.pushed - 1);
+            self.records
+                .retain(|(n, _)| n % stride == 0 || *n == newest);
+        }
+    }
+
+    pub fn records(&self) -> impl DoubleEndedIterator<Item = &Arc<EpochRecord>> {
+        self.records.iter().map(|(_, r)| r)
+    }
+
+    /// The record replayed now (the newest kept one at or before the slider's epoch), or
+    /// `None` when following the run live.
+    pub fn replayed(&self) -> Option<&Arc<EpochRecord>> {
+        let epoch = self.replay?;
+        self.records()
+            .rev()
+            .find(|r| r.weights.epoch <= epoch)
+            .or_else(|| self.records().next())
+    }
+
+    pub fn last_epoch(&self) -> usize {
+        self.records.last().map_or(0, |(_, r)| r.weights.epoch)
+    }
+
+    /// How many records are kept.
+    pub fn kept(&self) -> usize {
+        self.records.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::protocol::WeightSnapshot;
+    use ndarray::Array2;
+
+    fn record(epoch: usize) -> Arc<EpochRecord> {
+        Arc::new(EpochRecord {
+            weights: Arc::new(WeightSnapshot {
+                epoch,
+                weights: Array2::zeros((1, 1)),
+                kernel_channels: None,
+            }),
+            validation: None,
+            histograms: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn a_long_run_keeps_a_bounded_evenly_spread_history_with_the_newest_epoch() {
+        let mut h = EpochHistory::default();
+        for e in 1..=1000 {
+            h.push(record(e));
+        }
+        let epochs: Vec<usize> = h.records().map(|r| r.weights.epoch).collect();
+        assert!(epochs.len() <= KEPT, "{epochs:?}");
+        assert!(epochs.len() >= KEPT / 2, "{epochs:?}");
+        assert_eq!(epochs.first(), Some(&1));
+        assert_eq!(epochs.last(), Some(&1000));
+        let gaps: Vec<usize> = epochs.windows(2).map(|w| w[1] - w[0]).collect();
+        let inner = &gaps[..gaps.len() - 1];
+        assert!(
+            inner.iter().all(|&g| g == inner[0]),
+            "even spacing before the newest: {gaps:?}"
+        );
+    }
+
+    #[test]
+    fn replay_picks_the_newest_kept_epoch_at_or_before_the_slider() {
+        let mut h = EpochHistory::default();
+        for e in [1, 3, 5] {
+            h.push(record(e));
+        }
+        assert!(h.replayed().is_none(), "live by default");
+        h.replay = Some(4);
+        assert_eq!(h.replayed().unwrap().weights.epoch, 3);
+        h.replay = Some(1);
+        assert_eq!(h.replayed().unwrap().weights.epoch, 1);
     }
 }

@@ -1,9 +1,7 @@
 //! The side panel: the run's settings and the buttons that drive the worker.
 
 use super::Action;
-use super::curves::CurveOptions;
 use super::session::{Phase, Session};
-use super::weights::WeightOptions;
 use crate::data::{DataSource, corrections};
 use crate::nn::{Activation, Init, OptimizerKind};
 use crate::train::schedule::Schedule;
@@ -13,47 +11,39 @@ use eframe::egui;
 use egui::{DragValue, RichText, Slider, Ui};
 use serde::{Deserialize, Serialize};
 
-/// The tabs of the central area.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Tab {
-    #[default]
-    Curves,
-    Weights,
-    Confusion,
-    Sweep,
-    Autoencoder,
-    Ocr,
-    Draw,
-    GradCheck,
-    Toy,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 9] = [
-        Tab::Curves,
-        Tab::Weights,
-        Tab::Confusion,
-        Tab::Sweep,
-        Tab::Autoencoder,
-        Tab::Ocr,
-        Tab::Draw,
-        Tab::GradCheck,
-        Tab::Toy,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Curves => "Curves",
-            Tab::Weights => "Weights",
-            Tab::Confusion => "Confusion",
-            Tab::Sweep => "Sweep",
-            Tab::Autoencoder => "Autoencoder",
-            Tab::Ocr => "OCR",
-            Tab::Draw => "Draw",
-            Tab::GradCheck => "Gradient check",
-            Tab::Toy => "Toy",
+macro_rules! tab_table {
+    ($($tab:ident, $title:literal, $slug:literal, $field:ident: $panel:ty;)+) => {
+        /// The tabs of the central area (listed in [`super::with_tabs`]).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum Tab {
+            $($tab),+
         }
+
+        impl Tab {
+            /// In the tab bar's order.
+            pub const ALL: &[Tab] = &[$(Tab::$tab),+];
+
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Tab::$tab => $title),+
+                }
+            }
+
+            /// The name `--tab` takes.
+            pub fn slug(self) -> &'static str {
+                match self {
+                    $(Tab::$tab => $slug),+
+                }
+            }
+        }
+    };
+}
+with_tabs!(tab_table);
+
+impl Default for Tab {
+    fn default() -> Self {
+        Tab::ALL[0]
     }
 }
 
@@ -69,20 +59,51 @@ impl Tab {
 
 impl std::str::FromStr for Tab {
     type Err = String;
+    /// A tab by its `--tab` name; case, `-`, `_` and spaces do not matter.
     fn from_str(s: &str) -> Result<Self, String> {
+        let plain = |t: &str| t.replace(['-', '_', ' '], "").to_ascii_lowercase();
         Tab::ALL
-            .into_iter()
-            .find(|t| {
-                t.title()
-                    .replace(' ', "")
-                    .eq_ignore_ascii_case(&s.replace(['-', '_'], ""))
-            })
+            .iter()
+            .copied()
+            .find(|t| plain(t.slug()) == plain(s))
             .ok_or_else(|| {
-                format!(
-                    "unknown tab '{s}' (curves, weights, confusion, sweep, autoencoder, ocr, draw, \
-                     gradient-check, toy)"
-                )
+                let names: Vec<&str> = Tab::ALL.iter().map(|t| t.slug()).collect();
+                format!("unknown tab '{s}' ({})", names.join(", "))
             })
+    }
+}
+
+/// The view settings of the Curves tab (remembered between launches).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CurveOptions {
+    pub log_y: bool,
+    /// EMA weight in [0, 0.99]; 0 shows the raw series only.
+    pub smoothing: f64,
+    pub show_batches: bool,
+}
+
+impl Default for CurveOptions {
+    fn default() -> Self {
+        Self {
+            log_y: false,
+            smoothing: 0.6,
+            show_batches: true,
+        }
+    }
+}
+
+/// The view settings of the Weights tab.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WeightOptions {
+    /// One colour scale for all tiles (compare units) or one per tile (see each unit's pattern).
+    pub shared_scale: bool,
+}
+
+impl Default for WeightOptions {
+    fn default() -> Self {
+        Self { shared_scale: true }
     }
 }
 

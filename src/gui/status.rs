@@ -1,7 +1,7 @@
 //! The status line, the notice banner and the frame-time record.
 
 use super::session::{Notice, Phase, Session};
-use crate::train::worker::Ending;
+use crate::train::protocol::Ending;
 use eframe::egui;
 use egui::{Color32, RichText, Ui};
 use std::time::Duration;

@@ -4,10 +4,12 @@
 //! A diverged rate keeps its curves and is marked in the table.
 
 use super::Action;
-use super::curves::{Curve, CurveOptions, CurvePlot, format_value};
+use super::curves::{Curve, CurvePlot, format_value};
 use super::palette::series_colour;
+use super::settings::CurveOptions;
+use super::tab::{TabContext, TabPanel};
 use crate::train::EpochStats;
-use crate::train::worker::{Ending, Event};
+use crate::train::protocol::{Ending, Event};
 use eframe::egui;
 use egui::{Color32, RichText, Ui};
 
@@ -129,8 +131,8 @@ impl SweepView {
         self.members.last_mut().filter(|m| m.ending.is_none())
     }
 
-    /// The tab: the rate list and Sweep button, the result table and the overlaid curves.
-    pub fn ui(
+    /// The rate list and Sweep button, the result table and the overlaid curves.
+    fn show(
         &mut self,
         ui: &mut Ui,
         current_lr: f64,
@@ -283,6 +285,19 @@ impl SweepView {
             }
             .show(ui, &curves);
         }
+    }
+}
+
+impl TabPanel for SweepView {
+    fn ui(&mut self, ui: &mut Ui, cx: &mut TabContext<'_>) {
+        let idle = !cx.session.is_active();
+        self.show(
+            ui,
+            cx.settings.config.lr,
+            idle,
+            &cx.settings.curves,
+            cx.actions,
+        );
     }
 }
 

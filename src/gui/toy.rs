@@ -3,6 +3,7 @@
 //! Playground does) from the network copies the worker sends.
 
 use super::session::Session;
+use super::tab::{TabContext, TabPanel};
 use crate::data::DataSource;
 use crate::data::Splits;
 use crate::data::toy::ToyKind;
@@ -56,7 +57,7 @@ impl ToyPanel {
         inside.then(|| classes[row as usize * GRID + col as usize])
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, config: &mut RunConfig, session: &Session) {
+    fn show(&mut self, ui: &mut Ui, config: &mut RunConfig, session: &Session) {
         ui.horizontal(|ui| {
             ui.label("Data set:");
             ui.add_enabled_ui(!session.is_active(), |ui| {
@@ -231,4 +232,10 @@ fn region_colour(p: &[f32]) -> Color32 {
     }
     let mix = |i: usize| (BACKGROUND[i] + REGION_STRENGTH * (rgb[i] - BACKGROUND[i])).round() as u8;
     Color32::from_rgb(mix(0), mix(1), mix(2))
+}
+
+impl TabPanel for ToyPanel {
+    fn ui(&mut self, ui: &mut Ui, cx: &mut TabContext<'_>) {
+        self.show(ui, &mut cx.settings.config, cx.session);
+    }
 }

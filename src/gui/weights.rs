@@ -3,27 +3,16 @@
 //! current one.
 
 use super::palette::{diverging, texture};
-use crate::train::worker::WeightSnapshot;
+use super::session::EpochHistory;
+use super::settings::WeightOptions;
+use super::tab::{TabContext, TabPanel};
+use crate::train::protocol::{EpochRecord, Histogram, WeightSnapshot};
 use eframe::egui;
-use egui::{Color32, ColorImage, RichText, TextureHandle, Ui, Vec2};
-use serde::{Deserialize, Serialize};
+use egui::{Color32, ColorImage, Rect, RichText, Sense, TextureHandle, Ui, Vec2};
 use std::sync::Arc;
 
 /// Pixels between tiles.
 const GAP: usize = 2;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct WeightOptions {
-    /// One colour scale for all tiles (compare units) or one per tile (see each unit's pattern).
-    pub shared_scale: bool,
-}
-
-impl Default for WeightOptions {
-    fn default() -> Self {
-        Self { shared_scale: true }
-    }
-}
 
 /// A snapshot drawn as a grid of tiles.
 pub struct TileImage {
@@ -112,7 +101,7 @@ impl Cached {
 }
 
 impl WeightsView {
-    pub fn ui(
+    fn show(
         &mut self,
         ui: &mut Ui,
         before: Option<&Arc<WeightSnapshot>>,
@@ -230,6 +219,133 @@ fn colour_bar(ui: &mut Ui, max_abs: f32, shared: bool, width: f32) {
         font,
         colour,
     );
+}
+
+/// The epoch slider, the weight tiles of the chosen epoch and, below, that epoch's
+/// histograms.
+impl TabPanel for WeightsView {
+    fn ui(&mut self, ui: &mut Ui, cx: &mut TabContext<'_>) {
+        let session = &mut *cx.session;
+        let replayed = epoch_slider(ui, &mut session.epochs).cloned();
+        let shown = replayed
+            .clone()
+            .or_else(|| session.epochs.records().next_back().cloned());
+        egui::Panel::bottom("histograms")
+            .resizable(true)
+            .min_size(140.0)
+            .show(ui, |ui| histograms_ui(ui, shown.as_ref()));
+        let current = replayed
+            .as_ref()
+            .map(|r| &r.weights)
+            .or(session.weights.as_ref());
+        self.show(
+            ui,
+            session.initial_weights.as_ref(),
+            current,
+            &mut cx.settings.weights,
+        );
+    }
+}
+
+/// The epoch slider; returns the record to show instead of the live one, if any.
+pub fn epoch_slider<'a>(
+    ui: &mut Ui,
+    history: &'a mut EpochHistory,
+) -> Option<&'a Arc<EpochRecord>> {
+    let last = history.last_epoch();
+    if last == 0 {
+        return None;
+    }
+    ui.horizontal(|ui| {
+        let mut epoch = history.replay.unwrap_or(last).min(last);
+        let label = ui.label("Replay epoch");
+        let slider = ui
+            .add(egui::Slider::new(&mut epoch, 1..=last))
+            .labelled_by(label.id)
+            .on_hover_text(format!(
+                "{} of {last} epochs kept; a long run keeps them evenly spread",
+                history.kept()
+            ));
+        if slider.changed() {
+            history.replay = (epoch < last).then_some(epoch);
+        }
+        if history.replay.is_some() {
+            if ui.button("Live").clicked() {
+                history.replay = None;
+            }
+        } else {
+            ui.weak("(live)");
+        }
+    });
+    history.replayed()
+}
+
+/// Histograms of every tensor's values and of the epoch's last-batch gradient.
+pub fn histograms_ui(ui: &mut Ui, record: Option<&Arc<EpochRecord>>) {
+    let Some(record) = record else {
+        ui.weak("Histograms of each layer's weights and gradients appear after the first epoch.");
+        return;
+    };
+    ui.label(
+        RichText::new(format!(
+            "Epoch {}: values and last-batch gradients of each tensor",
+            record.weights.epoch
+        ))
+        .strong(),
+    );
+    // Two tensors per row (a layer's weight beside its bias) where they fit, else one.
+    const TENSOR_WIDTH: f32 = 520.0;
+    let per_row = if ui.available_width() >= 2.0 * TENSOR_WIDTH {
+        2
+    } else {
+        1
+    };
+    egui::ScrollArea::vertical()
+        .id_salt("histograms")
+        .show(ui, |ui| {
+            egui::Grid::new("histogram-grid")
+                .spacing([12.0, 4.0])
+                .show(ui, |ui| {
+                    for (i, h) in record.histograms.iter().enumerate() {
+                        if i % per_row == 0 && i > 0 {
+                            ui.end_row();
+                        }
+                        ui.label(&h.name);
+                        histogram_ui(ui, &h.values, Color32::from_rgb(70, 140, 230), "values");
+                        histogram_ui(
+                            ui,
+                            &h.gradients,
+                            Color32::from_rgb(200, 90, 200),
+                            "gradients",
+                        );
+                    }
+                });
+        });
+}
+
+/// Bars of `h` with its range written under them.
+fn histogram_ui(ui: &mut Ui, h: &Histogram, colour: Color32, what: &str) {
+    ui.vertical(|ui| {
+        let (rect, response) = ui.allocate_exact_size(Vec2::new(180.0, 36.0), Sense::hover());
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
+        let top = h.counts.iter().copied().max().unwrap_or(0).max(1) as f32;
+        let bar = rect.width() / h.counts.len().max(1) as f32;
+        for (i, &count) in h.counts.iter().enumerate() {
+            let height = rect.height() * count as f32 / top;
+            let x = rect.left() + i as f32 * bar;
+            let r =
+                Rect::from_x_y_ranges(x..=x + bar - 1.0, rect.bottom() - height..=rect.bottom());
+            painter.rect_filled(r, 0.0, colour);
+        }
+        let hi = h.lo + h.width * h.counts.len() as f64;
+        let range = format!("{what} {:.3} .. {:.3}", h.lo, hi);
+        response.on_hover_text(format!(
+            "{range}\n{} values",
+            h.counts.iter().sum::<usize>()
+        ));
+        ui.small(range);
+    });
 }
 
 #[cfg(test)]

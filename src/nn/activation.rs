@@ -2,8 +2,10 @@
 //! *output*, so a layer only keeps what it produced.
 
 use super::Float;
+use super::buffer::ensure_shape;
+use super::layer_ops::LayerOps;
 use super::parallel::{self, per_core};
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -163,5 +165,43 @@ mod tests {
                 assert!((numeric - analytic).abs() < 1e-6, "{act:?} at {x}");
             }
         }
+    }
+}
+
+/// An elementwise activation as a layer, its output kept for the backward pass.
+#[derive(Clone, Debug)]
+pub struct ActivationLayer<F> {
+    pub f: Activation,
+    out: Array2<F>,
+    grad_in: Array2<F>,
+}
+
+impl<F: Float> ActivationLayer<F> {
+    pub fn new(f: Activation) -> Self {
+        Self {
+            f,
+            out: Array2::zeros((0, 0)),
+            grad_in: Array2::zeros((0, 0)),
+        }
+    }
+}
+
+impl<F: Float> LayerOps<F> for ActivationLayer<F> {
+    fn forward(&mut self, x: ArrayView2<F>, _train: bool) {
+        ensure_shape(&mut self.out, x.nrows(), x.ncols());
+        self.f.forward(x, self.out.view_mut());
+    }
+    fn output(&self) -> ArrayView2<'_, F> {
+        self.out.view()
+    }
+    fn backward(&mut self, _x: ArrayView2<F>, grad_out: ArrayView2<F>, need_grad_in: bool) {
+        if need_grad_in {
+            ensure_shape(&mut self.grad_in, grad_out.nrows(), grad_out.ncols());
+            self.f
+                .backward(self.out.view(), grad_out, self.grad_in.view_mut());
+        }
+    }
+    fn grad_input(&self) -> ArrayView2<'_, F> {
+        self.grad_in.view()
     }
 }

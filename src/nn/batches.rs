@@ -15,7 +15,7 @@ pub fn epoch_order(n: usize, rng: &mut impl Rng) -> Vec<usize> {
 
 /// Copies the rows `rows` of `src` into `dst` (resized when needed).
 pub fn gather_rows<F: Float>(src: ArrayView2<F>, rows: &[usize], dst: &mut Array2<F>) {
-    super::layer::ensure_shape(dst, rows.len(), src.ncols());
+    super::buffer::ensure_shape(dst, rows.len(), src.ncols());
     for (mut d, &r) in dst.rows_mut().into_iter().zip(rows) {
         d.assign(&src.row(r));
     }

@@ -5,9 +5,11 @@
 //! running statistics are state, not trainable: they are stored as parameters with
 //! `trainable = false` so model files keep them, and the optimiser and gradient check skip them.
 
+use super::buffer::ensure_shape;
 use super::gemm::{dot, sum, sum_map};
-use super::layer::{Param, ensure_shape};
+use super::layer_ops::{LayerOps, layer_params};
 use super::parallel::{self, planes_per_core};
+use super::param::Param;
 use super::{Float, Shape};
 use ndarray::{Array1, Array2, ArrayView2};
 
@@ -211,4 +213,21 @@ impl<F: Float> BatchNorm2d<F> {
     pub fn grad_input(&self) -> ArrayView2<'_, F> {
         self.grad_in.view()
     }
+}
+
+/// The running statistics are listed too (as `trainable = false`), so model files keep them.
+impl<F: Float> LayerOps<F> for BatchNorm2d<F> {
+    fn forward(&mut self, x: ArrayView2<F>, train: bool) {
+        BatchNorm2d::forward(self, x, train);
+    }
+    fn output(&self) -> ArrayView2<'_, F> {
+        BatchNorm2d::output(self)
+    }
+    fn backward(&mut self, _x: ArrayView2<F>, grad_out: ArrayView2<F>, need_grad_in: bool) {
+        BatchNorm2d::backward(self, grad_out, need_grad_in);
+    }
+    fn grad_input(&self) -> ArrayView2<'_, F> {
+        BatchNorm2d::grad_input(self)
+    }
+    layer_params!(weight, bias, running_mean, running_var);
 }

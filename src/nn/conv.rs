@@ -5,49 +5,15 @@
 //! matrix multiply each, and the `[out, P]` product is already the image's output row. The weight is `[out, in, k, k]` (PyTorch's layout), read as an
 //! `[out, in*k*k]` matrix.
 
+use super::buffer::ensure_shape;
 use super::gemm::{add_product, add_product_t, gemm, sum};
-use super::layer::{Param, ensure_shape};
+use super::layer_ops::{LayerOps, layer_params};
 use super::parallel;
-use super::{Float, Init, Shape};
+use super::param::Param;
+use super::window::Window;
+use super::{Float, Init};
 use ndarray::{Array1, Array2, Array4, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD};
 use rand::Rng;
-
-/// Where a convolution (or pooling) window sits: input and output shapes and the window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Window {
-    pub input: Shape,
-    pub output: Shape,
-    pub kernel: usize,
-    pub stride: usize,
-    pub padding: usize,
-}
-
-impl Window {
-    /// Output pixels per image.
-    pub fn out_pixels(&self) -> usize {
-        self.output.h * self.output.w
-    }
-
-    /// The valid output columns `[lo, hi)` for kernel column `kj`: those whose input
-    /// column `ow * stride + kj - padding` lies inside the image.
-    fn valid_columns(&self, kj: usize) -> (usize, usize) {
-        let (s, p, w) = (self.stride, self.padding, self.input.w);
-        let lo = p.saturating_sub(kj).div_ceil(s);
-        let hi = if w + p > kj {
-            ((w + p - kj - 1) / s + 1).min(self.output.w)
-        } else {
-            0
-        };
-        (lo.min(hi), hi)
-    }
-
-    /// The input row of output row `oh` under kernel row `ki`, if inside the image.
-    fn input_row(&self, oh: usize, ki: usize) -> Option<usize> {
-        (oh * self.stride + ki)
-            .checked_sub(self.padding)
-            .filter(|&r| r < self.input.h)
-    }
-}
 
 /// Copies the patches of one image `x` (`C*H*W`) into `cols` (`[C*k*k, P]`), with zeros
 /// where a patch hangs over the padded border.
@@ -311,4 +277,20 @@ impl<F: Float> Conv2d<F> {
     pub fn grad_input(&self) -> ArrayView2<'_, F> {
         self.grad_in.view()
     }
+}
+
+impl<F: Float> LayerOps<F> for Conv2d<F> {
+    fn forward(&mut self, x: ArrayView2<F>, _train: bool) {
+        Conv2d::forward(self, x);
+    }
+    fn output(&self) -> ArrayView2<'_, F> {
+        Conv2d::output(self)
+    }
+    fn backward(&mut self, _x: ArrayView2<F>, grad_out: ArrayView2<F>, need_grad_in: bool) {
+        Conv2d::backward(self, grad_out, need_grad_in);
+    }
+    fn grad_input(&self) -> ArrayView2<'_, F> {
+        Conv2d::grad_input(self)
+    }
+    layer_params!(weight, bias);
 }

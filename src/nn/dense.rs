@@ -1,7 +1,9 @@
 //! Fully connected layer `y = x W + b`, W is `in x out`.
 
+use super::buffer::ensure_shape;
 use super::gemm::{gemm, gemm_bias};
-use super::layer::{Param, ensure_shape};
+use super::layer_ops::{LayerOps, layer_params};
+use super::param::Param;
 use super::{Float, Init};
 use ndarray::{Array1, Array2, ArrayView2, Axis, Ix2};
 use rand::Rng;
@@ -99,4 +101,20 @@ fn matrix<F: Float>(weight: &Param<F>) -> ArrayView2<'_, F> {
         .view()
         .into_dimensionality::<Ix2>()
         .expect("dense weight is 2-D")
+}
+
+impl<F: Float> LayerOps<F> for Dense<F> {
+    fn forward(&mut self, x: ArrayView2<F>, _train: bool) {
+        Dense::forward(self, x);
+    }
+    fn output(&self) -> ArrayView2<'_, F> {
+        Dense::output(self)
+    }
+    fn backward(&mut self, x: ArrayView2<F>, grad_out: ArrayView2<F>, need_grad_in: bool) {
+        Dense::backward(self, x, grad_out, need_grad_in);
+    }
+    fn grad_input(&self) -> ArrayView2<'_, F> {
+        Dense::grad_input(self)
+    }
+    layer_params!(weight, bias);
 }

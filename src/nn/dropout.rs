@@ -2,7 +2,8 @@
 //! survivors are scaled by `1 / (1 - p)`, so inference is the identity.
 
 use super::Float;
-use super::layer::ensure_shape;
+use super::buffer::ensure_shape;
+use super::layer_ops::LayerOps;
 use ndarray::{Array2, ArrayView2, Zip};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -80,5 +81,20 @@ impl<F: Float> Dropout<F> {
 
     pub fn grad_input(&self) -> ArrayView2<'_, F> {
         self.grad_in.view()
+    }
+}
+
+impl<F: Float> LayerOps<F> for Dropout<F> {
+    fn forward(&mut self, x: ArrayView2<F>, train: bool) {
+        Dropout::forward(self, x, train);
+    }
+    fn output(&self) -> ArrayView2<'_, F> {
+        Dropout::output(self)
+    }
+    fn backward(&mut self, _x: ArrayView2<F>, grad_out: ArrayView2<F>, _need_grad_in: bool) {
+        Dropout::backward(self, grad_out);
+    }
+    fn grad_input(&self) -> ArrayView2<'_, F> {
+        Dropout::grad_input(self)
     }
 }

@@ -183,7 +183,7 @@ fn kernel<F: Float>(
 /// Runs `f` compiled for AVX2 and FMA when the CPU has them, so the loops inlined into it
 /// vectorise 8 floats wide (the default x86-64 target only has SSE2's 4).
 #[inline(always)]
-fn wide<R>(f: impl FnOnce() -> R) -> R {
+fn with_avx2_fma<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         #[target_feature(enable = "avx2,fma")]
@@ -202,7 +202,7 @@ fn wide<R>(f: impl FnOnce() -> R) -> R {
 /// the rows of `b` stream past it.
 pub fn add_product<F: Float>(a: &[F], b: &[F], c: &mut [F], k: usize) {
     let n = b.len() / k.max(1);
-    wide(
+    with_avx2_fma(
         #[inline(always)]
         || {
             for (a_row, c_row) in a.chunks_exact(k).zip(c.chunks_exact_mut(n)) {
@@ -259,7 +259,7 @@ const DOT_COLS: usize = 3;
 /// 16 registers.)
 pub fn add_product_t<F: Float>(a: &[F], b: &[F], c: &mut [F], k: usize) {
     let (m, n) = (a.len() / k.max(1), b.len() / k.max(1));
-    wide(
+    with_avx2_fma(
         #[inline(always)]
         || {
             let mut i = 0;

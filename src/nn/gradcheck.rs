@@ -82,12 +82,26 @@ pub fn check_gradient_sample(
     per_tensor: usize,
     seed: u64,
 ) -> GradCheckReport {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut grad = Array2::zeros((0, 0));
     let out = net.forward(x, true).to_owned();
     loss.evaluate(out.view(), target, &mut grad);
     net.backward(x, grad.view());
+    compare_gradients(net, loss, x, target, eps, per_tensor, seed)
+}
 
+/// Compares the gradients stored in `net` (those of the caller's backward pass on `x` /
+/// `target`) with central differences, as [`check_gradient_sample`] does after its own
+/// backward pass.
+pub fn compare_gradients(
+    net: &mut Network<f64>,
+    loss: Loss,
+    x: ArrayView2<f64>,
+    target: ArrayView2<f64>,
+    eps: f64,
+    per_tensor: usize,
+    seed: u64,
+) -> GradCheckReport {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let eval = |net: &mut Network<f64>| {
         let mut g = Array2::zeros((0, 0));
         let out = net.forward(x, true).to_owned();
@@ -115,12 +129,12 @@ pub fn check_gradient_sample(
         for j in entries {
             let analytic = net.params()[k].2.grad.as_slice().expect("contiguous")[j];
             let numeric = {
-                let original = nth_value(net, k, j, None);
-                nth_value(net, k, j, Some(original + eps));
+                let original = param_entry(net, k, j);
+                set_param_entry(net, k, j, original + eps);
                 let plus = eval(net);
-                nth_value(net, k, j, Some(original - eps));
+                set_param_entry(net, k, j, original - eps);
                 let minus = eval(net);
-                nth_value(net, k, j, Some(original));
+                set_param_entry(net, k, j, original);
                 (plus - minus) / (2.0 * eps)
             };
             pairs.push((analytic, numeric));
@@ -140,19 +154,18 @@ pub fn check_gradient_sample(
     }
 }
 
-/// Reads (and optionally sets) element `j` of parameter tensor `k`.
-fn nth_value(net: &mut Network<f64>, k: usize, j: usize, set: Option<f64>) -> f64 {
+/// Element `j` of parameter tensor `k` (in [`Network::params`] order).
+fn param_entry(net: &Network<f64>, k: usize, j: usize) -> f64 {
+    net.params()[k].2.value.as_slice().expect("contiguous")[j]
+}
+
+/// Sets element `j` of parameter tensor `k` to `value`.
+fn set_param_entry(net: &mut Network<f64>, k: usize, j: usize, value: f64) {
     let mut seen = 0;
-    let mut value = f64::NAN;
     net.for_each_param(|_, _, p| {
         if seen == k {
-            let slot = &mut p.value.as_slice_mut().expect("contiguous")[j];
-            if let Some(v) = set {
-                *slot = v;
-            }
-            value = *slot;
+            p.value.as_slice_mut().expect("contiguous")[j] = value;
         }
         seen += 1;
     });
-    value
 }

@@ -2,7 +2,7 @@
 //! return dLoss/dOutput.
 
 use super::Float;
-use super::layer::ensure_shape;
+use super::buffer::ensure_shape;
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis, Zip};
 use serde::{Deserialize, Serialize};
 

@@ -10,28 +10,35 @@
 pub mod activation;
 pub mod batches;
 pub mod batchnorm;
+pub mod buffer;
 pub mod conv;
 pub mod dense;
 pub mod dropout;
+pub mod flatten;
 pub mod gemm;
 pub mod gemm_f32;
 pub mod gradcheck;
 pub mod layer;
 pub mod layer_list;
+pub mod layer_ops;
 pub mod loss;
 pub mod model_file;
 pub mod network;
 pub mod optim;
 pub mod parallel;
+pub mod param;
 pub mod pool;
 pub mod spec;
+pub mod window;
 
 pub use activation::Activation;
-pub use layer::{Layer, Param};
+pub use layer::Layer;
+pub use layer_ops::LayerOps;
 pub use loss::{Loss, softmax_rows};
 pub use model_file::SavedModel;
 pub use network::Network;
 pub use optim::{Optimizer, OptimizerKind, OptimizerSettings};
+pub use param::Param;
 pub use spec::{Init, LayerSpec, NetworkSpec, Shape};
 
 use std::fmt::Debug;

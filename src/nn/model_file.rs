@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// How samples must be prepared for a model: written into every model file.
-pub const INPUT_CONVENTION: &str = "rows of 32x32 pixels in row-major order (x fastest), ink 1.0, paper 0.0; dense weights are [in x out]";
+pub const INPUT_CONVENTION: &str = "one row per sample: its C x H x W values (the spec's input shape) in row-major order (x fastest), ink 1.0, paper 0.0; dense weights are [in x out]";
 
 /// The one metadata key. safetensors keeps metadata in a hash map, whose order changes
 /// from run to run, so everything goes under one key to make saved files reproducible.

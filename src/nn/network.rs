@@ -104,7 +104,9 @@ impl<F: Float> Network<F> {
     /// Visits every parameter as `(layer index, name, param)`.
     pub fn for_each_param(&mut self, mut f: impl FnMut(usize, &'static str, &mut Param<F>)) {
         for (i, layer) in self.layers.iter_mut().enumerate() {
-            layer.for_each_param(&mut |name, p| f(i, name, p));
+            for (name, p) in layer.params_mut() {
+                f(i, name, p);
+            }
         }
     }
 
@@ -115,10 +117,6 @@ impl<F: Float> Network<F> {
             .enumerate()
             .flat_map(|(i, l)| l.params().into_iter().map(move |(n, p)| (i, n, p)))
             .collect()
-    }
-
-    pub fn parameter_count(&self) -> usize {
-        self.params().iter().map(|(_, _, p)| p.value.len()).sum()
     }
 
     /// The same network in another float type (f32 <-> f64).

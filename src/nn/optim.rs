@@ -203,6 +203,7 @@ impl<F: Float> Optimizer<F> {
                     second: state(s.kind.second_moment()),
                 });
             }
+            // A frozen tensor (fine-tuning) keeps its value.
             if p.trainable {
                 let w = p.value.as_slice_mut().expect("parameters are contiguous");
                 let g = p.grad.as_slice().expect("gradients are contiguous");

@@ -9,7 +9,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
 /// How long an idle helper watches for the next pass before it sleeps: longer than the gaps
@@ -45,12 +45,16 @@ pub fn per_core(len: usize) -> usize {
 pub fn for_each<T: Send>(parts: impl IntoIterator<Item = T>, f: impl Fn(T) + Sync) {
     let parts: Vec<Mutex<Option<T>>> = parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
     let pool = pool();
-    let claimed = match pool.caller.try_lock() {
-        Ok(guard) if parts.len() > 1 && pool.helpers > 0 => guard,
-        _ => {
-            parts.into_iter().filter_map(into_part).for_each(f);
-            return;
-        }
+    // The cheap conditions first: a pass that runs serially anyway must not hold the caller
+    // lock, or another thread's large pass started meanwhile would run serially too.
+    let claimed = if parts.len() > 1 && pool.helpers > 0 {
+        claim(&pool.caller)
+    } else {
+        None
+    };
+    let Some(claimed) = claimed else {
+        parts.into_iter().filter_map(into_part).for_each(f);
+        return;
     };
     let next = AtomicUsize::new(0);
     let panic = Mutex::new(None);
@@ -66,15 +70,38 @@ pub fn for_each<T: Send>(parts: impl IntoIterator<Item = T>, f: impl Fn(T) + Syn
     };
     let job: &(dyn Fn() + Sync) = &run;
     // SAFETY: only the lifetime is erased. Helpers reach the job only through the slot,
-    // registered as users under its lock; `withdraw` empties the slot and waits until no user
-    // is left before this frame (and `run`) goes away.
+    // registered as users under its lock. `published` is declared after `run`, so it is
+    // dropped first on every way out of this frame, a return or an unwind alike, and its
+    // `Drop` empties the slot and waits until no user is left: no helper can call the job
+    // after `run` is gone.
     let job = unsafe { std::mem::transmute::<&(dyn Fn() + Sync), JobRef>(job) };
-    pool.publish(job);
+    let published = pool.publish(job);
     run();
-    pool.withdraw();
+    drop(published);
     drop(claimed);
     if let Some(payload) = panic.into_inner().unwrap_or_else(PoisonError::into_inner) {
         resume_unwind(payload);
+    }
+}
+
+/// The caller lock if no other thread's pass holds it now.
+fn claim(caller: &Mutex<()>) -> Option<MutexGuard<'_, ()>> {
+    match caller.try_lock() {
+        Ok(guard) => Some(guard),
+        // Nothing is guarded by it: a panic elsewhere does not matter here.
+        Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
+/// A job in the slot. Dropping it withdraws the job and waits for the helpers inside it.
+struct Published<'p> {
+    pool: &'p Pool,
+}
+
+impl Drop for Published<'_> {
+    fn drop(&mut self) {
+        self.pool.withdraw();
     }
 }
 
@@ -160,7 +187,8 @@ fn pool() -> &'static Pool {
 }
 
 impl Pool {
-    fn publish(&self, job: JobRef) {
+    /// Puts `job` in the slot for the helpers until the returned guard is dropped.
+    fn publish(&self, job: JobRef) -> Published<'_> {
         let mut slot = lock(&self.slot);
         slot.job = Some(job);
         slot.generation += 1;
@@ -168,6 +196,7 @@ impl Pool {
         if slot.sleeping > 0 {
             self.wake.notify_all();
         }
+        Published { pool: self }
     }
 
     /// Empties the slot and waits until no helper is inside the job any more.

@@ -1,9 +1,10 @@
 //! Max pooling over each channel of rows that hold `C x H x W` images.
 
 use super::Float;
-use super::conv::Window;
-use super::layer::ensure_shape;
+use super::buffer::ensure_shape;
+use super::layer_ops::LayerOps;
 use super::parallel;
+use super::window::Window;
 use ndarray::{Array2, ArrayView2};
 
 #[derive(Clone, Debug)]
@@ -123,5 +124,21 @@ fn pool_plane<F: Float>(
             *d = max;
             *won = (base + best) as u32;
         }
+    }
+}
+
+/// No parameters: its backward pass only routes the gradient to the winners.
+impl<F: Float> LayerOps<F> for MaxPool2d<F> {
+    fn forward(&mut self, x: ArrayView2<F>, _train: bool) {
+        MaxPool2d::forward(self, x);
+    }
+    fn output(&self) -> ArrayView2<'_, F> {
+        MaxPool2d::output(self)
+    }
+    fn backward(&mut self, _x: ArrayView2<F>, grad_out: ArrayView2<F>, _need_grad_in: bool) {
+        MaxPool2d::backward(self, grad_out);
+    }
+    fn grad_input(&self) -> ArrayView2<'_, F> {
+        MaxPool2d::grad_input(self)
     }
 }

@@ -28,7 +28,7 @@ impl Shape {
     }
 }
 
-/// How the weights of dense (and later convolution) layers start.
+/// How the weights of dense and convolution layers start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Init {
@@ -277,15 +277,6 @@ impl NetworkSpec {
             input: Shape::flat(inputs),
             layers,
         }
-    }
-
-    /// The course's autoencoder: `inputs -> hidden (ReLU) x depth -> inputs (sigmoid)`.
-    pub fn autoencoder(inputs: usize, hidden: usize, depth: usize) -> Self {
-        let mut spec = Self::mlp(inputs, &vec![hidden; depth], Activation::Relu, inputs);
-        spec.layers.push(LayerSpec::Activation {
-            f: Activation::Sigmoid,
-        });
-        spec
     }
 
     /// The course's CNN for `input` images: Conv(8, 3x3) BN ReLU MaxPool(2) Conv(16, 3x3) BN

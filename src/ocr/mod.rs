@@ -142,12 +142,6 @@ pub struct Segmentation {
     pub timings: Vec<Timing>,
 }
 
-impl Segmentation {
-    pub fn letter_count(&self) -> usize {
-        self.lines.iter().map(|l| l.blobs.len()).sum()
-    }
-}
-
 /// The working grey image of a photo and its scale (photo pixels per working pixel).
 fn working(photo: &DynamicImage, params: &OcrParams) -> Result<(GrayImage, f32)> {
     let (grey, scale) = load::working_grey(photo, params.max_side);

@@ -136,7 +136,12 @@ mod tests {
 
     #[test]
     fn the_code_is_the_middle_hidden_layer() {
-        let spec = NetworkSpec::autoencoder(16, 4, 3);
+        let config = crate::train::RunConfig {
+            hidden: 4,
+            depth: 3,
+            ..crate::train::RunConfig::autoencoder()
+        };
+        let spec = config.network_spec(crate::nn::Shape::flat(16), 0).unwrap();
         let mut net = Network::<f32>::new(spec, Init::Xavier, 1).unwrap();
         // Dense, ReLU, Dense, ReLU, Dense, ReLU, Dense, Sigmoid: the second ReLU.
         assert_eq!(code_layer(&net), Some(3));

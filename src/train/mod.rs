@@ -6,8 +6,10 @@ pub mod config;
 pub mod finetune;
 pub mod latent;
 pub mod metrics;
+pub mod protocol;
 pub mod report;
 pub mod schedule;
+pub mod snapshots;
 pub mod trainer;
 pub mod worker;
 

@@ -4,9 +4,7 @@
 //! first layer's weights and the validation confusion matrix. The CLI
 //! (`train --save-run DIR`) and the GUI ("Export run...") both write it with [`write_run`].
 
-use super::metrics::confusion_matrix;
-use super::trainer::predictions;
-use super::worker::first_layer;
+use super::snapshots::{Classified, first_layer};
 use super::{EpochStats, Task, Trainer};
 use crate::data::grid::save_grid_png;
 use ab_glyph::FontRef;
@@ -49,11 +47,7 @@ fn write_files(dir: &Path, t: &mut Trainer) -> Result<()> {
     if t.config.task == Task::Classify {
         let data = t.data.clone();
         let valid = t.evaluate(&data.valid);
-        let m = confusion_matrix(
-            &data.valid.labels,
-            &predictions(&valid.outputs),
-            data.valid.classes.len(),
-        );
+        let m = Classified::of(&valid.outputs, &data.valid).confusion;
         let image = confusion_image(&m, &data.valid.classes);
         save_png(&image, &dir.join("confusion.png"))?;
     }

@@ -37,7 +37,6 @@ pub struct StepReport {
     /// Epoch in progress (1-based) and batch within it (1-based).
     pub epoch: usize,
     pub batch: usize,
-    pub batches_per_epoch: usize,
     /// Loss of this batch per sample (NaN or infinite when training diverged).
     pub loss: f64,
     pub samples: usize,
@@ -261,7 +260,6 @@ impl Trainer {
         let mut report = StepReport {
             epoch: self.epoch,
             batch,
-            batches_per_epoch: self.batches_per_epoch(),
             loss: value.loss / samples as f64,
             samples,
             diverged: false,

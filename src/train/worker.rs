@@ -1,248 +1,28 @@
 //! The training worker: a thread that owns the [`Trainer`] and the loaded data and talks
-//! to the GUI over two channels. Commands go down, events come up; nothing else is shared,
-//! so the UI never waits on training and training never waits on painting.
+//! to the GUI over two channels ([`super::protocol`]). Commands go down, events come up;
+//! nothing else is shared, so the UI never waits on training and training never waits on
+//! painting.
 //!
-//! Every event carries the number of the run it belongs to: `Start` and `Reset` begin a
-//! new run on both ends of the channel, so the UI drops stale events that were already in
-//! flight when the user pressed Reset.
+//! Every event carries the number of the run it belongs to: the commands that
+//! [start a run](Command::starts_run) begin a new one on both ends of the channel, so the
+//! UI drops stale events that were already in flight when the user pressed Reset.
 
-use super::latent::{codes, pca_2d};
-use super::metrics::{confusion_matrix, histogram, psnr_rows, reconstruction_picks};
-use super::trainer::{Evaluation, Weights, predictions};
+use super::protocol::{
+    Command, Ending, Event, PROGRESS_INTERVAL, Progress, Report, SNAPSHOT_INTERVAL,
+};
+use super::snapshots::{epoch_record, first_layer, reconstructions, validate};
+use super::trainer::Weights;
 use super::{EpochStats, RunConfig, Task, Trainer, finetune};
-use crate::data::{DataSource, Dataset, Splits};
-use crate::nn::{Layer, SavedModel};
+use crate::data::{DataSource, Splits};
+use crate::nn::SavedModel;
 use anyhow::Context;
 use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
-use ndarray::Array2;
-use std::path::PathBuf;
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-/// What the UI asks the worker to do.
-#[derive(Clone, Debug)]
-pub enum Command {
-    /// Load the data (unless already loaded) and train a fresh network.
-    Start(RunConfig),
-    Pause,
-    Resume,
-    /// Train one mini-batch while paused.
-    Step,
-    /// End the run; the trained network stays for snapshots and saving.
-    Stop,
-    /// Forget the run.
-    Reset,
-    /// Takes effect at the next batch.
-    SetLr(f64),
-    /// Send the current weights and validation results now.
-    Snapshot,
-    /// Save the network's best or last weights (safetensors).
-    Save(PathBuf, Weights),
-    /// Load a saved network and continue from it, paused.
-    Load(PathBuf, RunConfig),
-    /// Train a saved network's layers on this config's data: its last dense layer replaced
-    /// for the data's classes, its first `freeze` layers fixed (`usize::MAX`: all but that one).
-    FineTune {
-        model: PathBuf,
-        config: RunConfig,
-        freeze: usize,
-    },
-    /// Train the config once per rate, one after another, each from the same initial
-    /// weights (the seed fixes them).
-    Sweep(RunConfig, Vec<f64>),
-    /// Write the run's report folder ([`super::report::write_run`]) with these weights.
-    ExportRun(PathBuf, Weights),
-    /// Make the network the last sweep trained at its `index`-th rate the current run
-    /// (a sweep leaves the run before it in place otherwise).
-    AdoptSweepMember(usize),
-}
-
-/// Where a run's network comes from.
-enum Origin {
-    Fresh,
-    Saved(PathBuf),
-    FineTuned(PathBuf, usize),
-}
-
-/// How far training has come, sent at most every [`PROGRESS_INTERVAL`] and at every epoch end.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Progress {
-    /// Epoch in progress and batch within it (both 1-based).
-    pub epoch: usize,
-    pub batch: usize,
-    pub batches_per_epoch: usize,
-    /// Position on the epoch axis: `epoch - 1 + batch / batches_per_epoch`.
-    pub position: f64,
-    /// Loss per sample of the last batch.
-    pub batch_loss: f64,
-    pub lr: f64,
-    pub samples_per_s: f64,
-    /// Training time of this run (pauses excluded).
-    pub elapsed: Duration,
-    /// Set when an epoch ended since the previous progress event.
-    pub epoch_done: Vec<EpochStats>,
-}
-
-/// The first layer's weights as tiles, one column each: a dense layer's columns (`inputs x
-/// units`) or a convolution's kernels (`k*k x out*in`, column `o * in + c`).
-#[derive(Clone, Debug)]
-pub struct WeightSnapshot {
-    pub epoch: usize,
-    pub weights: Array2<f32>,
-    /// Set for convolution kernels: the input channels per output channel.
-    pub kernel_channels: Option<usize>,
-}
-
-impl WeightSnapshot {
-    /// What tile `i` shows, for hover texts.
-    pub fn tile_name(&self, i: usize) -> String {
-        match self.kernel_channels {
-            None => format!("hidden unit {i}"),
-            Some(1) => format!("kernel {i}"),
-            Some(c) => format!("kernel {}, input channel {}", i / c, i % c),
-        }
-    }
-}
-
-/// The network's outputs on the validation split.
-#[derive(Clone, Debug)]
-pub struct ValidationSnapshot {
-    pub epoch: usize,
-    pub loss: f64,
-    pub accuracy: f64,
-    /// Probabilities (classifier) or reconstructions (autoencoder), one row per image.
-    pub outputs: Array2<f32>,
-    /// Classifier only: predicted class and its probability per image, and the
-    /// `[true, predicted]` counts.
-    pub predicted: Vec<usize>,
-    pub confidence: Vec<f32>,
-    pub confusion: Option<Array2<usize>>,
-    /// Autoencoder only: PSNR (dB) of each reconstruction, and the code of each image
-    /// projected on its first two principal components (`n x 2`).
-    pub psnr: Vec<f64>,
-    pub latent: Option<Array2<f32>>,
-}
-
-/// Autoencoder only: reconstructions of a few validation images (the first two of every
-/// class), sent while training as often as the weight snapshots, so the pictures change
-/// during an epoch and not only at its end.
-#[derive(Clone, Debug)]
-pub struct ReconstructionSnapshot {
-    /// Position on the epoch axis when taken.
-    pub position: f64,
-    /// Rows of the validation split shown, and their reconstructions and PSNR in that order.
-    pub indices: Vec<usize>,
-    pub outputs: Array2<f32>,
-    pub psnr: Vec<f64>,
-}
-
-/// Counts of values in equal bins: the first starts at `lo`, each is `width` wide.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Histogram {
-    pub lo: f64,
-    pub width: f64,
-    pub counts: Vec<usize>,
-}
-
-impl Histogram {
-    /// Bins per histogram.
-    pub const BINS: usize = 30;
-
-    fn of<'a>(values: impl Iterator<Item = &'a f32>) -> Self {
-        let values: Vec<f64> = values.map(|&v| f64::from(v)).collect();
-        let (lo, width, counts) = histogram(&values, Self::BINS);
-        Self { lo, width, counts }
-    }
-}
-
-/// The values and the last batch's gradient of one parameter tensor.
-#[derive(Clone, Debug)]
-pub struct ParamHistogram {
-    /// e.g. "layer 0 weight".
-    pub name: String,
-    pub values: Histogram,
-    pub gradients: Histogram,
-}
-
-/// The end of one epoch as the history views replay it.
-#[derive(Clone, Debug)]
-pub struct EpochRecord {
-    pub weights: Arc<WeightSnapshot>,
-    /// Classifier only: predictions and confusion on the validation split (its outputs
-    /// are left out to keep a long history small).
-    pub validation: Option<Arc<ValidationSnapshot>>,
-    pub histograms: Vec<ParamHistogram>,
-}
-
-/// Why a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ending {
-    /// All epochs done.
-    Completed,
-    /// The user pressed Stop.
-    Stopped,
-}
-
-/// What the worker reports.
-#[derive(Clone, Debug)]
-pub enum Event {
-    /// Loading the data set named here (builtin generation may take a second).
-    Loading(String),
-    /// Training began (or a model was loaded): the data, the network and its weights
-    /// before any update.
-    Started {
-        data: Arc<Splits>,
-        network: String,
-        config: RunConfig,
-        initial: Arc<WeightSnapshot>,
-    },
-    Progress(Progress),
-    /// The learning rate changed at this position on the epoch axis.
-    LrChanged {
-        lr: f64,
-        position: f64,
-    },
-    Weights(Arc<WeightSnapshot>),
-    Validation(Arc<ValidationSnapshot>),
-    Reconstructions(Arc<ReconstructionSnapshot>),
-    /// A copy of the whole network (sent with the weight snapshots), for panels that run it.
-    Model(Arc<SavedModel>),
-    Paused,
-    Resumed,
-    Finished(Ending),
-    /// A batch's loss was NaN, infinite or exploded; training paused before applying it
-    /// and the network went back to the weights (and optimiser state) at the end of epoch
-    /// `rolled_back_to` (0: before the first batch).
-    Diverged {
-        epoch: usize,
-        batch: usize,
-        loss: f64,
-        lr: f64,
-        rolled_back_to: usize,
-    },
-    Saved(PathBuf),
-    Error(String),
-    /// A sweep began training its `index`-th rate; the events up to the next one are its.
-    SweepMember {
-        index: usize,
-        lr: f64,
-    },
-    /// An epoch ended (sent for every epoch).
-    Epoch(Arc<EpochRecord>),
-}
-
-/// An event and the run it belongs to.
-#[derive(Clone, Debug)]
-pub struct Report {
-    pub run: u64,
-    pub event: Event,
-}
-
-/// Progress events are sent at most this often (epoch ends always).
-pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
-/// Weight and validation snapshots at most this often while training.
-pub const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The UI's end of the worker: send commands, receive this run's events.
 pub struct WorkerHandle {
@@ -270,15 +50,7 @@ impl WorkerHandle {
     }
 
     pub fn send(&mut self, command: Command) {
-        if matches!(
-            command,
-            Command::Start(_)
-                | Command::Reset
-                | Command::Load(..)
-                | Command::FineTune { .. }
-                | Command::Sweep(..)
-                | Command::AdoptSweepMember(_)
-        ) {
+        if command.starts_run() {
             self.run += 1;
         }
         // The worker only ends when this handle is dropped, so sending cannot fail.
@@ -318,36 +90,137 @@ impl Drop for WorkerHandle {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    Idle,
-    Running,
-    Paused,
+/// Where a run's network comes from.
+enum Origin {
+    Fresh,
+    Saved(PathBuf),
+    FineTuned(PathBuf, usize),
 }
 
-struct Worker {
-    commands: Receiver<Command>,
-    reports: Sender<Report>,
-    repaint: Box<dyn Fn() + Send>,
-    run: u64,
-    state: State,
-    data: Option<(DataSource, Arc<Splits>)>,
-    trainer: Option<Trainer>,
+/// Whether a run's trainer is being stepped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Activity {
+    Running,
+    Paused,
+    /// Finished or stopped: the network stays for snapshots, saving and export.
+    Ended,
+}
+
+/// One run: its trainer and what the worker tracks about it. There is a run exactly when
+/// there is a trainer.
+struct Run {
+    trainer: Trainer,
+    activity: Activity,
     /// Training time before the current stretch, and when the current stretch began.
     trained_for: Duration,
     stretch_started: Option<Instant>,
     samples: usize,
-    /// The last batch trained: epoch and batch within it (1-based; batch 0 before any).
-    at: (usize, usize),
+    /// The last batch trained: its epoch and its number within it (1-based; batch 0
+    /// before any).
+    last_epoch: usize,
+    last_batch: usize,
+    /// Epochs ended since the last progress event.
     pending_epochs: Vec<EpochStats>,
     last_progress: Option<Instant>,
     last_snapshot: Option<Instant>,
     last_reconstruction: Option<Instant>,
+}
+
+impl Run {
+    fn new(trainer: Trainer, activity: Activity) -> Self {
+        Self {
+            trainer,
+            activity,
+            trained_for: Duration::ZERO,
+            stretch_started: (activity == Activity::Running).then(Instant::now),
+            samples: 0,
+            last_epoch: 1,
+            last_batch: 0,
+            pending_epochs: Vec::new(),
+            last_progress: None,
+            last_snapshot: None,
+            last_reconstruction: None,
+        }
+    }
+
+    fn set_activity(&mut self, activity: Activity) {
+        if let Some(start) = self.stretch_started.take() {
+            self.trained_for += start.elapsed();
+        }
+        if activity == Activity::Running {
+            self.stretch_started = Some(Instant::now());
+        }
+        self.activity = activity;
+    }
+
+    /// Where training stands on the epoch axis (0 before the first batch).
+    fn position(&self) -> f64 {
+        let per_epoch = self.trainer.batches_per_epoch().max(1);
+        (self.last_epoch - 1) as f64 + self.last_batch as f64 / per_epoch as f64
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.trained_for + self.stretch_started.map_or(Duration::ZERO, |s| s.elapsed())
+    }
+
+    /// The training loss of the last finished epoch (NaN before the first).
+    fn last_epoch_loss(&self) -> f64 {
+        self.trainer
+            .history
+            .last()
+            .map_or(f64::NAN, |s| s.train_loss)
+    }
+
+    /// A progress event with `batch_loss`, carrying the epochs ended since the last one.
+    fn progress(&mut self, batch_loss: f64) -> Progress {
+        let elapsed = self.elapsed();
+        self.last_progress = Some(Instant::now());
+        Progress {
+            epoch: self.last_epoch,
+            batch: self.last_batch,
+            batches_per_epoch: self.trainer.batches_per_epoch(),
+            position: self.position(),
+            batch_loss,
+            lr: self.trainer.current_lr(),
+            samples_per_s: self.samples as f64 / elapsed.as_secs_f64().max(1e-9),
+            elapsed,
+            epoch_done: std::mem::take(&mut self.pending_epochs),
+        }
+    }
+}
+
+/// The worker's sending end: every event goes out tagged with the current run.
+struct Outbox {
+    reports: Sender<Report>,
+    repaint: Box<dyn Fn() + Send>,
+    run: u64,
+}
+
+impl Outbox {
+    fn send(&self, event: Event) {
+        // The UI may be gone while the worker finishes a batch; nothing to do then.
+        let _ = self.reports.send(Report {
+            run: self.run,
+            event,
+        });
+        (self.repaint)();
+    }
+
+    fn send_error(&self, error: &anyhow::Error) {
+        self.send(Event::Error(format!("{error:#}")));
+    }
+}
+
+struct Worker {
+    commands: Receiver<Command>,
+    outbox: Outbox,
+    data: Option<(DataSource, Arc<Splits>)>,
+    run: Option<Run>,
     sweep: Option<Sweep>,
     /// The networks of the last sweep, one per rate (`None` once adopted).
     sweep_members: Vec<Option<Trainer>>,
     /// The run a sweep set aside; it is the current run again when the sweep ends.
-    before_sweep: Option<Trainer>,
+    before_sweep: Option<Run>,
 }
 
 /// A learning-rate sweep: the configuration and its rates, `next` the one to train next.
@@ -355,6 +228,11 @@ struct Sweep {
     config: RunConfig,
     rates: Vec<f64>,
     next: usize,
+}
+
+/// True when `last` is unset or at least `every` ago.
+fn due(last: Option<Instant>, every: Duration) -> bool {
+    last.is_none_or(|t| t.elapsed() >= every)
 }
 
 impl Worker {
@@ -365,29 +243,26 @@ impl Worker {
     ) -> Self {
         Self {
             commands,
-            reports,
-            repaint,
-            run: 0,
-            state: State::Idle,
+            outbox: Outbox {
+                reports,
+                repaint,
+                run: 0,
+            },
             data: None,
-            trainer: None,
-            trained_for: Duration::ZERO,
-            stretch_started: None,
-            samples: 0,
-            at: (1, 0),
-            pending_epochs: Vec::new(),
-            last_progress: None,
-            last_snapshot: None,
-            last_reconstruction: None,
+            run: None,
             sweep: None,
             sweep_members: Vec::new(),
             before_sweep: None,
         }
     }
 
+    fn activity(&self) -> Option<Activity> {
+        self.run.as_ref().map(|r| r.activity)
+    }
+
     fn run(mut self) {
         loop {
-            let command = if self.state == State::Running {
+            let command = if self.activity() == Some(Activity::Running) {
                 match self.commands.try_recv() {
                     Ok(c) => Some(c),
                     Err(TryRecvError::Empty) => None,
@@ -399,47 +274,66 @@ impl Worker {
                     Err(_) => return,
                 }
             };
-            match command {
-                Some(c) => self.handle(c),
-                None => self.train_one_batch(),
-            }
+            self.guarded(|worker| match command {
+                Some(c) => worker.handle(c),
+                None => worker.train_one_batch(),
+            });
         }
     }
 
-    fn send(&self, event: Event) {
-        // The UI may be gone while the worker finishes a batch; nothing to do then.
-        let _ = self.reports.send(Report {
-            run: self.run,
-            event,
-        });
-        (self.repaint)();
+    /// Runs `work`; a panic in it (a bug in a layer, say) becomes an error event and a
+    /// paused run instead of a dead thread and a window stuck in "training".
+    fn guarded(&mut self, work: impl FnOnce(&mut Self)) {
+        let Err(panic) = catch_unwind(AssertUnwindSafe(|| work(self))) else {
+            return;
+        };
+        self.sweep = None;
+        let mut paused = false;
+        if let Some(run) = &mut self.run
+            && run.activity == Activity::Running
+        {
+            run.set_activity(Activity::Paused);
+            paused = true;
+        }
+        self.outbox.send(Event::Error(format!(
+            "training failed unexpectedly: {}{}",
+            panic_message(panic.as_ref()),
+            if paused {
+                ". The run is paused: Save it, Reset, or try Resume."
+            } else {
+                ""
+            }
+        )));
+        if paused {
+            self.outbox.send(Event::Paused);
+        }
     }
 
     fn handle(&mut self, command: Command) {
+        // The last run stays until a new one has started: one that cannot start (a bad
+        // setting, an unreadable model) leaves it for saving, drawing and reading.
+        if command.starts_run() {
+            self.outbox.run += 1;
+            self.sweep = None;
+        }
+        let activity = self.activity();
         match command {
             Command::Start(config) => {
-                self.run += 1;
-                self.sweep = None;
-                let _ = self.start(config, Origin::Fresh);
+                self.start(config, Origin::Fresh);
             }
             Command::Load(path, config) => {
-                self.run += 1;
-                self.sweep = None;
-                let _ = self.start(config, Origin::Saved(path));
+                self.start(config, Origin::Saved(path));
             }
             Command::FineTune {
                 model,
                 config,
                 freeze,
             } => {
-                self.run += 1;
-                self.sweep = None;
-                let _ = self.start(config, Origin::FineTuned(model, freeze));
+                self.start(config, Origin::FineTuned(model, freeze));
             }
             Command::Sweep(config, rates) => {
-                self.run += 1;
                 self.sweep_members.clear();
-                self.before_sweep = self.trainer.take();
+                self.before_sweep = self.run.take();
                 self.sweep = Some(Sweep {
                     config,
                     rates,
@@ -447,137 +341,113 @@ impl Worker {
                 });
                 self.next_sweep_member();
             }
+            Command::Reset => {
+                self.run = None;
+                self.before_sweep = None;
+            }
+            Command::AdoptSweepMember(index) => {
+                match self.sweep_members.get_mut(index).and_then(Option::take) {
+                    Some(member) => self.adopt(member),
+                    None => self.outbox.send(Event::Error(format!(
+                        "the last sweep has no network left at its rate {} to use",
+                        index + 1
+                    ))),
+                }
+            }
             Command::ExportRun(dir, weights) => {
-                let written = match &mut self.trainer {
-                    Some(t) => t.with_weights(weights, |t| super::report::write_run(&dir, t)),
+                let written = match &mut self.run {
+                    Some(run) => run
+                        .trainer
+                        .with_weights(weights, |t| super::report::write_run(&dir, t)),
                     None => Err(anyhow::anyhow!(
                         "there is no run to export yet: press Train first"
                     )),
                 };
                 match written {
-                    Ok(()) => self.send(Event::Saved(dir)),
-                    Err(e) => self.send(Event::Error(format!("{e:#}"))),
+                    Ok(()) => self.outbox.send(Event::Saved(dir)),
+                    Err(e) => self.outbox.send_error(&e),
                 }
             }
-            Command::Reset => {
-                self.run += 1;
-                self.sweep = None;
-                self.before_sweep = None;
-                self.trainer = None;
-                self.set_state(State::Idle);
-            }
-            Command::Pause if self.state == State::Running => {
-                self.set_state(State::Paused);
+            Command::Pause if activity == Some(Activity::Running) => {
+                self.set_activity(Activity::Paused);
                 self.send_progress();
                 self.send_snapshots();
-                self.send(Event::Paused);
+                self.outbox.send(Event::Paused);
             }
-            Command::Resume if self.state == State::Paused && self.trainer.is_some() => {
-                self.set_state(State::Running);
-                self.send(Event::Resumed);
+            Command::Resume if activity == Some(Activity::Paused) => {
+                self.set_activity(Activity::Running);
+                self.outbox.send(Event::Resumed);
             }
-            Command::Step if self.state == State::Paused => {
+            Command::Step if activity == Some(Activity::Paused) => {
                 self.train_one_batch();
                 self.send_progress();
                 self.send_snapshots();
             }
-            Command::Stop if self.state != State::Idle => {
+            Command::Stop if activity.is_some_and(|a| a != Activity::Ended) => {
                 let sweeping = self.sweep.take().is_some();
                 self.finish(Ending::Stopped);
                 if sweeping {
+                    self.keep_sweep_member();
                     self.end_sweep();
                 }
             }
-            Command::AdoptSweepMember(index) => {
-                self.run += 1;
-                match self.sweep_members.get_mut(index).and_then(Option::take) {
-                    Some(member) => self.adopt(member),
-                    None => self.send(Event::Error(format!(
-                        "the last sweep has no network at rate {} to use",
-                        index + 1
-                    ))),
-                }
-            }
             Command::SetLr(lr) => {
-                if let Some(t) = &mut self.trainer {
-                    t.set_lr(lr);
-                    let position = self.position();
-                    self.send(Event::LrChanged { lr, position });
+                if let Some(run) = &mut self.run {
+                    run.trainer.set_lr(lr);
+                    let position = run.position();
+                    self.outbox.send(Event::LrChanged { lr, position });
                 }
             }
-            Command::Snapshot => self.send_snapshots(),
             Command::Save(path, weights) => match self.save(&path, weights) {
-                Ok(()) => self.send(Event::Saved(path)),
-                Err(e) => self.send(Event::Error(format!("{e:#}"))),
+                Ok(()) => self.outbox.send(Event::Saved(path)),
+                Err(e) => self.outbox.send_error(&e),
             },
             Command::Pause | Command::Resume | Command::Step | Command::Stop => {}
         }
     }
 
-    fn set_state(&mut self, state: State) {
-        if let Some(start) = self.stretch_started.take() {
-            self.trained_for += start.elapsed();
+    fn set_activity(&mut self, activity: Activity) {
+        if let Some(run) = &mut self.run {
+            run.set_activity(activity);
         }
-        if state == State::Running {
-            self.stretch_started = Some(Instant::now());
-        }
-        self.state = state;
     }
 
-    /// Where training stands on the epoch axis (0 before the first batch).
-    fn position(&self) -> f64 {
-        let per_epoch = self
-            .trainer
-            .as_ref()
-            .map_or(1, |t| t.batches_per_epoch().max(1));
-        (self.at.0 - 1) as f64 + self.at.1 as f64 / per_epoch as f64
-    }
-
-    fn elapsed(&self) -> Duration {
-        self.trained_for + self.stretch_started.map_or(Duration::ZERO, |s| s.elapsed())
-    }
-
-    /// Starts a run; one that cannot start leaves the last run's network in place (for
-    /// saving, drawing, reading). True when it started.
+    /// Starts a run in place of the last one; true when it started (else an error event
+    /// went out and the last run is still there).
     fn start(&mut self, config: RunConfig, origin: Origin) -> bool {
-        self.set_state(State::Idle);
-        match self.make_trainer(config, &origin) {
-            Ok(trainer) => {
-                let mut network = trainer.net.spec().describe();
-                if let Origin::FineTuned(path, _) = &origin {
-                    let name = path.file_name().unwrap_or_default().to_string_lossy();
-                    let frozen = finetune::frozen_tensors(&trainer.net);
-                    network += &format!(", fine-tuned from {name} ({frozen} tensors frozen)");
-                }
-                let event = Event::Started {
-                    data: trainer.data.clone(),
-                    network,
-                    config: trainer.config.clone(),
-                    initial: Arc::new(first_layer(&trainer)),
-                };
-                self.trainer = Some(trainer);
-                self.trained_for = Duration::ZERO;
-                self.samples = 0;
-                self.at = (1, 0);
-                self.pending_epochs.clear();
-                self.last_progress = None;
-                self.last_snapshot = None;
-                self.last_reconstruction = None;
-                self.send(event);
-                if let Origin::Saved(_) = origin {
-                    self.set_state(State::Paused);
-                    self.send_snapshots();
-                    self.send(Event::Paused);
-                } else {
-                    self.set_state(State::Running);
-                }
-                true
-            }
+        let trainer = match self.make_trainer(config, &origin) {
+            Ok(trainer) => trainer,
             Err(e) => {
-                self.send(Event::Error(format!("{e:#}")));
-                false
+                self.outbox.send_error(&e);
+                return false;
             }
+        };
+        let mut network = trainer.net.spec().describe();
+        if let Origin::FineTuned(path, _) = &origin {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let frozen = finetune::frozen_tensors(&trainer.net);
+            network += &format!(", fine-tuned from {name} ({frozen} tensors frozen)");
         }
+        let event = Event::Started {
+            data: trainer.data.clone(),
+            network,
+            config: trainer.config.clone(),
+            initial: Arc::new(first_layer(&trainer)),
+        };
+        // A loaded model waits, paused, for the user; a fresh or fine-tuned one trains.
+        let loaded = matches!(origin, Origin::Saved(_));
+        let activity = if loaded {
+            Activity::Paused
+        } else {
+            Activity::Running
+        };
+        self.run = Some(Run::new(trainer, activity));
+        self.outbox.send(event);
+        if loaded {
+            self.send_snapshots();
+            self.outbox.send(Event::Paused);
+        }
+        true
     }
 
     fn make_trainer(&mut self, config: RunConfig, origin: &Origin) -> anyhow::Result<Trainer> {
@@ -627,23 +497,21 @@ impl Worker {
         {
             return Ok(data.clone());
         }
-        self.send(Event::Loading(source.label()));
+        self.outbox.send(Event::Loading(source.label()));
         let data = Arc::new(source.load()?);
         self.data = Some((source.clone(), data.clone()));
         Ok(data)
     }
 
     fn train_one_batch(&mut self) {
-        let Some(trainer) = &mut self.trainer else {
-            self.set_state(State::Idle);
-            return;
-        };
+        let Some(run) = &mut self.run else { return };
+        let trainer = &mut run.trainer;
         let report = trainer.step();
         if report.diverged() {
             let lr = trainer.config.lr;
-            self.set_state(State::Paused);
+            run.set_activity(Activity::Paused);
             self.send_progress();
-            self.send(Event::Diverged {
+            self.outbox.send(Event::Diverged {
                 epoch: report.epoch,
                 batch: report.batch,
                 loss: report.loss,
@@ -657,8 +525,8 @@ impl Worker {
             }
             return;
         }
-        self.samples += report.samples;
-        self.at = (report.epoch, report.batch);
+        run.samples += report.samples;
+        (run.last_epoch, run.last_batch) = (report.epoch, report.batch);
         let done = report.epoch_done.is_some();
         let last_epoch = report.stop_early
             || report
@@ -667,267 +535,170 @@ impl Worker {
                 .is_some_and(|s| s.epoch >= trainer.config.epochs);
         let autoencoder = trainer.config.task == Task::Autoencode;
         let record = done.then(|| Arc::new(epoch_record(trainer)));
-        self.pending_epochs.extend(report.epoch_done);
+        run.pending_epochs.extend(report.epoch_done);
         if let Some(record) = record {
-            self.send(Event::Epoch(record));
+            self.outbox.send(Event::Epoch(record));
         }
-        let due =
-            |last: Option<Instant>, every: Duration| last.is_none_or(|t| t.elapsed() >= every);
-        if done || due(self.last_progress, PROGRESS_INTERVAL) {
-            self.send_progress_of(report.loss);
+        if done || due(run.last_progress, PROGRESS_INTERVAL) {
+            self.outbox.send(Event::Progress(run.progress(report.loss)));
         }
         if last_epoch {
             self.finish(Ending::Completed);
-        } else if done && due(self.last_snapshot, SNAPSHOT_INTERVAL) {
+        } else if done && due(run.last_snapshot, SNAPSHOT_INTERVAL) {
             self.send_snapshots();
-        } else if autoencoder && due(self.last_reconstruction, SNAPSHOT_INTERVAL) {
+        } else if autoencoder && due(run.last_reconstruction, SNAPSHOT_INTERVAL) {
             self.send_reconstructions();
         }
     }
 
+    /// A progress event with the last finished epoch's loss.
     fn send_progress(&mut self) {
-        let loss = self
-            .trainer
-            .as_ref()
-            .and_then(|t| t.history.last())
-            .map_or(f64::NAN, |s| s.train_loss);
-        self.send_progress_of(loss);
-    }
-
-    fn send_progress_of(&mut self, batch_loss: f64) {
-        let Some(t) = &self.trainer else { return };
-        let elapsed = self.elapsed();
-        let (epoch, batch) = self.at;
-        let progress = Progress {
-            epoch,
-            batch,
-            batches_per_epoch: t.batches_per_epoch(),
-            position: self.position(),
-            batch_loss,
-            lr: t.current_lr(),
-            samples_per_s: self.samples as f64 / elapsed.as_secs_f64().max(1e-9),
-            elapsed,
-            epoch_done: std::mem::take(&mut self.pending_epochs),
-        };
-        self.last_progress = Some(Instant::now());
-        self.send(Event::Progress(progress));
+        if let Some(run) = &mut self.run {
+            let loss = run.last_epoch_loss();
+            self.outbox.send(Event::Progress(run.progress(loss)));
+        }
     }
 
     fn send_snapshots(&mut self) {
-        let Some(t) = &mut self.trainer else { return };
+        let Some(run) = &mut self.run else { return };
+        let t = &mut run.trainer;
         let weights = Arc::new(first_layer(t));
         let validation = Arc::new(validate(t));
         let model = Arc::new(t.saved_model());
-        self.last_snapshot = Some(Instant::now());
-        self.send(Event::Weights(weights));
-        self.send(Event::Validation(validation));
-        self.send(Event::Model(model));
+        run.last_snapshot = Some(Instant::now());
+        self.outbox.send(Event::Weights(weights));
+        self.outbox.send(Event::Validation(validation));
+        self.outbox.send(Event::Model(model));
         self.send_reconstructions();
     }
 
     fn send_reconstructions(&mut self) {
-        let position = self.position();
-        let Some(t) = &mut self.trainer else { return };
-        if t.config.task != Task::Autoencode {
+        let Some(run) = &mut self.run else { return };
+        if run.trainer.config.task != Task::Autoencode {
             return;
         }
-        let valid = &t.data.valid;
-        let indices = reconstruction_picks(&valid.labels, valid.classes.len(), 2);
-        let originals = valid.images.select(ndarray::Axis(0), &indices);
-        let outputs = t.net.predict(originals.view(), originals.nrows().max(1));
-        let psnr = psnr_rows(originals.view(), outputs.view());
-        self.last_reconstruction = Some(Instant::now());
-        self.send(Event::Reconstructions(Arc::new(ReconstructionSnapshot {
-            position,
-            indices,
-            outputs,
-            psnr,
-        })));
+        let position = run.position();
+        let snapshot = reconstructions(&mut run.trainer, position);
+        run.last_reconstruction = Some(Instant::now());
+        self.outbox.send(Event::Reconstructions(Arc::new(snapshot)));
     }
 
     fn finish(&mut self, ending: Ending) {
-        self.set_state(State::Idle);
+        self.set_activity(Activity::Ended);
         self.send_progress();
         self.send_snapshots();
-        self.send(Event::Finished(ending));
+        self.outbox.send(Event::Finished(ending));
         self.next_sweep_member();
     }
 
-    /// Starts the sweep's next rate, if a sweep has one left (the member that just ended
-    /// is kept apart).
+    /// Starts the sweep's next rate, if a sweep has one left; the member that just ended
+    /// is kept apart.
     fn next_sweep_member(&mut self) {
         let Some(sweep) = &mut self.sweep else { return };
-        let Some(&lr) = sweep.rates.get(sweep.next) else {
-            self.sweep = None;
-            self.end_sweep();
-            return;
-        };
-        if sweep.next > 0 {
-            self.sweep_members.push(self.trainer.take());
-        }
-        let Some(sweep) = &mut self.sweep else { return };
         let index = sweep.next;
-        sweep.next += 1;
-        let config = RunConfig {
+        let config = sweep.rates.get(index).map(|&lr| RunConfig {
             lr,
             ..sweep.config.clone()
+        });
+        sweep.next += 1;
+        if index > 0 {
+            self.keep_sweep_member();
+        }
+        let Some(config) = config else {
+            return self.end_sweep();
         };
-        self.send(Event::SweepMember { index, lr });
+        self.outbox.send(Event::SweepMember {
+            index,
+            lr: config.lr,
+        });
         if !self.start(config, Origin::Fresh) {
-            self.sweep = None; // it failed with an error event
-            self.end_sweep();
+            self.end_sweep(); // it failed with an error event
         }
     }
 
-    /// The last member is kept apart and the run the sweep set aside is current again.
+    /// The sweep member that ended is kept apart for "use this rate's network".
+    fn keep_sweep_member(&mut self) {
+        if let Some(run) = self.run.take() {
+            self.sweep_members.push(Some(run.trainer));
+        }
+    }
+
+    /// The run the sweep set aside is the current one again.
     fn end_sweep(&mut self) {
-        if let Some(member) = self.trainer.take() {
-            self.sweep_members.push(Some(member));
-        }
-        self.trainer = self.before_sweep.take();
-        self.set_state(State::Idle);
+        self.sweep = None;
+        self.run = self.before_sweep.take();
     }
 
-    /// Makes a sweep member's network the current run, finished where it ended.
-    fn adopt(&mut self, member: Trainer) {
-        self.sweep = None;
+    /// Makes a sweep member's network the current run, ended where it ended.
+    fn adopt(&mut self, trainer: Trainer) {
         self.before_sweep = None;
-        self.set_state(State::Idle);
         let event = Event::Started {
-            data: member.data.clone(),
-            network: member.net.spec().describe(),
-            config: member.config.clone(),
-            initial: Arc::new(first_layer(&member)),
+            data: trainer.data.clone(),
+            network: trainer.net.spec().describe(),
+            config: trainer.config.clone(),
+            initial: Arc::new(first_layer(&trainer)),
         };
-        self.at = (
-            member.epoch().saturating_sub(1).max(1),
-            member.batches_per_epoch(),
-        );
-        self.pending_epochs = member.history.clone();
-        self.trained_for = Duration::ZERO;
-        self.samples = 0;
-        self.trainer = Some(member);
-        self.send(event);
+        let mut run = Run::new(trainer, Activity::Ended);
+        let epochs = run.trainer.history.len();
+        if epochs > 0 {
+            (run.last_epoch, run.last_batch) = (epochs, run.trainer.batches_per_epoch());
+        }
+        run.pending_epochs = run.trainer.history.clone();
+        self.run = Some(run);
+        self.outbox.send(event);
         self.finish(Ending::Completed);
     }
 
-    fn save(&self, path: &std::path::Path, weights: Weights) -> anyhow::Result<()> {
-        let Some(t) = &self.trainer else {
+    fn save(&self, path: &Path, weights: Weights) -> anyhow::Result<()> {
+        let Some(run) = &self.run else {
             anyhow::bail!("there is no trained network to save yet: press Train first")
         };
-        t.saved(weights).save(path)
+        run.trainer.saved(weights).save(path)
     }
 }
 
-/// The weights of the first dense or convolution layer.
-pub(crate) fn first_layer(t: &Trainer) -> WeightSnapshot {
-    let (weights, kernel_channels) = t
-        .net
-        .layers()
-        .iter()
-        .find_map(|l| match l {
-            Layer::Dense(d) => Some((d.w().to_owned(), None)),
-            Layer::Conv2d(c) => {
-                let shape = c.weight.value.shape();
-                let (tiles, pixels) = (shape[0] * shape[1], shape[2] * shape[3]);
-                let kernels = c
-                    .weight
-                    .value
-                    .to_shape((tiles, pixels))
-                    .expect("a conv weight is [out, in, k, k]")
-                    .t()
-                    .to_owned();
-                Some((kernels, Some(shape[1])))
-            }
-            _ => None,
-        })
-        .unwrap_or_else(|| (Array2::zeros((0, 0)), None));
-    WeightSnapshot {
-        epoch: t.history.len(),
-        weights,
-        kernel_channels,
-    }
+/// The message of a caught panic (`panic!` carries a `&str` or a `String`).
+pub fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
-/// What an epoch leaves for the history views; the validation results are those the
-/// trainer computed at the epoch's end.
-fn epoch_record(t: &Trainer) -> EpochRecord {
-    let validation = match (&t.last_valid, t.config.task) {
-        (Some(valid), Task::Classify) => {
-            let (predicted, confidence, confusion) = classified(&valid.outputs, &t.data.valid);
-            Some(Arc::new(ValidationSnapshot {
-                epoch: t.history.len(),
-                loss: valid.loss,
-                accuracy: valid.accuracy,
-                outputs: Array2::zeros((0, 0)),
-                predicted,
-                confidence,
-                confusion: Some(confusion),
-                psnr: Vec::new(),
-                latent: None,
-            }))
-        }
-        _ => None,
-    };
-    let histograms = t
-        .net
-        .params()
-        .into_iter()
-        .filter(|(_, name, _)| !name.starts_with("running_"))
-        .map(|(layer, name, p)| ParamHistogram {
-            name: format!("layer {layer} {name}"),
-            values: Histogram::of(p.value.iter()),
-            gradients: Histogram::of(p.grad.iter()),
-        })
-        .collect();
-    EpochRecord {
-        weights: Arc::new(first_layer(t)),
-        validation,
-        histograms,
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::toy::ToyKind;
 
-/// A classifier's predicted class and its probability per image, and the
-/// `[true, predicted]` counts.
-fn classified(outputs: &Array2<f32>, data: &Dataset) -> (Vec<usize>, Vec<f32>, Array2<usize>) {
-    let predicted = predictions(outputs);
-    let confidence = predicted
-        .iter()
-        .enumerate()
-        .map(|(i, &p)| outputs[[i, p]])
-        .collect();
-    let confusion = confusion_matrix(&data.labels, &predicted, data.classes.len());
-    (predicted, confidence, confusion)
-}
+    #[test]
+    fn a_panic_in_a_step_becomes_an_error_event_and_a_paused_run() {
+        let (_commands, command_rx) = unbounded();
+        let (report_tx, reports) = unbounded();
+        let mut worker = Worker::new(command_rx, report_tx, Box::new(|| {}));
+        worker.handle(Command::Start(RunConfig {
+            epochs: 5,
+            ..RunConfig::toy(ToyKind::FourClusters)
+        }));
+        assert_eq!(worker.activity(), Some(Activity::Running));
+        let _ = reports.try_iter().count();
 
-fn validate(t: &mut Trainer) -> ValidationSnapshot {
-    let data = t.data.clone();
-    let Evaluation {
-        loss,
-        accuracy,
-        outputs,
-    } = t.evaluate(&data.valid);
-    let (mut psnr, mut latent) = (Vec::new(), None);
-    let (predicted, confidence, confusion) = match t.config.task {
-        Task::Classify => {
-            let (predicted, confidence, confusion) = classified(&outputs, &data.valid);
-            (predicted, confidence, Some(confusion))
-        }
-        Task::Autoencode => {
-            psnr = psnr_rows(data.valid.images.view(), outputs.view());
-            latent = codes(&mut t.net, data.valid.images.view()).map(|c| pca_2d(c.view()));
-            (Vec::new(), Vec::new(), None)
-        }
-    };
-    ValidationSnapshot {
-        epoch: t.history.len(),
-        loss,
-        accuracy,
-        outputs,
-        predicted,
-        confidence,
-        confusion,
-        psnr,
-        latent,
+        worker.guarded(|w| {
+            w.train_one_batch();
+            panic!("a bug in a layer");
+        });
+        let events: Vec<Event> = reports.try_iter().map(|r| r.event).collect();
+        let [.., Event::Error(message), Event::Paused] = events.as_slice() else {
+            panic!("expected an error and a pause, got {events:?}")
+        };
+        assert!(message.contains("a bug in a layer"), "{message}");
+        assert_eq!(worker.activity(), Some(Activity::Paused));
+
+        // The worker lives on and the run still trains.
+        worker.handle(Command::Step);
+        let stepped = reports
+            .try_iter()
+            .any(|r| matches!(r.event, Event::Progress(_)));
+        assert!(stepped, "a step after the panic trains");
     }
 }
