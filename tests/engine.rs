@@ -154,6 +154,63 @@ fn diverging_learning_rate_is_reported_not_applied() {
     );
 }
 
+fn values(net: &Network<f32>) -> Vec<Vec<f32>> {
+    net.params()
+        .iter()
+        .map(|(_, _, p)| p.value.iter().copied().collect())
+        .collect()
+}
+
+#[test]
+fn divergence_rolls_back_to_the_last_good_weights_and_a_lower_rate_goes_on_from_them() {
+    let config = RunConfig {
+        hidden: 8,
+        batch: 4,
+        lr: 0.05,
+        momentum: 0.9,
+        ..RunConfig::default()
+    };
+    let mut trainer = Trainer::new(config, toy_splits()).unwrap();
+    let start = values(&trainer.net);
+    // Before any epoch ended the last good weights are those before the first batch.
+    trainer.set_lr(1e4);
+    let report = (0..200)
+        .map(|_| trainer.step())
+        .find(|r| r.diverged())
+        .expect("lr 1e4 blows up");
+    assert_eq!(report.rolled_back_to, Some(0));
+    assert_eq!(
+        values(&trainer.net),
+        start,
+        "the weights before the first batch"
+    );
+
+    // A good epoch, then a blow-up: back to that epoch's weights and optimiser state.
+    trainer.set_lr(0.05);
+    let done = trainer.run_epoch(|_| {});
+    assert!(
+        !done.diverged(),
+        "a sane rate trains on from the rolled-back weights"
+    );
+    let epoch = done.epoch_done.expect("the epoch ended").epoch;
+    let good = trainer.last_good().clone();
+    assert_eq!(good.epoch, epoch);
+    trainer.set_lr(1e4);
+    let report = (0..200)
+        .map(|_| trainer.step())
+        .find(|r| r.diverged())
+        .expect("lr 1e4 blows up");
+    assert_eq!(report.rolled_back_to, Some(epoch));
+    assert_eq!(values(&trainer.net), values(&good.net));
+    trainer.set_lr(0.05);
+    let next = trainer.step();
+    assert!(
+        !next.diverged() && next.loss < 10.0 * good.valid_loss.max(0.1),
+        "the lower rate trains from the good weights: loss {}",
+        next.loss
+    );
+}
+
 #[test]
 fn model_round_trips_through_safetensors() {
     let spec = NetworkSpec::mlp(1024, &[64], Activation::Sigmoid, 36);

@@ -288,6 +288,41 @@ fn a_diverging_learning_rate_pauses_with_a_message_and_reset_clears_it() {
 }
 
 #[test]
+fn after_divergence_a_lower_rate_resumes_from_the_rolled_back_weights() {
+    let mut h = lab(50, 10.0, None);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "divergence", |a| a.session.phase == Phase::Diverged);
+    let Some(Notice::Warning(message)) = h.state().session.notice.clone() else {
+        panic!("a warning");
+    };
+    assert!(
+        message.contains("went back to its weights before the first batch"),
+        "{message}"
+    );
+    let diverged_at = position(h.state());
+    h.get_by_role_and_label(egui::accesskit::Role::SpinButton, "Learning rate")
+        .set_value_accesskit(0.01);
+    h.step();
+    h.get_by_label("Resume").click();
+    wait_for(&mut h, "the run to resume", |a| {
+        a.session.phase == Phase::Training
+    });
+    wait_for(&mut h, "training past the point it diverged at", |a| {
+        position(a) > diverged_at + 0.5 || a.session.phase == Phase::Diverged
+    });
+    assert_eq!(
+        h.state().session.phase,
+        Phase::Training,
+        "{:?}",
+        h.state().session.notice
+    );
+    h.get_by_label("Stop").click();
+    wait_for(&mut h, "the run to stop", |a| {
+        a.session.phase == Phase::Finished(Ending::Stopped)
+    });
+}
+
+#[test]
 fn a_bad_nist36_folder_shows_the_loaders_message() {
     let missing = PathBuf::from("/nonexistent/nist36");
     let mut h = lab(3, 0.01, Some(missing.clone()));
@@ -537,6 +572,29 @@ fn the_ocr_tab_reads_with_the_model_trained_in_this_session() {
     );
 }
 
+#[test]
+fn the_ocr_tab_keeps_the_default_when_the_trained_model_knows_only_digits() {
+    let mut h = lab(1, 0.05, None);
+    h.state_mut().settings.config.classes = "0-9".into();
+    h.get_by_label("OCR").click();
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    run_frames(&mut h, 2);
+    assert!(
+        !h.state().tabs.ocr.uses_trained(),
+        "a digits-only model would read letters as digits"
+    );
+    assert!(h.query_by_label_contains("26 fewer classes").is_some());
+    h.get_by_label("trained in this session").click();
+    h.step();
+    assert!(
+        h.state().tabs.ocr.uses_trained(),
+        "the user may still pick it"
+    );
+}
+
 /// Presses the primary button at the first point, moves through the rest, releases.
 fn drag_through(h: &mut Harness<'_, LabApp>, points: &[egui::Pos2]) {
     let button = |pos, pressed| egui::Event::PointerButton {
@@ -728,11 +786,9 @@ fn with_zero_init_the_toy_networks_hidden_units_stay_identical() {
     h.state_mut().settings.config.epochs = 30;
     h.get_by_label("Train").click();
     // It cannot learn, and the window says so before the last epoch.
-    wait_for(
-        &mut h,
-        "the stall warning",
-        |a| matches!(&a.session.notice, Some(Notice::Warning(m)) if m.contains("zero initialisation")),
-    );
+    wait_for(&mut h, "the stall warning", |a| {
+        matches!(&a.session.notice, Some(Notice::Warning(m)) if m.contains("zero initialisation"))
+    });
     h.step();
     assert!(
         h.query_by_label("all 16 hidden units of the first layer are identical")
@@ -848,6 +904,44 @@ fn run_sweep(h: &mut Harness<'_, LabApp>, rates: &str) {
 }
 
 #[test]
+fn a_sweep_leaves_the_trained_run_alone_and_a_rate_can_be_adopted() {
+    let mut h = lab(2, 0.05, None);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let model = h.state().session.model.clone().unwrap();
+    let history = h.state().session.history.clone();
+    run_sweep(&mut h, "0.5x, 1000x");
+    wait_for(&mut h, "the user's run back", |a| {
+        a.session
+            .model
+            .as_ref()
+            .is_some_and(|m| std::sync::Arc::ptr_eq(m, &model))
+    });
+    let s = &h.state().session;
+    assert_eq!(s.history, history, "the run's curves stay");
+    assert_eq!(s.phase, Phase::Finished(Ending::Completed));
+    assert_eq!(s.config.as_ref().unwrap().lr, 0.05);
+    assert_eq!(h.state().tabs.sweep.members.len(), 2);
+    h.query_all_by_label("use this rate's network")
+        .next()
+        .expect("a button per rate")
+        .click();
+    wait_for(&mut h, "the adopted rate's run", |a| {
+        a.session.config.as_ref().is_some_and(|c| c.lr == 0.025)
+            && a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let s = &h.state().session;
+    assert_eq!(
+        s.history,
+        h.state().tabs.sweep.members[0].history,
+        "its curves are the member's"
+    );
+    assert!(s.model.is_some(), "Draw and OCR read with it");
+}
+
+#[test]
 fn a_two_rate_sweep_overlays_two_runs_from_the_same_start_and_tabulates_them() {
     let mut h = lab(3, 0.05, None);
     // A plain run at the current rate, to compare with the sweep's 1x rate.
@@ -912,9 +1006,197 @@ fn a_diverging_rate_in_a_sweep_is_marked_and_the_next_rate_still_trains() {
     assert!(h.query_by_label_contains("diverged at epoch").is_some());
     assert_eq!(
         h.state().session.phase,
-        Phase::Finished(Ending::Completed),
-        "the last rate's run is shown"
+        Phase::Idle,
+        "no run before the sweep: none after it (its members stay in the Sweep tab)"
     );
+    assert!(
+        h.state().session.notice.is_none(),
+        "a member's divergence is its row's, not the run's banner"
+    );
+}
+
+/// Clicks `button`, then fills the in-window chooser's path field with `path` and presses
+/// `confirm` (the native dialog of these tests answers at once, as rfd does with no portal).
+fn choose_in_window(
+    h: &mut Harness<'_, LabApp>,
+    button: &str,
+    path: &std::path::Path,
+    confirm: &str,
+) {
+    h.get_by_label(button).click();
+    run_frames(h, 4);
+    let field = h.get_by_label("Path:");
+    field.focus();
+    field.set_text_value_accesskit(&path.display().to_string());
+    run_frames(h, 2);
+    h.get_by_label(confirm).click();
+    run_frames(h, 4);
+}
+
+#[test]
+fn with_no_native_dialog_open_data_folder_opens_the_in_window_chooser_and_uses_its_folder() {
+    let mut h = lab(1, 0.05, None);
+    h.state_mut().settings.config.data = DataSource::Builtin;
+    run_frames(&mut h, 2);
+    let fixture = common::nist36_fixture();
+    choose_in_window(
+        &mut h,
+        "Open data folder...",
+        &fixture,
+        "Choose this folder",
+    );
+    assert_eq!(h.state().settings.config.data, DataSource::Nist36(fixture));
+    assert!(
+        h.query_by_label("Choose this folder").is_none(),
+        "the chooser closed"
+    );
+}
+
+#[test]
+fn with_no_native_dialog_save_model_saves_where_the_in_window_chooser_says() {
+    let mut h = lab(1, 0.05, None);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let typed = dir.path().join("typed"); // the chooser adds the extension
+    choose_in_window(&mut h, "Save model...", &typed, "Save");
+    let saved = dir.path().join("typed.safetensors");
+    wait_for(&mut h, "the model to be saved", |_| saved.is_file());
+    assert!(
+        nnlab::nn::SavedModel::load(&saved).is_ok(),
+        "a model that loads"
+    );
+}
+
+#[test]
+fn every_file_button_opens_the_in_window_chooser_when_the_native_dialog_cannot() {
+    let mut h = lab(1, 0.05, None);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let buttons = [
+        (Tab::Curves, "Open data folder..."),
+        (Tab::Curves, "Save model..."),
+        (Tab::Curves, "Load model..."),
+        (Tab::Curves, "Fine-tune from model..."),
+        (Tab::Curves, "Export run..."),
+        (Tab::Curves, "Export CSV..."),
+        (Tab::Curves, "Save plot PNG..."),
+        (Tab::Ocr, "Open photo…"),
+    ];
+    for (tab, button) in buttons {
+        h.state_mut().settings.tab = tab;
+        run_frames(&mut h, 2);
+        h.get_by_label(button).click();
+        run_frames(&mut h, 4);
+        assert!(
+            h.query_by_label("Path:").is_some(),
+            "{button} opened the in-window chooser"
+        );
+        h.get_by_label("Cancel").click();
+        run_frames(&mut h, 3);
+        assert!(h.query_by_label("Path:").is_none(), "Cancel closed it");
+    }
+}
+
+#[test]
+fn a_run_that_cannot_start_leaves_the_last_one_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("kept.safetensors");
+    let mut h = lab(1, 0.05, Some(saved.clone()));
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    h.state_mut().settings.config.classes = "foo".into();
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the error", |a| {
+        matches!(a.session.notice, Some(Notice::Error(_)))
+    });
+    let s = &h.state().session;
+    assert_eq!(s.phase, Phase::Finished(Ending::Completed));
+    assert_eq!(s.history.len(), 1, "the curves stay");
+    assert!(s.has_network() && s.model.is_some(), "the model stays");
+    h.get_by_label("Save model...").click();
+    wait_for(&mut h, "the kept network to be saved", |_| saved.is_file());
+}
+
+/// The widgets of the window that lie (partly) outside it, by role, label and place.
+fn widgets_outside_the_window(h: &Harness<'_, LabApp>, size: egui::Vec2) -> Vec<String> {
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size).expand(0.5);
+    h.root()
+        .query_all(egui_kittest::kittest::by().predicate(|_| true))
+        .filter_map(|node| {
+            let b = node.accesskit_node().bounding_box()?;
+            let ppp = h.ctx.pixels_per_point();
+            let r = egui::Rect::from_min_max(
+                egui::pos2(b.x0 as f32 / ppp, b.y0 as f32 / ppp),
+                egui::pos2(b.x1 as f32 / ppp, b.y1 as f32 / ppp),
+            );
+            // Only beside or above: what lies below the window's bottom edge is scrolled out
+            // of a scroll area (the side panel, the histograms, the autoencoder's pictures),
+            // which accessibility rectangles do not tell apart from a cut-off layout.
+            let beside = r.min.x < window.min.x || r.max.x > window.max.x;
+            let below = r.min.y < window.min.y;
+            (r.is_positive() && (beside || below)).then(|| {
+                let label = node.accesskit_node().label().unwrap_or_default();
+                format!("{:?} '{label}' at {r:?}", node.accesskit_node().role())
+            })
+        })
+        .collect()
+}
+
+/// Renders every tab at the smallest supported window and a common one and checks that
+/// every widget lies inside it.
+fn assert_every_tab_fits(h: &mut Harness<'_, LabApp>) {
+    let mut outside = Vec::new();
+    for size in [egui::vec2(1024.0, 700.0), egui::vec2(1280.0, 800.0)] {
+        h.set_size(size);
+        for &tab in Tab::ALL {
+            h.state_mut().settings.tab = tab;
+            run_frames(h, 4);
+            for w in widgets_outside_the_window(h, size) {
+                outside.push(format!("{size:?} {tab:?}: {w}"));
+            }
+        }
+    }
+    assert!(
+        outside.is_empty(),
+        "outside the window:\n{}",
+        outside.join("\n")
+    );
+}
+
+#[test]
+fn every_tab_of_a_classifier_run_fits_1024x700_and_1280x800() {
+    let mut h = lab(1, 0.05, None);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let photo = common::shared_data().join("02_letters.jpg");
+    let ctx = h.ctx.clone();
+    h.state_mut().tabs.ocr.open_path(&ctx, &photo);
+    h.state_mut().settings.tab = Tab::Ocr; // the tab receives the reading
+    wait_for(&mut h, "the photo to be read", |a| !a.tabs.ocr.is_running());
+    assert_every_tab_fits(&mut h);
+}
+
+#[test]
+fn every_tab_of_an_autoencoder_run_fits_1024x700_and_1280x800() {
+    let mut h = lab(1, 0.01, None);
+    h.get_by_label("autoencoder").click();
+    h.step();
+    h.state_mut().settings.config.lr = 0.01;
+    h.state_mut().settings.config.epochs = 1;
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    assert_every_tab_fits(&mut h);
 }
 
 #[test]

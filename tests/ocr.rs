@@ -349,21 +349,6 @@ impl eframe::egui::DroppedFile for Dropped {
     }
 }
 
-/// Never opens a window.
-struct NoDialog;
-
-impl nnlab::gui::dialog::FileDialog for NoDialog {
-    fn pick_folder(&mut self, _: &str) -> Option<PathBuf> {
-        None
-    }
-    fn open_file(&mut self, _: &str, _: nnlab::gui::dialog::FileKind) -> Option<PathBuf> {
-        None
-    }
-    fn save_file(&mut self, _: &str, _: nnlab::gui::dialog::FileKind, _: &str) -> Option<PathBuf> {
-        None
-    }
-}
-
 fn click_at<S>(h: &mut egui_kittest::Harness<'_, S>, pos: eframe::egui::Pos2) {
     use eframe::egui::{Event, Modifiers, PointerButton};
     h.event(Event::PointerMoved(pos));
@@ -397,7 +382,6 @@ fn dropping_a_photo_on_the_ocr_tab_shows_its_text() {
                     session: &mut session,
                     settings: &mut settings,
                     actions: &mut Vec::new(),
-                    dialog: &mut NoDialog,
                 };
                 eframe::egui::CentralPanel::default().show(ui, |ui| panel.ui(ui, &mut cx));
             },
@@ -428,6 +412,7 @@ fn dropping_a_photo_on_the_ocr_tab_shows_its_text() {
         "read '{text}'"
     );
     assert!(h.query_by_label_contains("Recognised text").is_some());
+    the_picture_fits_zooms_at_the_pointer_and_pans(&mut h);
 
     // Correct the first character to 'Q' and add its crop to the training data.
     let folder = tempfile::tempdir().unwrap().keep().join("corrections");
@@ -439,7 +424,8 @@ fn dropping_a_photo_on_the_ocr_tab_shows_its_text() {
     h.get_by_label("Set").click();
     h.run();
     assert!(h.state().text.starts_with('Q'), "{}", h.state().text);
-    h.get_by_label("Add 1 corrected crops to training data")
+    assert!(h.state().is_corrected(0), "the box shows as corrected");
+    h.get_by_label("Add 1 corrected crop to training data")
         .click();
     h.run();
     let saved: Vec<_> = std::fs::read_dir(folder.join("Q")).unwrap().collect();
@@ -486,6 +472,70 @@ fn dropping_a_photo_on_the_ocr_tab_shows_its_text() {
     h.run();
     assert!(h.state().params.orient_auto);
     assert!(!h.state().params.by_recognition);
+}
+
+/// The photo opens fitted to its view; zooming (Ctrl+wheel or pinch) keeps the point under
+/// the pointer in place; a drag pans; "Fit" brings the whole picture back.
+fn the_picture_fits_zooms_at_the_pointer_and_pans(
+    h: &mut egui_kittest::Harness<'_, nnlab::gui::ocr::OcrPanel>,
+) {
+    use eframe::egui::{Event, Modifiers, PointerButton, Pos2, Rect, vec2};
+    use egui_kittest::kittest::Queryable;
+    let placed = |h: &egui_kittest::Harness<'_, nnlab::gui::ocr::OcrPanel>| -> (Rect, Rect) {
+        h.state().picture_and_view().expect("the picture was drawn")
+    };
+    let (fitted, view) = placed(h);
+    let eps = 0.5;
+    assert!(
+        view.expand(eps).contains_rect(fitted),
+        "{fitted:?} lies inside the view {view:?}"
+    );
+    assert!(
+        (fitted.width() - view.width()).abs() < eps
+            || (fitted.height() - view.height()).abs() < eps,
+        "{fitted:?} fills the view {view:?} on one side"
+    );
+    let pointer = fitted.lerp_inside(vec2(0.7, 0.6));
+    let under = |r: Rect| (pointer - r.min) / r.size();
+    h.event(Event::PointerMoved(pointer));
+    h.event(Event::Zoom(2.0));
+    h.run();
+    let (zoomed, _) = placed(h);
+    assert!(
+        (zoomed.width() / fitted.width() - 2.0).abs() < 0.01,
+        "{zoomed:?} twice {fitted:?}"
+    );
+    assert!(
+        (under(zoomed) - under(fitted)).length() < 1e-3,
+        "the point under the pointer stayed: {:?} against {:?}",
+        under(zoomed),
+        under(fitted)
+    );
+    let to = pointer + vec2(-60.0, -40.0);
+    let press = |pos: Pos2, pressed| Event::PointerButton {
+        pos,
+        button: PointerButton::Primary,
+        pressed,
+        modifiers: Modifiers::NONE,
+    };
+    h.event(press(pointer, true));
+    h.run();
+    for step in 1..=6 {
+        h.event(Event::PointerMoved(
+            pointer + (to - pointer) * (step as f32 / 6.0),
+        ));
+        h.run();
+    }
+    h.event(press(to, false));
+    h.run();
+    let (panned, _) = placed(h);
+    assert!(
+        (panned.min - (zoomed.min + (to - pointer))).length() < 1.0,
+        "the drag moved the picture with the pointer: {panned:?} from {zoomed:?}"
+    );
+    h.get_by_label("Fit").click();
+    h.run();
+    assert_eq!(placed(h).0, fitted, "Fit shows the whole picture again");
 }
 
 /// [`fixture_model`], trained once for all the tests of this file that need it.

@@ -1,7 +1,7 @@
 //! The window's layout and its ends of the channels to the training worker.
 
 use super::capture::Capture;
-use super::dialog::{self, FileDialog};
+use super::dialog::{self, FileChooser, FileDialog};
 use super::screenshot::Autopilot;
 use super::session::Session;
 use super::settings::{Settings, Tab};
@@ -42,7 +42,11 @@ pub struct LabApp {
     pub tabs: TabPanels,
     pub frames: FrameTimes,
     worker: Option<WorkerHandle>,
-    dialog: Box<dyn FileDialog>,
+    dialog: FileChooser,
+    /// The action whose file request waits in the in-window chooser; repeated once chosen.
+    waiting_for_file: Option<Action>,
+    /// The run a sweep set aside: the current one again when the sweep ends.
+    before_sweep: Option<Session>,
     capture: Capture,
     autopilot: Option<Autopilot>,
     /// A photo to read in the OCR tab at the first frame.
@@ -59,7 +63,9 @@ impl LabApp {
             tabs: TabPanels::default(),
             frames: FrameTimes::default(),
             worker: None,
-            dialog,
+            dialog: FileChooser::new(dialog),
+            waiting_for_file: None,
+            before_sweep: None,
             capture: Capture::default(),
             autopilot: None,
             photo: None,
@@ -122,12 +128,19 @@ impl LabApp {
                 session: &mut self.session,
                 settings: &mut self.settings,
                 actions: &mut actions,
-                dialog: self.dialog.as_mut(),
             };
             self.tabs.panel(cx.settings.tab).ui(ui, &mut cx);
         });
+        if self.dialog.ui(ui.ctx())
+            && let Some(action) = self.waiting_for_file.take()
+        {
+            actions.push(action);
+        }
         for action in actions {
-            self.perform(ui.ctx(), action);
+            self.perform(ui.ctx(), action.clone());
+            if self.dialog.take_opened() {
+                self.waiting_for_file = Some(action);
+            }
         }
         self.frames.record_ui(started.elapsed());
     }
@@ -145,8 +158,13 @@ impl LabApp {
                 // A loaded model brings its own settings; show them.
                 self.settings.config = config.clone();
             }
+            let sweeping = self.tabs.sweep.is_running();
             self.tabs.sweep.apply(&event);
             self.session.apply(event);
+            if sweeping && !self.tabs.sweep.is_running() {
+                // The sweep's members stay in its tab; the user's run is back.
+                self.session = self.before_sweep.take().unwrap_or_default();
+            }
         }
         for result in self.capture.finished() {
             self.session.note_result("saved", result);
@@ -168,20 +186,25 @@ impl LabApp {
         }
         match action {
             Action::Sweep(rates) => {
-                self.session.restart();
+                self.before_sweep = Some(std::mem::take(&mut self.session));
                 self.tabs.sweep.start(rates.len());
                 self.send(Command::Sweep(self.settings.config.clone(), rates));
             }
             Action::Train => {
-                self.session.restart();
                 self.tabs.confusion.selected = None;
                 self.send(Command::Start(self.settings.config.clone()));
+            }
+            Action::AdoptSweepMember(index) => {
+                self.before_sweep = None;
+                self.tabs.confusion.selected = None;
+                self.send(Command::AdoptSweepMember(index));
             }
             Action::Pause => self.send(Command::Pause),
             Action::Resume => self.send(Command::Resume),
             Action::Step => self.send(Command::Step),
             Action::Stop => self.send(Command::Stop),
             Action::Reset => {
+                self.before_sweep = None;
                 self.session.restart();
                 self.tabs.confusion.selected = None;
                 self.send(Command::Reset);
@@ -189,6 +212,14 @@ impl LabApp {
             Action::SetLr(lr) => {
                 if self.session.config.as_ref().is_some_and(|c| c.lr != lr) {
                     self.send(Command::SetLr(lr));
+                }
+            }
+            Action::OpenPhoto => {
+                if let Some(path) = self
+                    .dialog
+                    .open_file("Open a photo of handwriting", super::ocr::IMAGE)
+                {
+                    self.tabs.ocr.open_path(ctx, &path);
                 }
             }
             Action::PickDataFolder => {
@@ -223,13 +254,11 @@ impl LabApp {
             }
             Action::LoadModel => {
                 if let Some(path) = self.dialog.open_file("Load model", dialog::MODEL) {
-                    self.session.restart();
                     self.send(Command::Load(path, self.settings.config.clone()));
                 }
             }
             Action::FineTune(freeze) => {
                 if let Some(path) = self.dialog.open_file("Fine-tune from model", dialog::MODEL) {
-                    self.session.restart();
                     self.tabs.confusion.selected = None;
                     self.send(Command::FineTune {
                         model: path,

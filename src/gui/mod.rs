@@ -68,6 +68,8 @@ pub enum Action {
     Reset,
     SetLr(f64),
     PickDataFolder,
+    /// Read a photo of handwriting in the OCR tab.
+    OpenPhoto,
     SaveModel,
     /// Write the trained network as an ONNX file.
     ExportOnnx,
@@ -79,6 +81,8 @@ pub enum Action {
     ExportRun,
     /// Train the current settings once per rate.
     Sweep(Vec<f64>),
+    /// Make the last sweep's network of this rate (index) the current run.
+    AdoptSweepMember(usize),
 }
 
 /// Opens the window (reading `photo` in the OCR tab if given); with a plan, trains, saves

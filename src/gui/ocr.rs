@@ -1,7 +1,8 @@
 //! The OCR tab: drop a photo of handwriting (or open one), see the boxes and the text.
 //! The pipeline runs on a background thread and re-runs when a slider moves.
 
-use super::dialog::{FileDialog, FileKind};
+use super::Action;
+use super::dialog::FileKind;
 use super::job::Job;
 use super::palette::{ink_image, texture};
 use super::tab::{TabContext, TabPanel};
@@ -28,6 +29,43 @@ pub const IMAGE: FileKind = FileKind {
 const LOW_CONFIDENCE: f32 = 0.5;
 const SURE: Color32 = Color32::from_rgb(0, 150, 60);
 const UNSURE: Color32 = Color32::from_rgb(230, 110, 0);
+/// A box the user corrected: neither sure nor unsure, the user said what it is.
+const CORRECTED: Color32 = Color32::from_rgb(60, 140, 255);
+/// How far one may zoom out and in, relative to the zoom that fits the whole picture.
+const ZOOM_RANGE: std::ops::RangeInclusive<f32> = 0.5..=40.0;
+/// Points of mouse-wheel scrolling that double (or halve) the zoom.
+const WHEEL_POINTS_PER_DOUBLING: f32 = 200.0;
+
+/// Where the picture sits in its view: screen points per picture pixel, and the picture's
+/// top-left corner relative to the view's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Placement {
+    scale: f32,
+    offset: Vec2,
+}
+
+impl Placement {
+    /// The whole picture (`size` pixels) centred in a view of `view` points.
+    fn fit(view: Vec2, size: Vec2) -> Self {
+        let scale = (view.x / size.x).min(view.y / size.y).max(1e-3);
+        Self {
+            scale,
+            offset: (view - size * scale) / 2.0,
+        }
+    }
+
+    /// Zoomed by `factor` (kept within [`ZOOM_RANGE`] of `fit_scale`) so that the picture
+    /// point under `pointer` (view coordinates) stays under it.
+    fn zoomed(self, factor: f32, pointer: Vec2, fit_scale: f32) -> Self {
+        let scale = (self.scale * factor)
+            .clamp(ZOOM_RANGE.start() * fit_scale, ZOOM_RANGE.end() * fit_scale);
+        let under = (pointer - self.offset) / self.scale;
+        Self {
+            scale,
+            offset: pointer - under * scale,
+        }
+    }
+}
 
 /// A finished run.
 pub struct Done {
@@ -46,6 +84,9 @@ pub struct OcrPanel {
     pub use_default: bool,
     /// The trained model changed since the last reading.
     model_changed: bool,
+    /// The shipped default's classes the trained model cannot read (then it is not
+    /// switched to by itself).
+    lacks: Vec<String>,
     photo: Option<(String, Arc<DynamicImage>)>,
     running: Option<Job<Done>>,
     /// The parameters changed while a run was going: run again when it ends.
@@ -53,7 +94,12 @@ pub struct OcrPanel {
     pub result: Option<Result<Done, String>>,
     /// `None`: the photo; else a stage picture.
     stage: Option<Stage>,
-    zoom: f32,
+    /// How the picture sits in its view once the user zoomed or panned; `None`: fitted to
+    /// the view, whatever its size (a new photo, "Fit").
+    placement: Option<Placement>,
+    /// Where the view and the picture were drawn last frame (screen points).
+    view_rect: Option<Rect>,
+    picture_rect: Option<Rect>,
     picture: Option<(Option<Stage>, TextureHandle)>,
     hover_crop: Option<(usize, TextureHandle)>,
     /// The recognised text (the user may edit and copy it).
@@ -93,23 +139,66 @@ impl OcrPanel {
         self.box_rects.get(i).map(|r| r.center())
     }
 
+    /// Where the picture was drawn last frame, and the view it was drawn in.
+    pub fn picture_and_view(&self) -> Option<(Rect, Rect)> {
+        self.picture_rect.zip(self.view_rect)
+    }
+
+    /// Whether the user corrected character `i` (reading order) of the last reading.
+    pub fn is_corrected(&self, i: usize) -> bool {
+        self.corrected.contains(&i)
+    }
+
     /// Whether readings use the model trained in this session.
     pub fn uses_trained(&self) -> bool {
         self.trained.is_some() && !self.use_default
     }
 
     /// Offers the letter classifier trained in this session (see
-    /// [`super::session::Session::letter_model`]); it reads the photos from now on unless
-    /// the user picks the default.
+    /// [`super::session::Session::letter_model`]). It reads the photos from now on when it
+    /// knows every class the shipped default does (a photo of handwriting may hold any of
+    /// them); one that knows fewer (e.g. only 0-9) can be picked but is not switched to,
+    /// and the tab says which classes it lacks.
     pub fn offer_trained(&mut self, model: Option<Arc<SavedModel>>) {
         let same = match (&model, &self.trained) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             (a, b) => a.is_none() && b.is_none(),
         };
-        if !same {
-            self.trained = model;
-            self.model_changed = true;
+        if same {
+            return;
         }
+        let new_classes = match (&model, &self.trained) {
+            (Some(a), Some(b)) => a.classes != b.classes,
+            (a, _) => a.is_some(),
+        };
+        if new_classes && let Some(m) = &model {
+            self.lacks = self.missing_classes(m);
+            self.use_default = !self.lacks.is_empty();
+        }
+        self.trained = model;
+        self.model_changed = true;
+    }
+
+    /// The shipped default's classes that `model` cannot read.
+    fn missing_classes(&mut self, model: &SavedModel) -> Vec<String> {
+        let Ok(default) = self.shipped() else {
+            return Vec::new();
+        };
+        default
+            .classes
+            .iter()
+            .filter(|c| !model.classes.contains(c))
+            .cloned()
+            .collect()
+    }
+
+    /// The shipped default classifier (or the one a test gave), loaded on first use.
+    fn shipped(&mut self) -> Result<Arc<SavedModel>, String> {
+        if self.default_model.is_none() {
+            let m = crate::data::builtin::default_model().map_err(|e| format!("{e:#}"))?;
+            self.default_model = Some(Arc::new(m));
+        }
+        Ok(self.default_model.clone().expect("loaded above"))
     }
 
     /// The classifier the next reading uses.
@@ -119,11 +208,7 @@ impl OcrPanel {
         {
             return Ok(m.clone());
         }
-        if self.default_model.is_none() {
-            let m = crate::data::builtin::default_model().map_err(|e| format!("{e:#}"))?;
-            self.default_model = Some(Arc::new(m));
-        }
-        Ok(self.default_model.clone().expect("loaded above"))
+        self.shipped()
     }
 
     pub fn is_running(&self) -> bool {
@@ -135,6 +220,7 @@ impl OcrPanel {
         match load::decode_image(bytes) {
             Ok(img) => {
                 self.photo = Some((name, Arc::new(img)));
+                self.placement = None;
                 self.start(ctx);
             }
             Err(e) => self.fail(format!("{name}: {e:#}")),
@@ -201,7 +287,8 @@ impl OcrPanel {
     }
 
     /// The tab's content; returns the folder corrected crops were added to, when they were.
-    fn show(&mut self, ui: &mut Ui, dialog: &mut dyn FileDialog) -> Option<PathBuf> {
+    /// "Open photo" is an action: the window asks for the path.
+    pub fn show(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) -> Option<PathBuf> {
         let mut added_to = None;
         let ctx = ui.ctx().clone();
         self.receive(&ctx);
@@ -213,10 +300,8 @@ impl OcrPanel {
             }
         }
         ui.horizontal(|ui| {
-            if ui.button("Open photo…").clicked()
-                && let Some(path) = dialog.open_file("Open a photo of handwriting", IMAGE)
-            {
-                self.open_path(&ctx, &path);
+            if ui.button("Open photo…").clicked() {
+                actions.push(Action::OpenPhoto);
             }
             ui.label("or drop an image on the window.");
             if let Some((name, _)) = &self.photo {
@@ -252,6 +337,7 @@ impl OcrPanel {
                             .font(egui::TextStyle::Monospace),
                     )
                     .labelled_by(label.id);
+                    self.correction_ui(ui);
                     added_to = self.corrections_ui(ui);
                 });
                 self.picture_ui(ui);
@@ -278,6 +364,13 @@ impl OcrPanel {
             if ui.radio(!using_trained, "shipped default (CNN)").clicked() {
                 picked = Some(true);
             }
+            if self.trained.is_some() && !self.lacks.is_empty() {
+                ui.weak(format!(
+                    "the trained one knows {} fewer classes (no {})",
+                    self.lacks.len(),
+                    abbreviated(&self.lacks)
+                ));
+            }
         });
         match picked {
             Some(default) if default != self.use_default => {
@@ -296,22 +389,21 @@ impl OcrPanel {
             _ => 0.0,
         };
         ui.horizontal_wrapped(|ui| {
-            // A slider wraps as one piece with its label; narrower tracks keep the four
-            // labels on one row in a 1280 px window.
+            // Narrower tracks keep the four labels on one row in a 1280 px window.
             ui.spacing_mut().slider_width = 80.0;
             let p = &mut self.params;
+            room_for_slider(ui, "threshold offset");
             changed |= ui
                 .add(egui::Slider::new(&mut p.threshold_offset, -60..=60).text("threshold offset"))
                 .changed();
-            changed |= ui
-                .add(egui::Slider::new(&mut p.close_size, 0.0..=3.0).text("closing (pen widths)"))
-                .changed();
-            changed |= ui
-                .add(egui::Slider::new(&mut p.dilate_size, 0.0..=3.0).text("dilation (pen widths)"))
-                .changed();
-            changed |= ui
-                .add(egui::Slider::new(&mut p.min_area, 0.0..=1.0).text("min area"))
-                .changed();
+            for (value, range, text) in [
+                (&mut p.close_size, 0.0..=3.0, "closing (pen widths)"),
+                (&mut p.dilate_size, 0.0..=3.0, "dilation (pen widths)"),
+                (&mut p.min_area, 0.0..=1.0, "min area"),
+            ] {
+                room_for_slider(ui, text);
+                changed |= ui.add(egui::Slider::new(value, range).text(text)).changed();
+            }
             changed |= ui
                 .checkbox(&mut p.one_kind_per_word, "one kind per word")
                 .changed();
@@ -327,6 +419,7 @@ impl OcrPanel {
                      best; off: by width alone",
                 )
                 .changed();
+            room_for(ui, ui.spacing().combo_width + 60.0);
             egui::ComboBox::from_label("view")
                 .selected_text(self.stage.map_or("photo", Stage::name))
                 .show_ui(ui, |ui| {
@@ -335,14 +428,15 @@ impl OcrPanel {
                         ui.selectable_value(&mut self.stage, Some(s), s.name());
                     }
                 });
-            if self.zoom == 0.0 {
-                self.zoom = 1.0;
+            if ui
+                .button("Fit")
+                .on_hover_text(
+                    "the whole picture in the view; wheel: zoom at the pointer, drag: pan",
+                )
+                .clicked()
+            {
+                self.placement = None;
             }
-            ui.add(
-                egui::Slider::new(&mut self.zoom, 0.25..=4.0)
-                    .logarithmic(true)
-                    .text("zoom"),
-            );
         });
         changed
     }
@@ -361,63 +455,76 @@ impl OcrPanel {
             return;
         };
         let seg = &done.seg;
-        let fit = ui.available_width() / seg.grey.width() as f32;
-        let scale = fit * self.zoom;
-        let size = Vec2::new(seg.grey.width() as f32, seg.grey.height() as f32) * scale;
-        let mut clicked = None;
-        let mut hovered = None;
-        let box_rects = &mut self.box_rects;
-        egui::ScrollArea::both().show(ui, |ui| {
-            let (rect, response) = ui.allocate_exact_size(size, Sense::click());
-            let painter = ui.painter_at(rect);
-            painter.image(
-                tex.id(),
-                rect,
-                Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
-                Color32::WHITE,
-            );
-            // Boxes are in photo pixels; the picture is at the working resolution.
-            let to_screen = scale / seg.scale;
-            box_rects.clear();
-            for (i, c) in done.reading.characters().enumerate() {
-                let b = c.bbox;
-                let r = Rect::from_min_max(
-                    rect.min + Vec2::new(b.left as f32, b.top as f32) * to_screen,
-                    rect.min + Vec2::new(b.right as f32, b.bottom as f32) * to_screen,
-                );
-                let sure = c
-                    .top
-                    .first()
-                    .is_some_and(|g| g.probability >= LOW_CONFIDENCE);
-                let colour = if sure { SURE } else { UNSURE };
-                painter.rect_stroke(r, 0.0, Stroke::new(1.5, colour), egui::StrokeKind::Outside);
-                painter.text(
-                    r.left_top(),
-                    egui::Align2::LEFT_BOTTOM,
-                    &c.text,
-                    egui::FontId::proportional(16.0),
-                    colour,
-                );
-                box_rects.push(r);
-                if response.hover_pos().is_some_and(|p| r.contains(p)) {
-                    hovered = Some(i);
-                }
-                if response.clicked()
-                    && response
-                        .interact_pointer_pos()
-                        .is_some_and(|p| r.contains(p))
-                {
-                    clicked = Some(i);
-                }
+        let size = Vec2::new(seg.grey.width() as f32, seg.grey.height() as f32);
+        let (view, response) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
+        let fit = Placement::fit(view.size(), size);
+        let mut placed = self.placement.unwrap_or(fit);
+        if response.dragged() && response.drag_delta() != Vec2::ZERO {
+            placed.offset += response.drag_delta();
+            self.placement = Some(placed);
+        }
+        if let Some(pointer) = response.hover_pos() {
+            let (wheel, pinch) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
+            let factor = pinch * (wheel / WHEEL_POINTS_PER_DOUBLING).exp2();
+            if factor != 1.0 {
+                placed = placed.zoomed(factor, pointer - view.min, fit.scale);
+                self.placement = Some(placed);
             }
-        });
+        }
+        let picture = Rect::from_min_size(view.min + placed.offset, size * placed.scale);
+        (self.view_rect, self.picture_rect) = (Some(view), Some(picture));
+        let painter = ui.painter_at(view);
+        painter.image(
+            tex.id(),
+            picture,
+            Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+            Color32::WHITE,
+        );
+        // Boxes are in photo pixels; the picture is at the working resolution.
+        let to_screen = placed.scale / seg.scale;
+        let (mut clicked, mut hovered) = (None, None);
+        self.box_rects.clear();
+        for (i, c) in done.reading.characters().enumerate() {
+            let b = c.bbox;
+            let r = Rect::from_min_max(
+                picture.min + Vec2::new(b.left as f32, b.top as f32) * to_screen,
+                picture.min + Vec2::new(b.right as f32, b.bottom as f32) * to_screen,
+            );
+            let sure = c
+                .top
+                .first()
+                .is_some_and(|g| g.probability >= LOW_CONFIDENCE);
+            let colour = match (self.corrected.contains(&i), sure) {
+                (true, _) => CORRECTED,
+                (false, true) => SURE,
+                (false, false) => UNSURE,
+            };
+            painter.rect_stroke(r, 0.0, Stroke::new(1.5, colour), egui::StrokeKind::Outside);
+            painter.text(
+                r.left_top(),
+                egui::Align2::LEFT_BOTTOM,
+                &c.text,
+                egui::FontId::proportional(16.0),
+                colour,
+            );
+            self.box_rects.push(r);
+            if response.hover_pos().is_some_and(|p| r.contains(p)) {
+                hovered = Some(i);
+            }
+            if response.clicked()
+                && response
+                    .interact_pointer_pos()
+                    .is_some_and(|p| r.contains(p))
+            {
+                clicked = Some(i);
+            }
+        }
         if let Some(i) = clicked {
             self.correcting = Some((i, String::new()));
         }
-        if let Some(i) = hovered {
+        if let Some(i) = hovered.filter(|_| !response.dragged()) {
             self.hover_ui(ui, i);
         }
-        self.correction_ui(ui);
     }
 
     /// The top-5 and the exact crop the model saw, beside the pointer.
@@ -500,7 +607,8 @@ impl OcrPanel {
         let mut added_to = None;
         ui.horizontal(|ui| {
             let n = self.corrected.len();
-            let button = egui::Button::new(format!("Add {n} corrected crops to training data"));
+            let crops = if n == 1 { "crop" } else { "crops" };
+            let button = egui::Button::new(format!("Add {n} corrected {crops} to training data"));
             if ui
                 .add_enabled(n > 0, button)
                 .on_hover_text(
@@ -552,12 +660,47 @@ impl OcrPanel {
     }
 }
 
+/// Starts a new row of a wrapping layout when a slider labelled `text` would not fit in
+/// this one: egui lays a slider, its value and its label out as one piece, and wraps
+/// before a piece only when it knows its width in advance.
+fn room_for_slider(ui: &mut Ui, text: &str) {
+    let label = egui::WidgetText::from(text)
+        .into_galley(
+            ui,
+            Some(egui::TextWrapMode::Extend),
+            f32::INFINITY,
+            egui::TextStyle::Button,
+        )
+        .size()
+        .x;
+    let s = ui.spacing();
+    let needed = s.slider_width + s.interact_size.x + label + 3.0 * s.item_spacing.x;
+    room_for(ui, needed);
+}
+
+/// Starts a new row of a wrapping layout unless `width` points are left in this one.
+fn room_for(ui: &mut Ui, width: f32) {
+    if ui.available_size_before_wrap().x < width {
+        ui.end_row();
+    }
+}
+
+/// The first few of `names` and how many more.
+fn abbreviated(names: &[String]) -> String {
+    const SHOWN: usize = 6;
+    let mut text = names[..names.len().min(SHOWN)].join(", ");
+    if names.len() > SHOWN {
+        text += &format!(" and {} more", names.len() - SHOWN);
+    }
+    text
+}
+
 /// Reads with the run's letter classifier when there is one; corrected crops join the
 /// next run's training data.
 impl TabPanel for OcrPanel {
     fn ui(&mut self, ui: &mut Ui, cx: &mut TabContext<'_>) {
         self.offer_trained(cx.session.letter_model());
-        if let Some(folder) = self.show(ui, cx.dialog) {
+        if let Some(folder) = self.show(ui, cx.actions) {
             cx.settings.config.extra_train = Some(folder);
         }
     }
@@ -566,6 +709,7 @@ impl TabPanel for OcrPanel {
 /// The writing's angle: the one found (or given) on a slider that overrides it, and a
 /// toggle back to the estimate; true when the user changed it.
 fn angle_ui(ui: &mut Ui, angle: &mut Option<f32>, found: f32) -> bool {
+    room_for_slider(ui, "angle");
     let mut shown = angle.unwrap_or(found);
     let max = crate::ocr::skew::MAX_OVERRIDE;
     let slid = ui

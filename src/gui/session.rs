@@ -78,6 +78,8 @@ pub struct Session {
     pub epochs: EpochHistory,
     /// The latest copy of the whole network.
     pub model: Option<Arc<SavedModel>>,
+    /// What the phase was before data began loading: a run that cannot start goes back to it.
+    before_loading: Option<Phase>,
 }
 
 impl Default for Session {
@@ -97,6 +99,7 @@ impl Default for Session {
             reconstructions: None,
             epochs: EpochHistory::default(),
             model: None,
+            before_loading: None,
         }
     }
 }
@@ -114,20 +117,28 @@ impl Session {
         self.weights.is_some() || self.initial_weights.is_some()
     }
 
-    /// A fresh session for a run about to start (the notice of the last run is cleared).
+    /// A fresh session (the notice of the last run is cleared).
     pub fn restart(&mut self) {
         *self = Self::default();
     }
 
+    /// Follows the worker. The last run stays until a new one has started: a run that
+    /// cannot start (a bad setting, an unreadable model) leaves it in place.
     pub fn apply(&mut self, event: Event) {
         match event {
-            Event::Loading(name) => self.phase = Phase::Loading(name),
+            Event::Loading(name) => {
+                if !matches!(self.phase, Phase::Loading(_)) {
+                    self.before_loading = Some(self.phase.clone());
+                }
+                self.phase = Phase::Loading(name);
+            }
             Event::Started {
                 data,
                 network,
                 config,
                 initial,
             } => {
+                self.restart();
                 self.phase = Phase::Training;
                 self.data = Some(data);
                 self.network = network;
@@ -161,12 +172,19 @@ impl Session {
                 batch,
                 loss,
                 lr,
+                rolled_back_to,
             } => {
                 self.phase = Phase::Diverged;
+                let back_to = match rolled_back_to {
+                    0 => "its weights before the first batch".to_string(),
+                    e => {
+                        format!("its weights at the end of epoch {e} (the lowest validation loss)")
+                    }
+                };
                 self.notice = Some(Notice::Warning(format!(
                     "Training diverged in epoch {epoch}, batch {batch}: the loss became {loss:.3e} with \
-                     learning rate {lr}. Training is paused and that batch was not applied. Try a lower \
-                     learning rate (e.g. {:.0e}) and Resume, or Reset.",
+                     learning rate {lr}. The network went back to {back_to}, with their optimiser \
+                     state, and is paused. Try a lower learning rate (e.g. {:.0e}) and Resume, or Reset.",
                     lr / 10.0
                 )));
             }
@@ -187,7 +205,7 @@ impl Session {
             Event::SweepMember { .. } => self.restart(),
             Event::Error(message) => {
                 if matches!(self.phase, Phase::Loading(_)) {
-                    self.phase = Phase::Idle;
+                    self.phase = self.before_loading.take().unwrap_or(Phase::Idle);
                 }
                 self.notice = Some(Notice::Error(message));
             }

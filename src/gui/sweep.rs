@@ -176,17 +176,17 @@ impl SweepView {
         if self.members.is_empty() {
             return;
         }
-        self.table_ui(ui);
+        self.table_ui(ui, actions);
         self.plots_ui(ui, options);
     }
 
-    fn table_ui(&self, ui: &mut Ui) {
+    fn table_ui(&self, ui: &mut Ui, actions: &mut Vec<Action>) {
         let percent = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.1}%", 100.0 * v));
         egui::Grid::new("sweep-table")
             .striped(true)
             .spacing([16.0, 4.0])
             .show(ui, |ui| {
-                for title in ["rate", "epochs", "train acc", "valid acc", "result"] {
+                for title in ["rate", "epochs", "train acc", "valid acc", "result", ""] {
                     ui.label(RichText::new(title).strong());
                 }
                 ui.end_row();
@@ -197,6 +197,17 @@ impl SweepView {
                     ui.label(percent(last.map(|s| s.train_acc)));
                     ui.label(percent(last.map(|s| s.valid_acc)));
                     ui.label(m.result());
+                    let adopt = egui::Button::new("use this rate's network");
+                    if ui
+                        .add_enabled(!self.is_running() && m.ending.is_some(), adopt)
+                        .on_hover_text(
+                            "make it the current run: Curves, Draw, OCR and Save use it \
+                             (the sweep leaves the run before it in place otherwise)",
+                        )
+                        .clicked()
+                    {
+                        actions.push(Action::AdoptSweepMember(i));
+                    }
                     ui.end_row();
                 }
             });
@@ -319,6 +330,7 @@ mod tests {
             batch: 2,
             loss: f64::NAN,
             lr: 10.0,
+            rolled_back_to: 2,
         });
         v.apply(&Event::Finished(Ending::Stopped));
         assert!(v.is_running(), "a diverged rate does not end the sweep");

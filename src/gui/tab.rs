@@ -2,19 +2,17 @@
 //! from one [`TabContext`].
 
 use super::Action;
-use super::dialog::FileDialog;
 use super::session::Session;
 use super::settings::Settings;
 use eframe::egui::Ui;
 
 /// What a tab may read and change: the run as the window knows it, the settings (the side
-/// panel's and each tab's view options), the actions for the window to carry out after the
-/// frame, and the file dialog.
+/// panel's and each tab's view options), and the actions for the window to carry out after
+/// the frame (file buttons too: the window asks for their paths, through its one chooser).
 pub struct TabContext<'a> {
     pub session: &'a mut Session,
     pub settings: &'a mut Settings,
     pub actions: &'a mut Vec<Action>,
-    pub dialog: &'a mut dyn FileDialog,
 }
 
 /// A tab's panel. Register it with one line in [`super::with_tabs`].

@@ -293,15 +293,21 @@ pub fn histograms_ui(ui: &mut Ui, record: Option<&Arc<EpochRecord>>) {
         ))
         .strong(),
     );
+    // Two tensors per row (a layer's weight beside its bias) where they fit, else one.
+    const TENSOR_WIDTH: f32 = 520.0;
+    let per_row = if ui.available_width() >= 2.0 * TENSOR_WIDTH {
+        2
+    } else {
+        1
+    };
     egui::ScrollArea::vertical()
         .id_salt("histograms")
         .show(ui, |ui| {
             egui::Grid::new("histogram-grid")
                 .spacing([12.0, 4.0])
                 .show(ui, |ui| {
-                    // Two tensors per row (a layer's weight beside its bias).
                     for (i, h) in record.histograms.iter().enumerate() {
-                        if i % 2 == 0 && i > 0 {
+                        if i % per_row == 0 && i > 0 {
                             ui.end_row();
                         }
                         ui.label(&h.name);

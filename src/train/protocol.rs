@@ -44,6 +44,9 @@ pub enum Command {
     Sweep(RunConfig, Vec<f64>),
     /// Write the run's report folder ([`super::report::write_run`]) with these weights.
     ExportRun(PathBuf, Weights),
+    /// Make the network the last sweep trained at its `index`-th rate the current run
+    /// (a sweep leaves the run before it in place otherwise).
+    AdoptSweepMember(usize),
 }
 
 impl Command {
@@ -57,6 +60,7 @@ impl Command {
                 | Command::Load(..)
                 | Command::FineTune { .. }
                 | Command::Sweep(..)
+                | Command::AdoptSweepMember(_)
         )
     }
 }
@@ -213,6 +217,9 @@ pub enum Event {
         batch: usize,
         loss: f64,
         lr: f64,
+        /// The epoch whose weights and optimiser state the network went back to (0: those
+        /// before the first batch).
+        rolled_back_to: usize,
     },
     /// The epoch just ended says the run stopped learning (see
     /// [`super::Trainer::stopped_learning`]); training paused after it.

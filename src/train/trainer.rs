@@ -41,6 +41,9 @@ pub struct StepReport {
     pub loss: f64,
     pub samples: usize,
     pub diverged: bool,
+    /// Set when the step diverged: the epoch whose weights and optimiser state the network
+    /// went back to (0: those before the first batch).
+    pub rolled_back_to: Option<usize>,
     /// Set when this step finished an epoch.
     pub epoch_done: Option<EpochStats>,
     /// Set when early stopping ends the run after this step's epoch.
@@ -60,7 +63,8 @@ pub const CHANCE_MIN_CLASSES: usize = 10;
 pub const CHANCE_FACTOR: f64 = 1.5;
 
 impl StepReport {
-    /// True when this batch's loss was NaN, infinite or exploded; its update was not applied.
+    /// True when this batch's loss was NaN, infinite or exploded; its update was not applied
+    /// and the network went back to the last good weights ([`Trainer::last_good`]).
     pub fn diverged(&self) -> bool {
         self.diverged
     }
@@ -97,12 +101,14 @@ impl std::str::FromStr for Weights {
     }
 }
 
-/// The network of the epoch with the lowest validation loss.
+/// The network of the epoch with the lowest validation loss, and its optimiser's state
+/// (momentum, moment estimates), so training can go on from it as it would have.
 #[derive(Clone, Debug)]
 pub struct BestEpoch {
     pub epoch: usize,
     pub valid_loss: f64,
     pub net: Network<f32>,
+    pub opt: Optimizer<f32>,
 }
 
 pub struct Trainer {
@@ -111,6 +117,9 @@ pub struct Trainer {
     pub opt: Optimizer<f32>,
     /// Kept after every epoch that lowered the validation loss.
     pub best: Option<BestEpoch>,
+    /// The network and optimiser before the first batch (epoch 0), the last good weights
+    /// until an epoch has ended.
+    start: BestEpoch,
     pub data: Arc<Splits>,
     pub history: Vec<EpochStats>,
     /// The validation split's outputs at the end of the last epoch (for per-epoch records
@@ -176,8 +185,15 @@ impl Trainer {
             .then(|| BatchWarper::new(data.train.shape, config.seed.wrapping_add(0xa06)))
             .transpose()
             .with_context(|| format!("augmenting {}", data.name))?;
+        let opt = Optimizer::new(config.lr, config.optimizer_settings());
         Ok(Self {
-            opt: Optimizer::new(config.lr, config.optimizer_settings()),
+            start: BestEpoch {
+                epoch: 0,
+                valid_loss: f64::INFINITY,
+                net: net.cast(),
+                opt: opt.clone(),
+            },
+            opt,
             best: None,
             loss: config.loss(),
             train_targets: targets(config.task, &data.train),
@@ -247,6 +263,7 @@ impl Trainer {
             loss: value.loss / samples as f64,
             samples,
             diverged: false,
+            rolled_back_to: None,
             epoch_done: None,
             stop_early: false,
         };
@@ -254,7 +271,10 @@ impl Trainer {
         report.diverged =
             !report.loss.is_finite() || report.loss > DIVERGENCE_FACTOR * first.max(1e-3);
         if report.diverged {
-            return report; // leave the weights as they were before this batch
+            // The batches before this one may have ruined the weights already (a too high
+            // rate blows them up a batch before the loss shows it): go back to good ones.
+            report.rolled_back_to = Some(self.roll_back());
+            return report;
         }
         self.net.backward(self.x_batch.view(), self.grad.view());
         self.opt.lr = self.current_lr();
@@ -279,6 +299,23 @@ impl Trainer {
                 return r;
             }
         }
+    }
+
+    /// The weights training goes back to when it diverges: those of the epoch with the
+    /// lowest validation loss, or those before the first batch.
+    pub fn last_good(&self) -> &BestEpoch {
+        self.best.as_ref().unwrap_or(&self.start)
+    }
+
+    /// Puts the last good network and optimiser state in place (the base rate stays the
+    /// one set now); returns their epoch. The data order goes on where it was.
+    fn roll_back(&mut self) -> usize {
+        let good = self.last_good();
+        let (epoch, net, mut opt) = (good.epoch, good.net.cast(), good.opt.clone());
+        opt.lr = self.opt.lr;
+        self.net = net;
+        self.opt = opt;
+        epoch
     }
 
     fn finish_epoch(&mut self) -> EpochStats {
@@ -307,6 +344,7 @@ impl Trainer {
                 epoch: stats.epoch,
                 valid_loss: stats.valid_loss,
                 net: self.net.cast(),
+                opt: self.opt.clone(),
             });
         }
         self.epoch += 1;

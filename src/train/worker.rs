@@ -221,6 +221,10 @@ struct Worker {
     data: Option<(DataSource, Arc<Splits>)>,
     run: Option<Run>,
     sweep: Option<Sweep>,
+    /// The networks of the last sweep, one per rate (`None` once adopted).
+    sweep_members: Vec<Option<Trainer>>,
+    /// The run a sweep set aside; it is the current run again when the sweep ends.
+    before_sweep: Option<Run>,
 }
 
 /// A learning-rate sweep: the configuration and its rates, `next` the one to train next.
@@ -251,6 +255,8 @@ impl Worker {
             data: None,
             run: None,
             sweep: None,
+            sweep_members: Vec::new(),
+            before_sweep: None,
         }
     }
 
@@ -308,21 +314,30 @@ impl Worker {
     }
 
     fn handle(&mut self, command: Command) {
+        // The last run stays until a new one has started: one that cannot start (a bad
+        // setting, an unreadable model) leaves it for saving, drawing and reading.
         if command.starts_run() {
             self.outbox.run += 1;
             self.sweep = None;
-            self.run = None;
         }
         let activity = self.activity();
         match command {
-            Command::Start(config) => self.start(config, Origin::Fresh),
-            Command::Load(path, config) => self.start(config, Origin::Saved(path)),
+            Command::Start(config) => {
+                self.start(config, Origin::Fresh);
+            }
+            Command::Load(path, config) => {
+                self.start(config, Origin::Saved(path));
+            }
             Command::FineTune {
                 model,
                 config,
                 freeze,
-            } => self.start(config, Origin::FineTuned(model, freeze)),
+            } => {
+                self.start(config, Origin::FineTuned(model, freeze));
+            }
             Command::Sweep(config, rates) => {
+                self.sweep_members.clear();
+                self.before_sweep = self.run.take();
                 self.sweep = Some(Sweep {
                     config,
                     rates,
@@ -330,7 +345,19 @@ impl Worker {
                 });
                 self.next_sweep_member();
             }
-            Command::Reset => {}
+            Command::Reset => {
+                self.run = None;
+                self.before_sweep = None;
+            }
+            Command::AdoptSweepMember(index) => {
+                match self.sweep_members.get_mut(index).and_then(Option::take) {
+                    Some(member) => self.adopt(member),
+                    None => self.outbox.send(Event::Error(format!(
+                        "the last sweep has no network left at its rate {} to use",
+                        index + 1
+                    ))),
+                }
+            }
             Command::ExportRun(dir, weights) => {
                 let written = match &mut self.run {
                     Some(run) => run
@@ -361,8 +388,12 @@ impl Worker {
                 self.send_snapshots();
             }
             Command::Stop if activity.is_some_and(|a| a != Activity::Ended) => {
-                self.sweep = None;
+                let sweeping = self.sweep.take().is_some();
                 self.finish(Ending::Stopped);
+                if sweeping {
+                    self.keep_sweep_member();
+                    self.end_sweep();
+                }
             }
             Command::SetLr(lr) => {
                 if let Some(run) = &mut self.run {
@@ -386,11 +417,15 @@ impl Worker {
         }
     }
 
-    fn start(&mut self, config: RunConfig, origin: Origin) {
-        self.run = None;
+    /// Starts a run in place of the last one; true when it started (else an error event
+    /// went out and the last run is still there).
+    fn start(&mut self, config: RunConfig, origin: Origin) -> bool {
         let trainer = match self.make_trainer(config, &origin) {
             Ok(trainer) => trainer,
-            Err(e) => return self.outbox.send_error(&e),
+            Err(e) => {
+                self.outbox.send_error(&e);
+                return false;
+            }
         };
         let mut network = trainer.net.spec().describe();
         if let Origin::FineTuned(path, _) = &origin {
@@ -417,6 +452,7 @@ impl Worker {
             self.send_snapshots();
             self.outbox.send(Event::Paused);
         }
+        true
     }
 
     fn make_trainer(&mut self, config: RunConfig, origin: &Origin) -> anyhow::Result<Trainer> {
@@ -484,7 +520,9 @@ impl Worker {
                 batch: report.batch,
                 loss: report.loss,
                 lr,
+                rolled_back_to: report.rolled_back_to.unwrap_or(0),
             });
+            self.send_snapshots(); // the rolled-back network
             if self.sweep.is_some() {
                 // A sweep marks the rate as diverged and goes on with the next one.
                 self.finish(Ending::Stopped);
@@ -572,24 +610,62 @@ impl Worker {
         self.next_sweep_member();
     }
 
-    /// Starts the sweep's next rate, if a sweep has one left.
+    /// Starts the sweep's next rate, if a sweep has one left; the member that just ended
+    /// is kept apart.
     fn next_sweep_member(&mut self) {
         let Some(sweep) = &mut self.sweep else { return };
-        let Some(&lr) = sweep.rates.get(sweep.next) else {
-            self.sweep = None;
-            return;
-        };
         let index = sweep.next;
-        sweep.next += 1;
-        let config = RunConfig {
+        let config = sweep.rates.get(index).map(|&lr| RunConfig {
             lr,
             ..sweep.config.clone()
-        };
-        self.outbox.send(Event::SweepMember { index, lr });
-        self.start(config, Origin::Fresh);
-        if self.run.is_none() {
-            self.sweep = None; // it failed with an error event
+        });
+        sweep.next += 1;
+        if index > 0 {
+            self.keep_sweep_member();
         }
+        let Some(config) = config else {
+            return self.end_sweep();
+        };
+        self.outbox.send(Event::SweepMember {
+            index,
+            lr: config.lr,
+        });
+        if !self.start(config, Origin::Fresh) {
+            self.end_sweep(); // it failed with an error event
+        }
+    }
+
+    /// The sweep member that ended is kept apart for "use this rate's network".
+    fn keep_sweep_member(&mut self) {
+        if let Some(run) = self.run.take() {
+            self.sweep_members.push(Some(run.trainer));
+        }
+    }
+
+    /// The run the sweep set aside is the current one again.
+    fn end_sweep(&mut self) {
+        self.sweep = None;
+        self.run = self.before_sweep.take();
+    }
+
+    /// Makes a sweep member's network the current run, ended where it ended.
+    fn adopt(&mut self, trainer: Trainer) {
+        self.before_sweep = None;
+        let event = Event::Started {
+            data: trainer.data.clone(),
+            network: trainer.net.spec().describe(),
+            config: trainer.config.clone(),
+            initial: Arc::new(first_layer(&trainer)),
+        };
+        let mut run = Run::new(trainer, Activity::Ended);
+        let epochs = run.trainer.history.len();
+        if epochs > 0 {
+            (run.last_epoch, run.last_batch) = (epochs, run.trainer.batches_per_epoch());
+        }
+        run.pending_epochs = run.trainer.history.clone();
+        self.run = Some(run);
+        self.outbox.send(event);
+        self.finish(Ending::Completed);
     }
 
     fn save(&self, path: &Path, weights: Weights) -> anyhow::Result<()> {
