@@ -15,6 +15,7 @@ macro_rules! with_tabs {
             Curves, "Curves", "curves", curves: $crate::gui::curves::CurvesPanel;
             Weights, "Weights", "weights", weights: $crate::gui::weights::WeightsView;
             Confusion, "Confusion", "confusion", confusion: $crate::gui::confusion::ConfusionView;
+            Layers, "Layers", "layers", layers: $crate::gui::layers::LayersPanel;
             Sweep, "Sweep", "sweep", sweep: $crate::gui::sweep::SweepView;
             Autoencoder, "Autoencoder", "autoencoder", autoencoder: $crate::gui::autoencoder::AutoencoderView;
             Ocr, "OCR", "ocr", ocr: $crate::gui::ocr::OcrPanel;
@@ -34,6 +35,7 @@ pub mod dialog;
 pub mod draw;
 pub mod gradcheck;
 pub mod job;
+pub mod layers;
 pub mod network_editor;
 pub mod ocr;
 mod palette;
@@ -77,6 +79,8 @@ pub enum Action {
     ExportRun,
     /// Train the current settings once per rate.
     Sweep(Vec<f64>),
+    /// Follow this sample through the network in the Layers tab.
+    Inspect(layers::Sample),
 }
 
 /// Opens the window (reading `photo` in the OCR tab if given); with a plan, trains, saves

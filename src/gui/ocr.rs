@@ -1,8 +1,10 @@
 //! The OCR tab: drop a photo of handwriting (or open one), see the boxes and the text.
 //! The pipeline runs on a background thread and re-runs when a slider moves.
 
+use super::Action;
 use super::dialog::{FileDialog, FileKind};
 use super::job::Job;
+use super::layers::Sample;
 use super::palette::{ink_image, texture};
 use super::tab::{TabContext, TabPanel};
 use crate::data::SIDE;
@@ -69,6 +71,8 @@ pub struct OcrPanel {
     added: Option<Result<String, String>>,
     /// Where each character's box was drawn last frame (screen points, reading order).
     box_rects: Vec<Rect>,
+    /// A box's crop to follow through the network in the Layers tab ("Inspect").
+    inspect_request: Option<Sample>,
 }
 
 impl OcrPanel {
@@ -463,7 +467,7 @@ impl OcrPanel {
         let Some((_, typed)) = &mut self.correcting else {
             return;
         };
-        let mut done_editing = false;
+        let (mut done_editing, mut inspect) = (false, false);
         ui.horizontal(|ui| {
             let label = ui.label(format!("Character {}:", i + 1));
             let r = ui
@@ -478,7 +482,20 @@ impl OcrPanel {
                 r.request_focus();
             }
             done_editing = r.lost_focus() || ui.button("Set").clicked();
+            if ui
+                .button("Inspect")
+                .on_hover_text("Follow this box's crop through every layer in the Layers tab.")
+                .clicked()
+            {
+                inspect = true;
+            }
         });
+        if inspect && let Some(c) = self.characters().get(i) {
+            self.inspect_request = Some(Sample {
+                name: format!("OCR box {} (read as {})", i + 1, c.text),
+                values: c.crop.clone(),
+            });
+        }
         if !done_editing {
             return;
         }
@@ -559,6 +576,9 @@ impl TabPanel for OcrPanel {
         self.offer_trained(cx.session.letter_model());
         if let Some(folder) = self.show(ui, cx.dialog) {
             cx.settings.config.extra_train = Some(folder);
+        }
+        if let Some(sample) = self.inspect_request.take() {
+            cx.actions.push(Action::Inspect(sample));
         }
     }
 }
