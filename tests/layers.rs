@@ -167,3 +167,54 @@ fn a_runs_validation_images_are_browsed_and_a_random_one_of_the_chosen_class_is_
         data.valid.classes[class]
     ));
 }
+
+fn click_at(h: &mut Harness<'_, LabApp>, pos: egui::Pos2) {
+    h.event(egui::Event::PointerMoved(pos));
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    h.step();
+    h.step();
+}
+
+#[test]
+fn inspect_on_an_ocr_box_follows_its_crop_through_the_network() {
+    let photo = common::shared_data().join("02_letters.jpg");
+    let app = LabApp::new(Settings::default(), Box::new(NoDialog)).with_photo(Some(photo));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut LabApp| app.show(ui), app);
+    h.step();
+    wait_for(&mut h, "the photo to be read", |a| {
+        !a.tabs.ocr.is_running() && a.tabs.ocr.box_center(0).is_some()
+    });
+    let first = h.state().tabs.ocr.box_center(0).unwrap();
+    click_at(&mut h, first);
+    h.get_by_label("Inspect box 1 in Layers").click();
+    h.step();
+    assert_eq!(h.state().settings.tab, Tab::Layers);
+    wait_for_inspection(&mut h);
+    let read_as = h.state().tabs.ocr.characters()[0].text.clone();
+    h.get_by_label(&format!("Input: OCR box 1 (read as {read_as})"));
+    assert_eq!(maps(&h, "layer 1 Conv(8, 3x3)"), 8);
+    let seen = h
+        .state()
+        .tabs
+        .layers
+        .inspection
+        .as_ref()
+        .unwrap()
+        .as_ref()
+        .unwrap();
+    let top = nnlab::data::nist36_classes()[seen.top].clone();
+    let ocr_top = &h.state().tabs.ocr.characters()[0].top[0].class;
+    assert_eq!(
+        &top, ocr_top,
+        "the same crop, the same network, the same answer"
+    );
+}

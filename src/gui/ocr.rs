@@ -71,6 +71,8 @@ pub struct OcrPanel {
     added: Option<Result<String, String>>,
     /// Where each character's box was drawn last frame (screen points, reading order).
     box_rects: Vec<Rect>,
+    /// The box clicked last (reading order): "Inspect" follows its crop through the network.
+    inspected_box: Option<usize>,
     /// A box's crop to follow through the network in the Layers tab ("Inspect").
     inspect_request: Option<Sample>,
 }
@@ -198,6 +200,7 @@ impl OcrPanel {
         self.picture = None;
         self.hover_crop = None;
         self.correcting = None;
+        self.inspected_box = None;
         self.corrected.clear();
         if std::mem::take(&mut self.stale) {
             self.start(ctx);
@@ -248,7 +251,14 @@ impl OcrPanel {
             }
             Some(Ok(_)) => {
                 egui::Panel::bottom("ocr text").show(ui, |ui| {
-                    let label = ui.label("Recognised text (click a box to correct a character):");
+                    let label = ui
+                        .horizontal(|ui| {
+                            let label =
+                                ui.label("Recognised text (click a box to correct a character):");
+                            self.inspect_ui(ui);
+                            label
+                        })
+                        .inner;
                     ui.add(
                         egui::TextEdit::multiline(&mut self.text)
                             .desired_width(f32::INFINITY)
@@ -417,11 +427,30 @@ impl OcrPanel {
         });
         if let Some(i) = clicked {
             self.correcting = Some((i, String::new()));
+            self.inspected_box = Some(i);
         }
         if let Some(i) = hovered {
             self.hover_ui(ui, i);
         }
         self.correction_ui(ui);
+    }
+
+    /// "Inspect" for the box clicked last: its crop goes to the Layers tab.
+    fn inspect_ui(&mut self, ui: &mut Ui) {
+        let Some(i) = self.inspected_box else { return };
+        let Some(c) = self.characters().into_iter().nth(i) else {
+            return;
+        };
+        if ui
+            .button(format!("Inspect box {} in Layers", i + 1))
+            .on_hover_text("Follow this box's crop through every layer of the network.")
+            .clicked()
+        {
+            self.inspect_request = Some(Sample {
+                name: format!("OCR box {} (read as {})", i + 1, c.text),
+                values: c.crop,
+            });
+        }
     }
 
     /// The top-5 and the exact crop the model saw, beside the pointer.
@@ -467,7 +496,7 @@ impl OcrPanel {
         let Some((_, typed)) = &mut self.correcting else {
             return;
         };
-        let (mut done_editing, mut inspect) = (false, false);
+        let mut done_editing = false;
         ui.horizontal(|ui| {
             let label = ui.label(format!("Character {}:", i + 1));
             let r = ui
@@ -482,20 +511,7 @@ impl OcrPanel {
                 r.request_focus();
             }
             done_editing = r.lost_focus() || ui.button("Set").clicked();
-            if ui
-                .button("Inspect")
-                .on_hover_text("Follow this box's crop through every layer in the Layers tab.")
-                .clicked()
-            {
-                inspect = true;
-            }
         });
-        if inspect && let Some(c) = self.characters().get(i) {
-            self.inspect_request = Some(Sample {
-                name: format!("OCR box {} (read as {})", i + 1, c.text),
-                values: c.crop.clone(),
-            });
-        }
         if !done_editing {
             return;
         }
