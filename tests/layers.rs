@@ -8,10 +8,12 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use nnlab::data::DataSource;
 use nnlab::gui::dialog::{FileDialog, FileKind};
+use nnlab::gui::health;
 use nnlab::gui::session::Phase;
 use nnlab::gui::{LabApp, Settings, Tab};
+use nnlab::nn::Activation;
 use nnlab::nn::Init;
-use nnlab::train::Model;
+use nnlab::train::RunConfig;
 use nnlab::train::protocol::Ending;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -120,27 +122,29 @@ fn the_draw_canvas_followed_through_the_default_cnn_shows_one_map_per_channel_an
     );
 }
 
-fn nist36_run(init: Init, model: Model) -> Harness<'static, LabApp> {
+/// A finished 2-epoch run on the NIST36 fixture (16 hidden units, changed by `adjust`),
+/// with the tab `tab` open.
+fn nist36_run(adjust: impl FnOnce(&mut RunConfig), tab: Tab) -> Harness<'static, LabApp> {
     let mut settings = Settings::default();
     settings.config.data = DataSource::Nist36(common::nist36_fixture());
-    settings.config.model = model;
     settings.config.hidden = 16;
-    settings.config.init = init;
     settings.config.epochs = 2;
     settings.config.lr = 0.05;
+    adjust(&mut settings.config);
     let mut h = lab(settings);
     h.get_by_label("Train").click();
     wait_for(&mut h, "the run to finish", |a| {
         a.session.phase == Phase::Finished(Ending::Completed) && a.session.model.is_some()
     });
-    h.state_mut().settings.tab = Tab::Layers;
-    wait_for_inspection(&mut h);
+    h.state_mut().settings.tab = tab;
+    h.step();
     h
 }
 
 #[test]
 fn a_zero_initialised_run_shows_identical_hidden_units() {
-    let h = nist36_run(Init::Zero, Model::Mlp);
+    let mut h = nist36_run(|c| c.init = Init::Zero, Tab::Layers);
+    wait_for_inspection(&mut h);
     h.get_by_label_contains("Input: validation image 0");
     h.get_by_label("layer 1 Dense(16) units");
     let equal = h.query_all_by_label_contains("all 16 values equal").count();
@@ -149,7 +153,8 @@ fn a_zero_initialised_run_shows_identical_hidden_units() {
 
 #[test]
 fn a_runs_validation_images_are_browsed_and_a_random_one_of_the_chosen_class_is_shown() {
-    let mut h = nist36_run(Init::Xavier, Model::Mlp);
+    let mut h = nist36_run(|_| {}, Tab::Layers);
+    wait_for_inspection(&mut h);
     assert!(h.query_by_label_contains("all 16 values equal").is_none());
     h.get_by_label(">").click();
     wait_for_inspection(&mut h);
@@ -217,4 +222,50 @@ fn inspect_on_an_ocr_box_follows_its_crop_through_the_network() {
         &top, ocr_top,
         "the same crop, the same network, the same answer"
     );
+}
+
+#[test]
+fn the_health_tab_charts_every_layer_of_a_deep_sigmoid_mlp_per_epoch() {
+    let mut h = nist36_run(
+        |c| {
+            c.depth = 4;
+            c.activation = Activation::Sigmoid;
+        },
+        Tab::Health,
+    );
+    h.step();
+    h.get_by_label_contains("Gradient norm of the first weighted layer / the last, epoch 2:");
+    let session = &h.state().session;
+    let gradients = health::lines(session, |l| l.grad_norm);
+    let names: Vec<&str> = gradients.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "1. Dense(16)",
+            "3. Dense(16)",
+            "5. Dense(16)",
+            "7. Dense(16)",
+            "9. Dense(36)"
+        ]
+    );
+    assert!(
+        gradients.iter().all(|(_, p)| p.len() == 2),
+        "one point per epoch"
+    );
+    let saturation = health::lines(session, |l| l.inactive);
+    assert_eq!(saturation.len(), 4, "one line per sigmoid layer");
+    let (_, ratio) = health::first_to_last_gradient(session).unwrap();
+    assert!(
+        ratio < 0.1,
+        "the first layer's gradient has vanished: {ratio}"
+    );
+    for chart in [
+        "health mean",
+        "health spread",
+        "health inactive",
+        "health gradient",
+    ] {
+        let drawn = egui_plot::PlotMemory::load(&h.ctx, nnlab::gui::curves::plot_id(chart));
+        assert!(drawn.is_some(), "the chart {chart} was drawn");
+    }
 }

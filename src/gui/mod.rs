@@ -16,6 +16,7 @@ macro_rules! with_tabs {
             Weights, "Weights", "weights", weights: $crate::gui::weights::WeightsView;
             Confusion, "Confusion", "confusion", confusion: $crate::gui::confusion::ConfusionView;
             Layers, "Layers", "layers", layers: $crate::gui::layers::LayersPanel;
+            Health, "Health", "health", health: $crate::gui::health::HealthView;
             Sweep, "Sweep", "sweep", sweep: $crate::gui::sweep::SweepView;
             Autoencoder, "Autoencoder", "autoencoder", autoencoder: $crate::gui::autoencoder::AutoencoderView;
             Ocr, "OCR", "ocr", ocr: $crate::gui::ocr::OcrPanel;
@@ -34,6 +35,7 @@ pub mod curves;
 pub mod dialog;
 pub mod draw;
 pub mod gradcheck;
+pub mod health;
 pub mod job;
 pub mod layers;
 pub mod network_editor;

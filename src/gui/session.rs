@@ -295,6 +295,7 @@ mod tests {
             }),
             validation: None,
             histograms: Vec::new(),
+            health: Vec::new(),
         })
     }
 
