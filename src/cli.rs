@@ -526,9 +526,9 @@ fn train(args: &TrainArgs, base: RunConfig) -> Result<Trainer> {
 /// Fine-tunes with the saved model's own settings (or the defaults for its kind), overridden by the flags.
 fn fine_tune(args: &FinetuneArgs) -> Result<ExitCode> {
     let model = SavedModel::load(&args.from)?;
-    let base = RunConfig::of_model(&model)
-        .with_context(|| format!("{}", args.from.display()))?
-        .unwrap_or_default();
+    let base = RunConfig::default()
+        .for_model_file(&model)
+        .with_context(|| format!("{}", args.from.display()))?;
     let ignored = args.train.network_flags();
     if !ignored.is_empty() {
         eprintln!(

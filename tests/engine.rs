@@ -65,7 +65,9 @@ fn gradient_check_catches_a_wrong_gradient() {
 fn gradient_check_passes_the_autoencoder() {
     let ds = toy::four_clusters(3, 2);
     let x = ds.images.mapv(f64::from);
-    let spec = RunConfig::for_task(Task::Autoencode).network_spec(Shape::flat(2), 4);
+    let spec = RunConfig::for_task(Task::Autoencode)
+        .network_spec(Shape::flat(2), 4)
+        .unwrap();
     let mut net = Network::<f64>::new(spec, Init::Xavier, 5).unwrap();
     let r = check_gradients(
         &mut net,

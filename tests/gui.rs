@@ -331,7 +331,8 @@ fn clicking_a_confusion_cell_opens_its_gallery_most_confident_first() {
         .map(|(cell, &n)| (cell, n))
         .unwrap();
     let pos = app
-        .tabs.confusion
+        .tabs
+        .confusion
         .cell_center(t, p)
         .expect("the matrix was drawn");
     assert!(app.tabs.confusion.gallery().is_none());

@@ -258,7 +258,13 @@ fn hostile_model_files_are_refused() {
     );
     saved(
         &p("autoencoder.st"),
-        NetworkSpec::autoencoder(1024, 16, 1),
+        nnlab::train::RunConfig {
+            hidden: 16,
+            depth: 1,
+            ..nnlab::train::RunConfig::autoencoder()
+        }
+        .network_spec(Shape::flat(1024), 0)
+        .unwrap(),
         Vec::new(),
         |_| {},
     );

@@ -604,7 +604,7 @@ mod editor {
     use nnlab::gui::session::Phase;
     use nnlab::gui::{LabApp, Settings};
     use nnlab::nn::LayerSpec;
-    use nnlab::train::worker::Ending;
+    use nnlab::train::protocol::Ending;
     use nnlab::train::{Model, RunConfig};
     use std::path::PathBuf;
     use std::time::{Duration, Instant};
@@ -730,6 +730,187 @@ mod editor {
                 .contains("Conv(8, 3x3) -> relu -> MaxPool(2) -> Flatten -> Dense(36)"),
             "{}",
             s.network
+        );
+    }
+
+    /// Answers every dialog with the path it holds at the time (a test changes it).
+    struct PathDialog(std::sync::Arc<std::sync::Mutex<PathBuf>>);
+
+    impl FileDialog for PathDialog {
+        fn pick_folder(&mut self, _: &str) -> Option<PathBuf> {
+            None
+        }
+        fn open_file(&mut self, _: &str, _: FileKind) -> Option<PathBuf> {
+            Some(self.0.lock().unwrap().clone())
+        }
+        fn save_file(&mut self, _: &str, _: FileKind, _: &str) -> Option<PathBuf> {
+            Some(self.0.lock().unwrap().clone())
+        }
+    }
+
+    fn lab_with(
+        config: RunConfig,
+        path: &std::sync::Arc<std::sync::Mutex<PathBuf>>,
+    ) -> Harness<'static, LabApp> {
+        let settings = Settings {
+            config,
+            ..Settings::default()
+        };
+        let app = LabApp::new(settings, Box::new(PathDialog(path.clone())));
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(1280.0, 1400.0))
+            .build_ui_state(|ui, app: &mut LabApp| app.show(ui), app);
+        h.step();
+        h
+    }
+
+    fn wait(h: &mut Harness<'_, LabApp>, what: &str, done: impl Fn(&LabApp) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !done(h.state()) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {:?} {:?}",
+                h.state().session.phase,
+                h.state().session.notice
+            );
+            std::thread::sleep(Duration::from_millis(5));
+            h.step();
+        }
+    }
+
+    #[test]
+    fn switching_an_mlp_to_layers_shows_its_rows_and_the_same_parameter_count() {
+        let config = RunConfig {
+            hidden: 20,
+            depth: 2,
+            data: DataSource::Nist36(common::nist36_fixture()),
+            ..RunConfig::default()
+        };
+        let mut h = lab_with(config, &Default::default());
+        h.get_by_label("Layers").click();
+        h.step();
+        h.step();
+        assert_eq!(h.state().settings.config.model, Model::Layers);
+        assert_eq!(
+            layers(&h),
+            [
+                "flatten", "dense 20", "sigmoid", "dense 20", "sigmoid", "dense 36"
+            ]
+        );
+        // 1024 x 20 + 20, 20 x 20 + 20, 20 x 36 + 36: the MLP's own count.
+        assert!(h.query_by_label("Total: 21,676 parameters").is_some());
+        assert_eq!(h.state().settings.config.hidden, 20, "other settings stay");
+    }
+
+    #[test]
+    fn a_model_file_without_its_run_config_loads_into_the_editor_as_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("elsewhere.safetensors");
+        let spec = nnlab::nn::NetworkSpec::mlp(1024, &[12], nnlab::nn::Activation::Relu, 36);
+        let model = nnlab::nn::SavedModel {
+            net: nnlab::nn::Network::new(spec, nnlab::nn::Init::Xavier, 3).unwrap(),
+            classes: nnlab::data::nist36_classes(),
+            config: None,
+        };
+        model.save(&file).unwrap();
+        let config = RunConfig {
+            data: DataSource::Nist36(common::nist36_fixture()),
+            ..RunConfig::default()
+        };
+        let mut h = lab_with(config, &std::sync::Arc::new(std::sync::Mutex::new(file)));
+        h.get_by_label("Load model...").click();
+        wait(&mut h, "the model to load", |a| {
+            a.session.phase == Phase::Paused
+        });
+        assert_eq!(h.state().settings.config.model, Model::Layers);
+        assert_eq!(layers(&h), ["flatten", "dense 12", "relu", "dense 36"]);
+        assert!(h.query_by_label("Total: 12,768 parameters").is_some());
+    }
+
+    #[test]
+    fn a_model_file_with_a_bad_stored_config_is_refused_with_a_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad-config.safetensors");
+        let spec = nnlab::nn::NetworkSpec::mlp(1024, &[12], nnlab::nn::Activation::Relu, 36);
+        let bad = RunConfig {
+            epochs: 1_000_000_000_000_000,
+            ..RunConfig::default()
+        };
+        let model = nnlab::nn::SavedModel {
+            net: nnlab::nn::Network::new(spec, nnlab::nn::Init::Xavier, 3).unwrap(),
+            classes: nnlab::data::nist36_classes(),
+            config: Some(serde_json::to_string(&bad).unwrap()),
+        };
+        model.save(&file).unwrap();
+        let config = RunConfig {
+            data: DataSource::Nist36(common::nist36_fixture()),
+            ..RunConfig::default()
+        };
+        let path = std::sync::Arc::new(std::sync::Mutex::new(file));
+        for button in ["Load model...", "Fine-tune from model..."] {
+            let mut h = lab_with(config.clone(), &path);
+            h.get_by_label(button).click();
+            wait(&mut h, "a refusal", |a| a.session.notice.is_some());
+            let notice = format!("{:?}", h.state().session.notice);
+            assert!(notice.contains("epochs"), "{button}: {notice}");
+            assert!(h.state().session.history.is_empty(), "{button}");
+        }
+    }
+
+    #[test]
+    fn save_model_writes_the_best_or_the_last_weights_as_chosen() {
+        // Five samples per class and a high rate: the validation loss soon rises, so the
+        // best epoch is not the last.
+        let config = RunConfig {
+            data: DataSource::Nist36(common::nist36_fixture()),
+            per_class: 5,
+            hidden: 64,
+            lr: 0.05,
+            epochs: 200,
+            early_stop: 3,
+            ..RunConfig::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = std::sync::Arc::new(std::sync::Mutex::new(PathBuf::new()));
+        let mut h = lab_with(config, &path);
+        h.get_by_label("Train").click();
+        wait(&mut h, "early stopping", |a| {
+            matches!(a.session.phase, Phase::Finished(_))
+        });
+        let mut losses = Vec::new();
+        for choice in ["best", "last"] {
+            let file = dir.path().join(format!("{choice}.safetensors"));
+            *path.lock().unwrap() = file.clone();
+            h.get_by_label(choice).click();
+            h.step();
+            h.get_by_label("Save model...").click();
+            wait(&mut h, "the save", |_| file.is_file());
+            let mut saved = nnlab::nn::SavedModel::load(&file).unwrap();
+            let data = h.state().session.data.clone().unwrap();
+            let ev = nnlab::train::trainer::evaluate(
+                &mut saved.net,
+                nnlab::nn::Loss::CrossEntropy,
+                nnlab::train::Task::Classify,
+                &data.valid,
+            );
+            losses.push(ev.loss);
+        }
+        let valid = h.state_mut().session.curves.valid_loss.points().to_vec();
+        let lowest = valid.iter().map(|p| p[1]).fold(f64::INFINITY, f64::min);
+        let last = valid.last().unwrap()[1];
+        assert!(
+            (losses[0] - lowest).abs() < 1e-4,
+            "best {} vs {lowest}",
+            losses[0]
+        );
+        assert!(
+            (losses[1] - last).abs() < 1e-4,
+            "last {} vs {last}",
+            losses[1]
+        );
+        assert!(
+            losses[1] > losses[0] + 1e-3,
+            "the last epoch is worse: {losses:?}"
         );
     }
 

@@ -190,7 +190,8 @@ fn model_ui(ui: &mut Ui, settings: &mut Settings, session: &Session, actions: &m
     let options = &mut settings.fine_tune;
     ui.label(RichText::new("Model").strong());
     ui.horizontal(|ui| {
-        let label = ui.label("Save/export weights");
+        // Each radio is named by its own text ("best", "last"), not by the row's label.
+        ui.label("Save/export weights");
         for (weights, name, hover) in [
             (Weights::Last, "last", "the weights of the last step"),
             (
@@ -200,8 +201,7 @@ fn model_ui(ui: &mut Ui, settings: &mut Settings, session: &Session, actions: &m
             ),
         ] {
             ui.radio_value(&mut settings.keep, weights, name)
-                .on_hover_text(hover)
-                .labelled_by(label.id);
+                .on_hover_text(hover);
         }
     });
     ui.horizontal(|ui| {
@@ -359,6 +359,18 @@ fn data_ui(ui: &mut Ui, config: &mut RunConfig, actions: &mut Vec<Action>) {
         });
 }
 
+/// Switching to the layer list writes the network in use as its rows; switching to MLP
+/// or CNN loads that model's defaults.
+fn switch_model(c: &RunConfig, model: Model, session: &Session) -> RunConfig {
+    let (input, classes) = super::gradcheck::input_of(c, session);
+    match model {
+        Model::Layers => c
+            .as_layer_list(input, classes)
+            .unwrap_or_else(|_| keep_data(c, RunConfig::for_model(model))),
+        _ => keep_data(c, RunConfig::for_model(model)),
+    }
+}
+
 fn network_ui(ui: &mut Ui, c: &mut RunConfig, session: &Session) {
     ui.label(RichText::new("Network").strong());
     if c.task == Task::Classify {
@@ -369,7 +381,7 @@ fn network_ui(ui: &mut Ui, c: &mut RunConfig, session: &Session) {
                 (Model::Layers, "Layers"),
             ] {
                 if ui.radio(c.model == model, name).clicked() && c.model != model {
-                    *c = keep_data(c, RunConfig::for_model(model));
+                    *c = switch_model(c, model, session);
                 }
             }
         });

@@ -356,6 +356,39 @@ impl RunConfig {
         Ok(Some(config))
     }
 
+    /// The network this config builds on `input` with `classes` classes, as rows of the
+    /// layer-list editor; every other setting stays.
+    pub fn as_layer_list(&self, input: Shape, classes: usize) -> Result<Self> {
+        let spec = self.network_spec(input, classes)?;
+        Ok(self.clone().with_layers(spec))
+    }
+
+    /// The config to show and save for a loaded `model`: its stored run configuration
+    /// (refused when it is not a valid one) on `self`'s data, or, for a model that stores
+    /// none (made elsewhere), `self` with the model's network as a layer list.
+    pub fn for_model_file(&self, model: &SavedModel) -> Result<Self> {
+        Ok(match Self::of_model(model)? {
+            Some(own) => own.on_data_of(self),
+            None if model.classes.is_empty() => self.clone(),
+            None => self.clone().with_layers(model.net.spec().clone()),
+        })
+    }
+
+    /// `spec` as this config's layer list. A list reads images only after a flatten, so
+    /// an MLP's list (whose spec reads flat vectors) gains one.
+    fn with_layers(self, spec: NetworkSpec) -> Self {
+        let mut layers = spec.layers;
+        if matches!(layers.first(), Some(LayerSpec::Dense { .. })) {
+            layers.insert(0, LayerSpec::Flatten);
+        }
+        Self {
+            task: Task::Classify,
+            model: Model::Layers,
+            layers,
+            ..self
+        }
+    }
+
     /// This config training on `other`'s data: its source, class selection and extra crops.
     pub fn on_data_of(self, other: &RunConfig) -> Self {
         Self {

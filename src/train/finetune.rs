@@ -62,20 +62,20 @@ pub fn frozen_tensors(net: &Network<f32>) -> usize {
         .count()
 }
 
-/// `config` (data, classes, optimiser) with the network settings `model` was trained with,
-/// so the run's record describes the network it really trains.
-pub fn adopt_network(config: RunConfig, model: &SavedModel) -> RunConfig {
-    match RunConfig::of_model(model).ok().flatten() {
-        Some(s) => RunConfig {
-            task: s.task,
-            model: s.model,
-            hidden: s.hidden,
-            depth: s.depth,
-            activation: s.activation,
-            ..config
-        },
-        None => config,
-    }
+/// `config` (data, classes, optimiser) with the network settings `model` was trained with
+/// (its layer list when it stores no run configuration), so the run's record describes
+/// the network it really trains. A stored configuration that is not valid is refused.
+pub fn adopt_network(config: RunConfig, model: &SavedModel) -> Result<RunConfig> {
+    let own = config.for_model_file(model)?;
+    Ok(RunConfig {
+        task: own.task,
+        model: own.model,
+        hidden: own.hidden,
+        depth: own.depth,
+        activation: own.activation,
+        layers: own.layers,
+        ..config
+    })
 }
 
 /// A trainer that fine-tunes `model` on `data` with `config`'s optimiser settings,

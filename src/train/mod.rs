@@ -9,8 +9,8 @@ pub mod latent;
 pub mod metrics;
 pub mod protocol;
 pub mod report;
-pub mod snapshots;
 pub mod schedule;
+pub mod snapshots;
 pub mod trainer;
 pub mod worker;
 

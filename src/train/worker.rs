@@ -420,17 +420,16 @@ impl Worker {
             Origin::Fresh => Trainer::new(config, data),
             Origin::FineTuned(path, freeze) => {
                 let saved = SavedModel::load(path)?;
-                let config = finetune::adopt_network(config, &saved);
-                finetune::trainer(&saved, data, config, *freeze)
+                finetune::adopt_network(config, &saved)
+                    .and_then(|config| finetune::trainer(&saved, data, config, *freeze))
                     .with_context(|| format!("fine-tuning {}", path.display()))
             }
             Origin::Saved(path) => {
                 let saved = SavedModel::load(path)?;
                 // The model's own settings (hidden units, rate...) on the data chosen now.
-                let config = RunConfig::of_model(&saved)
-                    .ok()
-                    .flatten()
-                    .map_or(config.clone(), |own| own.on_data_of(&config));
+                let config = config
+                    .for_model_file(&saved)
+                    .with_context(|| format!("{}", path.display()))?;
                 let inputs = saved.net.spec().input.len();
                 if inputs != data.train.shape.len() {
                     anyhow::bail!(
