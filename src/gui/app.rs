@@ -199,6 +199,10 @@ impl LabApp {
                 self.tabs.confusion.selected = None;
                 self.send(Command::AdoptSweepMember(index));
             }
+            Action::Inspect(sample) => {
+                self.tabs.layers.inspect(sample);
+                self.settings.tab = Tab::Layers;
+            }
             Action::Pause => self.send(Command::Pause),
             Action::Resume => self.send(Command::Resume),
             Action::Step => self.send(Command::Step),

@@ -2,6 +2,8 @@
 //! drawing goes through the same crop normalisation as OCR and training data, so the
 //! 32x32 picture shown is exactly what the model sees.
 
+use super::Action;
+use super::layers::Sample;
 use super::palette::{ink_image, texture};
 use super::session::Session;
 use super::tab::{TabContext, TabPanel};
@@ -149,11 +151,24 @@ impl DrawPanel {
         self.prediction = read(&mut reader.model, input).ok();
     }
 
-    fn show(&mut self, ui: &mut Ui, session: &Session) {
+    /// Returns the drawing as a sample when "Inspect layers" was pressed.
+    fn show(&mut self, ui: &mut Ui, session: &Session) -> Option<Sample> {
         self.update_reader(session);
+        let mut inspect = None;
         ui.horizontal(|ui| {
             if ui.button("Clear").clicked() {
                 self.clear();
+            }
+            let drawn = self.canvas.iter().any(|&v| v > 0.0);
+            if ui
+                .add_enabled(drawn, egui::Button::new("Inspect layers"))
+                .on_hover_text("Follow the drawing through every layer in the Layers tab.")
+                .clicked()
+            {
+                inspect = Some(Sample {
+                    name: "the Draw canvas".into(),
+                    values: normalize_glyph(self.canvas.view()).to_vec(),
+                });
             }
             ui.add(egui::Slider::new(&mut self.pen_width, 4.0..=40.0).text("pen width"));
             ui.checkbox(&mut self.show_saliency, "saliency")
@@ -187,6 +202,7 @@ impl DrawPanel {
             ui.add_space(12.0);
             ui.vertical(|ui| self.top_ui(ui));
         });
+        inspect
     }
 
     fn canvas_ui(&mut self, ui: &mut Ui) {
@@ -241,21 +257,27 @@ impl DrawPanel {
 
     fn top_ui(&self, ui: &mut Ui) {
         ui.label("Top 5:");
-        let Some(p) = &self.prediction else { return };
-        for (rank, g) in p.top.iter().enumerate() {
-            ui.horizontal(|ui| {
-                ui.label(
-                    egui::RichText::new(format!("{}. {}", rank + 1, g.class))
-                        .monospace()
-                        .size(18.0),
-                );
-                ui.add(
-                    egui::ProgressBar::new(g.probability)
-                        .desired_width(220.0)
-                        .text(format!("{:.1}%", 100.0 * g.probability)),
-                );
-            });
+        if let Some(p) = &self.prediction {
+            top_ui(ui, &p.top);
         }
+    }
+}
+
+/// The most probable classes as numbered bars, most probable first.
+pub(super) fn top_ui(ui: &mut Ui, top: &[Guess]) {
+    for (rank, g) in top.iter().enumerate() {
+        ui.horizontal(|ui| {
+            ui.label(
+                egui::RichText::new(format!("{}. {}", rank + 1, g.class))
+                    .monospace()
+                    .size(18.0),
+            );
+            ui.add(
+                egui::ProgressBar::new(g.probability)
+                    .desired_width(220.0)
+                    .text(format!("{:.1}%", 100.0 * g.probability)),
+            );
+        });
     }
 }
 
@@ -303,6 +325,8 @@ fn saliency_image(values: ArrayView2<f32>) -> ColorImage {
 
 impl TabPanel for DrawPanel {
     fn ui(&mut self, ui: &mut Ui, cx: &mut TabContext<'_>) {
-        self.show(ui, cx.session);
+        if let Some(sample) = self.show(ui, cx.session) {
+            cx.actions.push(Action::Inspect(sample));
+        }
     }
 }

@@ -15,6 +15,8 @@ macro_rules! with_tabs {
             Curves, "Curves", "curves", curves: $crate::gui::curves::CurvesPanel;
             Weights, "Weights", "weights", weights: $crate::gui::weights::WeightsView;
             Confusion, "Confusion", "confusion", confusion: $crate::gui::confusion::ConfusionView;
+            Layers, "Layers", "layers", layers: $crate::gui::layers::LayersPanel;
+            Health, "Health", "health", health: $crate::gui::health::HealthView;
             Sweep, "Sweep", "sweep", sweep: $crate::gui::sweep::SweepView;
             Autoencoder, "Autoencoder", "autoencoder", autoencoder: $crate::gui::autoencoder::AutoencoderView;
             Ocr, "OCR", "ocr", ocr: $crate::gui::ocr::OcrPanel;
@@ -33,7 +35,9 @@ pub mod curves;
 pub mod dialog;
 pub mod draw;
 pub mod gradcheck;
+pub mod health;
 pub mod job;
+pub mod layers;
 pub mod network_editor;
 pub mod ocr;
 mod palette;
@@ -83,6 +87,8 @@ pub enum Action {
     Sweep(Vec<f64>),
     /// Make the last sweep's network of this rate (index) the current run.
     AdoptSweepMember(usize),
+    /// Follow this sample through the network in the Layers tab.
+    Inspect(layers::Sample),
 }
 
 /// Opens the window (reading `photo` in the OCR tab if given); with a plan, trains, saves

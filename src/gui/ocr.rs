@@ -4,6 +4,7 @@
 use super::Action;
 use super::dialog::FileKind;
 use super::job::Job;
+use super::layers::Sample;
 use super::palette::{ink_image, texture};
 use super::tab::{TabContext, TabPanel};
 use crate::data::SIDE;
@@ -115,6 +116,10 @@ pub struct OcrPanel {
     added: Option<Result<String, String>>,
     /// Where each character's box was drawn last frame (screen points, reading order).
     box_rects: Vec<Rect>,
+    /// The box clicked last (reading order): "Inspect" follows its crop through the network.
+    inspected_box: Option<usize>,
+    /// A box's crop to follow through the network in the Layers tab ("Inspect").
+    inspect_request: Option<Sample>,
 }
 
 impl OcrPanel {
@@ -280,6 +285,7 @@ impl OcrPanel {
         self.picture = None;
         self.hover_crop = None;
         self.correcting = None;
+        self.inspected_box = None;
         self.corrected.clear();
         if std::mem::take(&mut self.stale) {
             self.start(ctx);
@@ -329,7 +335,14 @@ impl OcrPanel {
             }
             Some(Ok(_)) => {
                 egui::Panel::bottom("ocr text").show(ui, |ui| {
-                    let label = ui.label("Recognised text (click a box to correct a character):");
+                    let label = ui
+                        .horizontal(|ui| {
+                            let label =
+                                ui.label("Recognised text (click a box to correct a character):");
+                            self.inspect_ui(ui);
+                            label
+                        })
+                        .inner;
                     ui.add(
                         egui::TextEdit::multiline(&mut self.text)
                             .desired_width(f32::INFINITY)
@@ -521,9 +534,28 @@ impl OcrPanel {
         }
         if let Some(i) = clicked {
             self.correcting = Some((i, String::new()));
+            self.inspected_box = Some(i);
         }
         if let Some(i) = hovered.filter(|_| !response.dragged()) {
             self.hover_ui(ui, i);
+        }
+    }
+
+    /// "Inspect" for the box clicked last: its crop goes to the Layers tab.
+    fn inspect_ui(&mut self, ui: &mut Ui) {
+        let Some(i) = self.inspected_box else { return };
+        let Some(c) = self.characters().into_iter().nth(i) else {
+            return;
+        };
+        if ui
+            .button(format!("Inspect box {} in Layers", i + 1))
+            .on_hover_text("Follow this box's crop through every layer of the network.")
+            .clicked()
+        {
+            self.inspect_request = Some(Sample {
+                name: format!("OCR box {} (read as {})", i + 1, c.text),
+                values: c.crop,
+            });
         }
     }
 
@@ -702,6 +734,9 @@ impl TabPanel for OcrPanel {
         self.offer_trained(cx.session.letter_model());
         if let Some(folder) = self.show(ui, cx.actions) {
             cx.settings.config.extra_train = Some(folder);
+        }
+        if let Some(sample) = self.inspect_request.take() {
+            cx.actions.push(Action::Inspect(sample));
         }
     }
 }

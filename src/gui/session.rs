@@ -322,6 +322,7 @@ mod tests {
             }),
             validation: None,
             histograms: Vec::new(),
+            health: Vec::new(),
         })
     }
 

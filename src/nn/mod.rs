@@ -18,6 +18,7 @@ pub mod flatten;
 pub mod gemm;
 pub mod gemm_f32;
 pub mod gradcheck;
+pub mod inspect;
 pub mod layer;
 pub mod layer_list;
 pub mod layer_ops;

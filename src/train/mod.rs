@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod config;
 pub mod finetune;
+pub mod health;
 pub mod latent;
 pub mod metrics;
 pub mod protocol;

@@ -3,6 +3,7 @@
 //! so the UI, the worker and the report writer can all read these without depending on
 //! one another.
 
+use super::health::LayerHealth;
 use super::metrics::histogram;
 use super::trainer::Weights;
 use super::{EpochStats, RunConfig};
@@ -173,6 +174,8 @@ pub struct EpochRecord {
     /// are left out to keep a long history small).
     pub validation: Option<Arc<ValidationSnapshot>>,
     pub histograms: Vec<ParamHistogram>,
+    /// Per layer: activation statistics on the validation images, gradient norms.
+    pub health: Vec<LayerHealth>,
 }
 
 /// Why a run ended.
