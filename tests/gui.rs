@@ -786,9 +786,11 @@ fn with_zero_init_the_toy_networks_hidden_units_stay_identical() {
     h.state_mut().settings.config.epochs = 30;
     h.get_by_label("Train").click();
     // It cannot learn, and the window says so before the last epoch.
-    wait_for(&mut h, "the stall warning", |a| {
-        matches!(&a.session.notice, Some(Notice::Warning(m)) if m.contains("zero initialisation"))
-    });
+    wait_for(
+        &mut h,
+        "the stall warning",
+        |a| matches!(&a.session.notice, Some(Notice::Warning(m)) if m.contains("zero initialisation")),
+    );
     h.step();
     assert!(
         h.query_by_label("all 16 hidden units of the first layer are identical")

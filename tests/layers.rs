@@ -198,10 +198,16 @@ fn inspect_on_an_ocr_box_follows_its_crop_through_the_network() {
     wait_for(&mut h, "the photo to be read", |a| {
         !a.tabs.ocr.is_running() && a.tabs.ocr.box_center(0).is_some()
     });
+    // The photo is fitted to the view once it is laid out: let the boxes settle.
+    for _ in 0..5 {
+        h.step();
+    }
     let first = h.state().tabs.ocr.box_center(0).unwrap();
     click_at(&mut h, first);
-    h.get_by_label("Inspect box 1 in Layers").click();
-    h.step();
+    h.get_by_label("Inspect box 1 in Layers").click_accesskit();
+    for _ in 0..3 {
+        h.step();
+    }
     assert_eq!(h.state().settings.tab, Tab::Layers);
     wait_for_inspection(&mut h);
     let read_as = h.state().tabs.ocr.characters()[0].text.clone();

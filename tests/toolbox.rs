@@ -598,7 +598,7 @@ mod editor {
     use super::common;
     use eframe::egui;
     use egui_kittest::Harness;
-    use egui_kittest::kittest::Queryable;
+    use egui_kittest::kittest::{NodeT, Queryable};
     use nnlab::data::DataSource;
     use nnlab::gui::dialog::{FileDialog, FileKind};
     use nnlab::gui::session::Phase;
@@ -787,7 +787,11 @@ mod editor {
             ..RunConfig::default()
         };
         let mut h = lab_with(config, &Default::default());
-        h.get_by_label("Layers").click();
+        // The side panel's radio, not the Layers tab of the same name.
+        h.get_all_by_label("Layers")
+            .find(|n| n.accesskit_node().role() == egui::accesskit::Role::RadioButton)
+            .unwrap()
+            .click();
         h.step();
         h.step();
         assert_eq!(h.state().settings.config.model, Model::Layers);

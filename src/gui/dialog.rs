@@ -206,10 +206,10 @@ impl FileChooser {
 
     pub fn ask(&mut self, request: FileRequest) -> Option<PathBuf> {
         self.opened_now = false;
-        if let Some((asked, path)) = self.chosen.take() {
-            if asked == request {
-                return Some(path);
-            }
+        if let Some((asked, path)) = self.chosen.take()
+            && asked == request
+        {
+            return Some(path);
         }
         if !self.native_missing {
             let started = Instant::now();

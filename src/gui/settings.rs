@@ -218,23 +218,28 @@ fn model_ui(ui: &mut Ui, settings: &mut Settings, session: &Session, actions: &m
             actions.push(Action::LoadModel);
         }
     });
-    if ui
-        .add_enabled(session.has_network(), egui::Button::new("Export ONNX..."))
-        .on_hover_text("The trained network as an ONNX file for ONNX Runtime, browsers and phones")
-        .clicked()
-    {
-        actions.push(Action::ExportOnnx);
-    }
-    let export = egui::Button::new("Export run...");
-    if ui
-        .add_enabled(session.has_network(), export)
-        .on_hover_text(
-            "config.json, model, metrics.csv and PNGs of the curves, weights and confusion",
-        )
-        .clicked()
-    {
-        actions.push(Action::ExportRun);
-    }
+    // One row for both exports keeps the side panel short enough for 700 px windows.
+    ui.horizontal(|ui| {
+        let export = egui::Button::new("Export run...");
+        if ui
+            .add_enabled(session.has_network(), export)
+            .on_hover_text(
+                "config.json, model, metrics.csv and PNGs of the curves, weights and confusion",
+            )
+            .clicked()
+        {
+            actions.push(Action::ExportRun);
+        }
+        if ui
+            .add_enabled(session.has_network(), egui::Button::new("Export ONNX..."))
+            .on_hover_text(
+                "The trained network as an ONNX file for ONNX Runtime, browsers and phones",
+            )
+            .clicked()
+        {
+            actions.push(Action::ExportOnnx);
+        }
+    });
     ui.add_enabled_ui(!locked, |ui| {
         if ui
             .button("Fine-tune from model...")
