@@ -59,6 +59,7 @@ struct LayerTextures {
     gradient: Option<TextureHandle>,
 }
 
+#[derive(Default)]
 pub struct LayersPanel {
     /// The validation image shown when no sample was handed over.
     pub index: usize,
@@ -79,25 +80,6 @@ pub struct LayersPanel {
     /// The convolution map whose kernel is shown: (layer, channel).
     pub kernel_of: Option<(usize, usize)>,
     kernel_texture: Option<((usize, usize), TextureHandle)>,
-}
-
-impl Default for LayersPanel {
-    fn default() -> Self {
-        Self {
-            index: 0,
-            class: 0,
-            given: None,
-            show_gradients: false,
-            default_model: None,
-            job: None,
-            inspection: None,
-            shown: None,
-            textures: Vec::new(),
-            input_texture: None,
-            kernel_of: None,
-            kernel_texture: None,
-        }
-    }
 }
 
 impl LayersPanel {

@@ -114,7 +114,7 @@ mod tests {
         assert_eq!(seen.layers[0].kernels.as_ref().unwrap().dim(), (8, 1, 3, 3));
         assert!(seen.layers[1].kernels.is_none());
         let last = seen.layers.last().unwrap();
-        let mut pick = vec![0.0; 3];
+        let mut pick = [0.0; 3];
         pick[seen.top] = 1.0;
         assert_eq!(last.gradient.as_deref(), Some(&pick[..]));
         let sum: f32 = seen.probabilities.iter().sum();

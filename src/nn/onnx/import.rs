@@ -557,7 +557,7 @@ fn raw_words<const N: usize>(
 ) -> Result<impl Iterator<Item = [u8; N]> + '_> {
     let bytes = t.raw_data.len();
     ensure!(
-        bytes % N == 0 && bytes / N == count,
+        bytes.is_multiple_of(N) && bytes / N == count,
         "tensor '{}' has {bytes} bytes for {count} values of {N} bytes",
         t.name
     );
