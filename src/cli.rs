@@ -11,7 +11,7 @@ use crate::train::schedule::Schedule;
 use crate::train::snapshots::Classified;
 use crate::train::trainer::Weights;
 use crate::train::trainer::evaluate;
-use crate::train::{Model, RunConfig, Task, Trainer, finetune};
+use crate::train::{EpochStats, Model, RunConfig, Task, Trainer, finetune};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -132,6 +132,15 @@ pub enum Command {
         /// Print one JSON object per photo: text, boxes, top-5 classes and probabilities.
         #[arg(long)]
         json: bool,
+    },
+    /// Run folders (from `train --save-run` or the GUI's "Export run...") side by side: final
+    /// and best valid accuracy, epochs, time and the settings that differ.
+    Compare {
+        #[arg(required = true, value_name = "RUN_DIR")]
+        runs: Vec<PathBuf>,
+        /// Also write their loss and accuracy overlaid (train thin, valid bold) as a PNG.
+        #[arg(long, value_name = "OUT.png")]
+        png: Option<PathBuf>,
     },
     /// Character accuracy of the OCR on photos with a known text (FILE<TAB>line1|line2|...).
     OcrEval {
@@ -409,8 +418,23 @@ fn parse_freeze(s: &str) -> Result<usize, String> {
     }
 }
 
+/// Rust ignores SIGPIPE, so `println!` into a closed pipe (`nnlab eval | head`) panics;
+/// a command-line tool should just end, as `cat` does. The window keeps Rust's default
+/// (a dropped connection is an error it reports, not a silent end).
+fn end_quietly_on_a_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called at the start of main, before any thread is spawned, with the
+    // default disposition, which has no handler to be unsound.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command.is_some() {
+        end_quietly_on_a_closed_pipe();
+    }
     if let Err(e) = crate::nn::parallel::threads_setting() {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
@@ -458,6 +482,7 @@ pub fn main() -> ExitCode {
             ocr.debug_dir.as_deref(),
             &ocr.params(),
         ),
+        Some(Command::Compare { runs, png }) => compare(&runs, png.as_deref()),
         Some(Command::OcrEval {
             truth_file,
             image_dir,
@@ -477,6 +502,38 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints the table of the run folders `dirs` (each named as given); writes their curves
+/// to `png` if asked.
+fn compare(dirs: &[PathBuf], png: Option<&std::path::Path>) -> Result<ExitCode> {
+    if let Some(path) = png {
+        crate::files::check_output_file(path)?;
+    }
+    let runs = dirs
+        .iter()
+        .map(|dir| crate::train::report::read_run(dir))
+        .collect::<Result<Vec<_>>>()?;
+    let rows: Vec<_> = runs
+        .iter()
+        .map(|r| (r.dir.display().to_string(), r.history.as_slice(), &r.config))
+        .collect();
+    print!("{}", crate::train::compare::table_text(&rows));
+    if let Some(path) = png {
+        // The legend names each run by its folder's name: whole paths would not fit.
+        let curves: Vec<_> = runs
+            .iter()
+            .map(|r| {
+                let name = r.dir.file_name().unwrap_or(r.dir.as_os_str());
+                (name.to_string_lossy().into_owned(), r.history.as_slice())
+            })
+            .collect();
+        crate::train::report::compare_image(&curves)
+            .save(path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// An epoch progress bar on stderr (hidden when stderr is not a terminal).
@@ -513,10 +570,7 @@ pub fn train_with_progress(trainer: &mut Trainer, json: bool) -> Result<()> {
         if json {
             println!("{}", serde_json::to_string(&s)?);
         } else {
-            eprintln!(
-                "epoch {:>3}  train loss {:.4} acc {:.3}  valid loss {:.4} acc {:.3}  lr {:.2e}  ({:.2}s)",
-                s.epoch, s.train_loss, s.train_acc, s.valid_loss, s.valid_acc, s.lr, s.seconds
-            );
+            eprintln!("{}", epoch_line(&s, trainer.config.task));
         }
         if let Some(why) = trainer.stopped_learning() {
             bail!(
@@ -534,6 +588,27 @@ pub fn train_with_progress(trainer: &mut Trainer, json: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One epoch's metrics: accuracies for a classifier, the validation PSNR for an
+/// autoencoder (whose accuracy means nothing).
+fn epoch_line(s: &EpochStats, task: Task) -> String {
+    let metrics = match task {
+        Task::Classify => format!(
+            "train loss {:.4} acc {:.3}  valid loss {:.4} acc {:.3}",
+            s.train_loss, s.train_acc, s.valid_loss, s.valid_acc
+        ),
+        Task::Autoencode => format!(
+            "train loss {:.4}  valid loss {:.4} PSNR {:.2} dB",
+            s.train_loss,
+            s.valid_loss,
+            s.valid_psnr.unwrap_or(f64::NAN)
+        ),
+    };
+    format!(
+        "epoch {:>3}  {metrics}  lr {:.2e}  ({:.2}s)",
+        s.epoch, s.lr, s.seconds
+    )
 }
 
 fn train(args: &TrainArgs, base: RunConfig) -> Result<Trainer> {
@@ -611,7 +686,10 @@ fn report_and_save(trainer: &mut Trainer, args: &TrainArgs) -> Result<()> {
             continue;
         }
         let ev = trainer.evaluate(ds);
-        let line = format!("{name}: loss {:.4} accuracy {:.4}", ev.loss, ev.accuracy);
+        let line = match trainer.config.task {
+            Task::Classify => format!("{name}: loss {:.4} accuracy {:.4}", ev.loss, ev.accuracy),
+            Task::Autoencode => format!("{name}: loss {:.4}", ev.loss),
+        };
         if args.json {
             eprintln!("{line}")
         } else {

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 /// Marks our temporary files and folders: `.<name>.nnlab-tmp-<pid>`.
 const TMP_MARK: &str = ".nnlab-tmp-";
+/// Ends the name of an old folder moved aside while a new one replaces it.
+const OLD_MARK: &str = ".old";
 
 /// Megabytes, for limits and messages.
 pub const MB: u64 = 1 << 20;
@@ -157,13 +159,23 @@ fn clear_stale_temps(parent: &Path, target: &Path) {
         let Some(pid) = file_name.strip_prefix(&prefix) else {
             continue;
         };
+        let (pid, moved_aside) = match pid.strip_suffix(OLD_MARK) {
+            Some(pid) => (pid, true),
+            None => (pid, false),
+        };
         let alive = pid
             .parse::<u32>()
             .is_ok_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
-        if !alive {
-            let path = entry.path();
-            let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+        if alive {
+            continue;
         }
+        let path = entry.path();
+        // A crash between moving the old folder aside and renaming the new one in: the old
+        // folder is the last complete one, so it goes back.
+        if moved_aside && !target.exists() && std::fs::rename(&path, target).is_ok() {
+            continue;
+        }
+        let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
     }
 }
 
@@ -185,9 +197,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Checks, before any work, that a run folder can be written at `dir`: it may be missing
-/// (its parent must exist) or an empty folder; a non-empty one only with `replace`.
+/// (its parent must exist) or an empty folder; a non-empty one only with `replace`. Clears
+/// what killed earlier writes of `dir` left behind.
 pub fn check_output_folder(dir: &Path, replace: bool) -> Result<PathBuf> {
     let target = resolve_symlinks(dir)?;
+    if let Ok(parent) = parent_folder(&target) {
+        clear_stale_temps(&parent, &target); // first: it may put back a folder a crash left aside
+    }
     if let Ok(meta) = std::fs::metadata(&target) {
         if !meta.is_dir() {
             bail!("{}: exists and is not a folder", dir.display());
@@ -219,7 +235,6 @@ pub fn write_folder_atomic(
 ) -> Result<()> {
     let target = check_output_folder(dir, replace)?;
     let parent = parent_folder(&target)?;
-    clear_stale_temps(&parent, &target);
     let tmp = temp_path(&parent, &target);
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
@@ -231,12 +246,18 @@ pub fn write_folder_atomic(
 }
 
 /// Renames the finished folder `tmp` to `target`: over an empty folder directly, else the
-/// old folder is first moved aside (and removed once the new one is in place).
+/// two are exchanged in one step where the system can (Linux), so no crash ever finds
+/// `target` missing; elsewhere the old folder is first moved aside to [`old_aside`] (which
+/// [`clear_stale_temps`] puts back if a crash left `target` missing).
 fn swap_in(tmp: &Path, target: &Path) -> Result<()> {
     if std::fs::rename(tmp, target).is_ok() {
         return Ok(());
     }
-    let old = PathBuf::from(format!("{}.old", tmp.display()));
+    if exchange(tmp, target) {
+        let _ = std::fs::remove_dir_all(tmp); // now the old folder
+        return Ok(());
+    }
+    let old = old_aside(tmp);
     std::fs::rename(target, &old)
         .with_context(|| format!("moving the old {} aside", target.display()))?;
     if let Err(e) = std::fs::rename(tmp, target) {
@@ -245,4 +266,21 @@ fn swap_in(tmp: &Path, target: &Path) -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&old);
     Ok(())
+}
+
+/// Where [`swap_in`] keeps the old folder while the new one is renamed into place.
+fn old_aside(tmp: &Path) -> PathBuf {
+    PathBuf::from(format!("{}{OLD_MARK}", tmp.display()))
+}
+
+/// Exchanges two paths atomically; false where the system or file system cannot.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> bool {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).is_ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> bool {
+    false
 }

@@ -65,6 +65,12 @@ fn cli_reports_psnr_and_writes_the_reconstruction_grid() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("valid PSNR: mean"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stdout.contains("accuracy") && !stderr.contains("acc "),
+        "an autoencoder has no accuracy:\n{stdout}{stderr}"
+    );
+    assert!(stderr.contains("PSNR"), "each epoch's PSNR: {stderr}");
     let img = image::open(&png).unwrap();
     // 5 classes x 2 images, original beside reconstruction: 4 tiles a row, 5 rows.
     assert!(

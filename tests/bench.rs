@@ -249,3 +249,31 @@ fn bench_names_the_gemm_kernel_and_no_avx512_forces_avx2() {
         "{kernel}"
     );
 }
+
+#[test]
+fn every_training_workload_runs() {
+    // The trainer refuses a data set without a validation split: the bench's random data
+    // must bring one (it did not, and `nnlab bench` failed before timing anything).
+    let out = Command::new(env!("CARGO_BIN_EXE_nnlab"))
+        .args([
+            "bench",
+            "--workload",
+            "all",
+            "--epochs",
+            "1",
+            "--rounds",
+            "1",
+        ])
+        .output()
+        .expect("the nnlab binary runs");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    for name in ["mlp_b32", "mlp_b128", "forward", "cnn_b32"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("bench {name} "))),
+            "no {name} line in:\n{stdout}"
+        );
+    }
+}

@@ -275,3 +275,25 @@ fn a_cnn_run_report_draws_its_first_convolution_kernels() {
     // Eight 3x3 kernels, 3 to a row, each enlarged 21 times with 2-pixel gaps.
     assert_eq!((w, h), (3 * (3 * 21 + 2) + 2, 3 * (3 * 21 + 2) + 2));
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    // `nnlab gradcheck | head -0`: the reader is gone before the first line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nnlab"))
+        .arg("gradcheck")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the nnlab binary runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("nnlab ends");
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        out.status.signal(),
+        Some(13),
+        "not ended by SIGPIPE: {:?}",
+        out.status
+    );
+}

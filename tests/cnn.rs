@@ -3,7 +3,14 @@
 
 use approx::assert_relative_eq;
 use ndarray::Array2;
+use nnlab::nn::activation::ActivationSpec;
+use nnlab::nn::batchnorm::BatchNorm2dSpec;
+use nnlab::nn::conv::Conv2dSpec;
+use nnlab::nn::dense::DenseSpec;
+use nnlab::nn::dropout::DropoutSpec;
+use nnlab::nn::flatten::FlattenSpec;
 use nnlab::nn::gradcheck::{GradCheckReport, check_gradients};
+use nnlab::nn::pool::MaxPool2dSpec;
 use nnlab::nn::{
     Activation, Init, Layer, LayerSpec, Loss, Network, NetworkSpec, SavedModel, Shape,
 };
@@ -25,7 +32,7 @@ fn targets(rows: usize, classes: usize) -> Array2<f64> {
 /// `layers` on `input` images, then a dense layer to 3 classes; checked with softmax + CE.
 fn check(input: Shape, layers: Vec<LayerSpec>, batch: usize) -> GradCheckReport {
     let mut layers = layers;
-    layers.push(LayerSpec::Dense { out: 3 });
+    layers.push(LayerSpec::Dense(DenseSpec { out: 3 }));
     let spec = NetworkSpec { input, layers };
     let mut net = Network::<f64>::new(spec, Init::Xavier, 11).unwrap();
     let x = random(batch, input.len(), 5);
@@ -41,12 +48,12 @@ fn check(input: Shape, layers: Vec<LayerSpec>, batch: usize) -> GradCheckReport 
 }
 
 fn conv(out: usize, kernel: usize, stride: usize, padding: usize) -> LayerSpec {
-    LayerSpec::Conv2d {
+    LayerSpec::Conv2d(Conv2dSpec {
         out,
         kernel,
         stride,
         padding,
-    }
+    })
 }
 
 #[test]
@@ -55,7 +62,10 @@ fn conv_gradients_match_with_stride_and_padding() {
     for (kernel, stride, padding) in [(3, 1, 0), (3, 2, 1), (2, 1, 2), (1, 1, 0)] {
         let r = check(
             input,
-            vec![conv(3, kernel, stride, padding), LayerSpec::Flatten],
+            vec![
+                conv(3, kernel, stride, padding),
+                LayerSpec::Flatten(FlattenSpec),
+            ],
             3,
         );
         assert_eq!(r.tensors.len(), 4, "conv and dense weight and bias");
@@ -65,9 +75,9 @@ fn conv_gradients_match_with_stride_and_padding() {
         input,
         vec![
             conv(3, 3, 1, 1),
-            LayerSpec::Activation {
+            LayerSpec::Activation(ActivationSpec {
                 f: Activation::Tanh,
-            },
+            }),
             conv(2, 3, 2, 0),
         ],
         2,
@@ -81,7 +91,7 @@ fn max_pool_gradients_match() {
         input,
         vec![
             conv(2, 1, 1, 0),
-            LayerSpec::MaxPool2d { size: 2, stride: 2 },
+            LayerSpec::MaxPool2d(MaxPool2dSpec { size: 2, stride: 2 }),
         ],
         3,
     );
@@ -90,7 +100,7 @@ fn max_pool_gradients_match() {
         input,
         vec![
             conv(2, 1, 1, 0),
-            LayerSpec::MaxPool2d { size: 3, stride: 1 },
+            LayerSpec::MaxPool2d(MaxPool2dSpec { size: 3, stride: 1 }),
         ],
         2,
     );
@@ -103,10 +113,10 @@ fn batch_norm_gradients_match_in_training_mode() {
         input,
         vec![
             conv(2, 3, 1, 1),
-            LayerSpec::BatchNorm2d,
-            LayerSpec::Activation {
+            LayerSpec::BatchNorm2d(BatchNorm2dSpec),
+            LayerSpec::Activation(ActivationSpec {
                 f: Activation::Sigmoid,
-            },
+            }),
         ],
         4,
     );
@@ -122,8 +132,8 @@ fn dropout_gradients_match_with_a_held_mask() {
         input,
         layers: vec![
             conv(3, 2, 1, 0),
-            LayerSpec::Dropout { p: 0.5 },
-            LayerSpec::Dense { out: 3 },
+            LayerSpec::Dropout(DropoutSpec { p: 0.5 }),
+            LayerSpec::Dense(DenseSpec { out: 3 }),
         ],
     };
     let mut net = Network::<f64>::new(spec, Init::Xavier, 2).unwrap();
@@ -197,7 +207,7 @@ fn batch_norm_uses_running_statistics_in_inference() {
     let input = Shape::image(2, 3, 3);
     let spec = NetworkSpec {
         input,
-        layers: vec![LayerSpec::BatchNorm2d],
+        layers: vec![LayerSpec::BatchNorm2d(BatchNorm2dSpec)],
     };
     let mut net = Network::<f64>::new(spec, Init::Xavier, 0).unwrap();
     // Channel 0 around 5, channel 1 around -2.
@@ -359,14 +369,14 @@ fn every_layer_lists_its_parameters_in_one_order_for_reading_and_writing() {
         input: Shape::image(1, 6, 6),
         layers: vec![
             conv(2, 3, 1, 1),
-            LayerSpec::BatchNorm2d,
-            LayerSpec::Activation {
+            LayerSpec::BatchNorm2d(BatchNorm2dSpec),
+            LayerSpec::Activation(ActivationSpec {
                 f: Activation::Relu,
-            },
-            LayerSpec::MaxPool2d { size: 2, stride: 2 },
-            LayerSpec::Flatten,
-            LayerSpec::Dropout { p: 0.5 },
-            LayerSpec::Dense { out: 3 },
+            }),
+            LayerSpec::MaxPool2d(MaxPool2dSpec { size: 2, stride: 2 }),
+            LayerSpec::Flatten(FlattenSpec),
+            LayerSpec::Dropout(DropoutSpec { p: 0.5 }),
+            LayerSpec::Dense(DenseSpec { out: 3 }),
         ],
     };
     let mut net = Network::<f64>::new(spec, Init::Xavier, 2).unwrap();

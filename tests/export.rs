@@ -4,7 +4,14 @@
 
 use ndarray::{Array2, ArrayD, s};
 use nnlab::data::builtin;
+use nnlab::nn::activation::ActivationSpec;
+use nnlab::nn::batchnorm::BatchNorm2dSpec;
+use nnlab::nn::conv::Conv2dSpec;
+use nnlab::nn::dense::DenseSpec;
+use nnlab::nn::dropout::DropoutSpec;
+use nnlab::nn::flatten::FlattenSpec;
 use nnlab::nn::onnx::{self, proto};
+use nnlab::nn::pool::MaxPool2dSpec;
 use nnlab::nn::{
     Activation, Init, LayerSpec, Network, NetworkSpec, SavedModel, Shape, softmax_rows,
 };
@@ -49,33 +56,33 @@ fn letters(n: usize) -> Vec<String> {
 /// A network with every layer type: strided and padded convolution, batch norm on images
 /// and on vectors, pooling with overlapping windows, every activation, dropout, flatten.
 fn every_layer_spec() -> NetworkSpec {
-    let act = |f| LayerSpec::Activation { f };
+    let act = |f| LayerSpec::Activation(ActivationSpec { f });
     NetworkSpec {
         input: Shape::image(1, 32, 32),
         layers: vec![
-            LayerSpec::Conv2d {
+            LayerSpec::Conv2d(Conv2dSpec {
                 out: 4,
                 kernel: 3,
                 stride: 2,
                 padding: 1,
-            },
-            LayerSpec::BatchNorm2d,
+            }),
+            LayerSpec::BatchNorm2d(BatchNorm2dSpec),
             act(Activation::Relu),
-            LayerSpec::MaxPool2d { size: 3, stride: 2 },
-            LayerSpec::Conv2d {
+            LayerSpec::MaxPool2d(MaxPool2dSpec { size: 3, stride: 2 }),
+            LayerSpec::Conv2d(Conv2dSpec {
                 out: 6,
                 kernel: 2,
                 stride: 1,
                 padding: 0,
-            },
+            }),
             act(Activation::Tanh),
-            LayerSpec::Dropout { p: 0.3 },
-            LayerSpec::Flatten,
-            LayerSpec::Dense { out: 20 },
-            LayerSpec::BatchNorm2d,
+            LayerSpec::Dropout(DropoutSpec { p: 0.3 }),
+            LayerSpec::Flatten(FlattenSpec),
+            LayerSpec::Dense(DenseSpec { out: 20 }),
+            LayerSpec::BatchNorm2d(BatchNorm2dSpec),
             act(Activation::Sigmoid),
             act(Activation::Identity),
-            LayerSpec::Dense { out: 10 },
+            LayerSpec::Dense(DenseSpec { out: 10 }),
         ],
     }
 }
@@ -432,7 +439,7 @@ fn model_py_builds_the_tensors_of_the_exported_state_dict() {
         let (layer, _, w) = model.net.params()[0..]
             .iter()
             .find(|(l, n, _)| {
-                *n == "weight" && matches!(model.net.spec().layers[*l], LayerSpec::Dense { .. })
+                *n == "weight" && matches!(model.net.spec().layers[*l], LayerSpec::Dense(_))
             })
             .copied()
             .unwrap();

@@ -9,6 +9,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_plot::{PlotBounds, PlotMemory};
 use nnlab::data::DataSource;
+use nnlab::data::toy::ToyKind;
 use nnlab::gui::dialog::{FileDialog, FileKind};
 use nnlab::gui::session::{Notice, Phase};
 use nnlab::gui::{LabApp, Settings, Tab, curves};
@@ -39,7 +40,17 @@ fn lab(epochs: usize, lr: f64, dialog_answer: Option<PathBuf>) -> Harness<'stati
     settings.config.hidden = 16;
     settings.config.epochs = epochs;
     settings.config.lr = lr;
-    let app = LabApp::new(settings, Box::new(FixedDialog(dialog_answer)));
+    lab_with(settings, dialog_answer)
+}
+
+/// The lab with `settings` at 1280x800.
+fn lab_with(settings: Settings, dialog_answer: Option<PathBuf>) -> Harness<'static, LabApp> {
+    lab_asking(settings, Box::new(FixedDialog(dialog_answer)))
+}
+
+/// The lab with `settings` whose file buttons ask `dialog`.
+fn lab_asking(settings: Settings, dialog: Box<dyn FileDialog>) -> Harness<'static, LabApp> {
+    let app = LabApp::new(settings, dialog);
     let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(|ui, app: &mut LabApp| app.show(ui), app);
@@ -213,6 +224,33 @@ fn changing_the_rate_mid_run_leaves_the_loss_plot_within_the_datas_range() {
     run_frames(&mut h, 120);
     let (plot, data) = plot_and_data_bounds(&mut h, "loss", loss_series);
     assert_plot_fits_data(plot, data);
+}
+
+/// Whether `shape` is, or holds, one of egui_plot's filled min/max bands.
+fn is_band(shape: &egui::Shape) -> bool {
+    match shape {
+        egui::Shape::Band(_) => true,
+        egui::Shape::Vec(shapes) => shapes.iter().any(is_band),
+        _ => false,
+    }
+}
+
+#[test]
+fn a_dense_batch_loss_is_drawn_as_a_line_not_as_grey_filled_bands() {
+    let mut h = lab(1, 0.05, None);
+    let batch_loss = &mut h.state_mut().session.curves.batch_loss;
+    for i in 0..900 {
+        // Noisy, several points per pixel column: what egui_plot folds into bands.
+        batch_loss.push(i as f64 / 300.0, 1.0 + ((i * 7919) % 101) as f64 / 100.0);
+    }
+    run_frames(&mut h, 3);
+    let bands = h
+        .output()
+        .shapes
+        .iter()
+        .filter(|s| is_band(&s.shape))
+        .count();
+    assert_eq!(bands, 0, "filled bands drawn");
 }
 
 #[test]
@@ -396,6 +434,56 @@ fn clicking_a_confusion_cell_opens_its_gallery_most_confident_first() {
 }
 
 #[test]
+fn the_confusion_gallery_shows_whole_rows_and_scrolls_to_the_rest() {
+    let mut settings = Settings::default();
+    settings.config.epochs = 1;
+    let mut h = lab_with(settings, None);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    h.get_by_label("Confusion").click();
+    run_frames(&mut h, 2);
+    // A diagonal cell of the builtin set holds dozens of images: more rows than shown.
+    let pos = h
+        .state()
+        .tabs
+        .confusion
+        .cell_center(0, 0)
+        .expect("the matrix");
+    click_at(&mut h, pos);
+    run_frames(&mut h, 3);
+    let shown = h
+        .state()
+        .tabs
+        .confusion
+        .gallery()
+        .expect("a gallery")
+        .images
+        .len();
+    assert!(shown > 30, "{shown} images");
+    let matrix_right = pos.x + 20.0;
+    let bar = h
+        .query_all_by_role(egui::accesskit::Role::ScrollBar)
+        .map(|b| b.rect())
+        .find(|r| r.min.x > matrix_right)
+        .expect("the gallery scrolls");
+    let in_sight: Vec<egui::Rect> = h
+        .query_all_by_role(egui::accesskit::Role::Image)
+        .map(|n| n.rect())
+        .filter(|r| r.min.x > matrix_right && r.max.y > bar.min.y && r.min.y < bar.max.y)
+        .collect();
+    assert!(in_sight.len() >= 16, "three rows in sight: {in_sight:?}");
+    for image in in_sight {
+        assert!(
+            bar.y_range().contains(image.min.y) && bar.y_range().contains(image.max.y),
+            "a row cut at the gallery's bottom {}: image at {image:?}",
+            bar.max.y
+        );
+    }
+}
+
+#[test]
 fn the_autoencoder_task_trains_and_its_tab_shows_reconstructions() {
     let mut h = lab(100_000, 0.01, None);
     h.get_by_label("autoencoder").click();
@@ -454,6 +542,47 @@ fn the_autoencoder_task_trains_and_its_tab_shows_reconstructions() {
     wait_for(&mut h, "the run to stop", |a| {
         a.session.phase == Phase::Finished(Ending::Stopped)
     });
+}
+
+#[test]
+fn after_stop_the_autoencoder_plots_keep_their_epochs_in_view() {
+    let mut h = lab(100_000, 0.01, None);
+    h.get_by_label("autoencoder").click();
+    h.step();
+    h.state_mut().settings.config.lr = 0.01;
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "two epochs", |a| position(a) > 2.2);
+    h.get_by_label("Stop").click();
+    wait_for(&mut h, "the run to stop", |a| {
+        a.session.phase == Phase::Finished(Ending::Stopped)
+    });
+    run_frames(&mut h, 30);
+    let psnr = |a: &mut LabApp| vec![a.session.curves.valid_psnr.points().to_vec()];
+    for (name, (plot, data)) in [
+        (
+            "ae-loss",
+            plot_and_data_bounds(&mut h, "ae-loss", loss_series),
+        ),
+        ("ae-psnr", plot_and_data_bounds(&mut h, "ae-psnr", psnr)),
+    ] {
+        assert!(
+            plot.min()[0] <= data.min()[0] && plot.max()[0] >= data.max()[0],
+            "{name}: x {:?}..{:?} leaves out epochs {:?}..{:?}",
+            plot.min()[0],
+            plot.max()[0],
+            data.min()[0],
+            data.max()[0]
+        );
+        assert!(
+            plot.width() < 1.5 * data.width() + 1.0,
+            "{name}: x {:?}..{:?} for epochs {:?}..{:?}",
+            plot.min()[0],
+            plot.max()[0],
+            data.min()[0],
+            data.max()[0]
+        );
+        assert_plot_fits_data(plot, data);
+    }
 }
 
 #[test]
@@ -728,7 +857,7 @@ fn toy_lab(kind: &str) -> Harness<'static, LabApp> {
 fn the_toy_tab_learns_xor_and_draws_its_decision_regions() {
     let mut h = toy_lab("xor");
     let config = h.state().settings.config.clone();
-    assert_eq!(config.data, DataSource::Toy(nnlab::data::toy::ToyKind::Xor));
+    assert_eq!(config.data, DataSource::Toy(ToyKind::Xor));
     assert_eq!((config.hidden, config.depth), (16, 2), "the toy settings");
     assert!(!h.state().tabs.toy.has_heatmap());
     h.get_by_label("Train").click();
@@ -750,6 +879,146 @@ fn the_toy_tab_learns_xor_and_draws_its_decision_regions() {
     }
     h.step();
     assert!(h.query_by_label("the hidden units differ").is_some());
+}
+
+/// Types `value` into the side panel's number field named `label`.
+fn type_number(h: &mut Harness<'_, LabApp>, label: &str, value: f64) {
+    h.get_by_role_and_label(egui::accesskit::Role::SpinButton, label)
+        .set_value_accesskit(value);
+    h.step();
+    h.step();
+}
+
+#[test]
+fn the_toy_preset_loads_once_and_each_data_kind_keeps_its_own_settings() {
+    let mut h = lab_with(Settings::default(), Some(common::nist36_fixture()));
+    type_number(&mut h, "Hidden units", 100.0);
+    type_number(&mut h, "Epochs", 7.0);
+    h.get_by_label("Toy").click();
+    h.step();
+    h.get_by_label("spirals").click();
+    run_frames(&mut h, 2);
+    let toy = h.state().settings.config.clone();
+    assert_eq!(toy.data, DataSource::Toy(ToyKind::Spirals));
+    assert_eq!(
+        (toy.hidden, toy.depth, toy.epochs),
+        (16, 2, 300),
+        "the toy preset"
+    );
+    type_number(&mut h, "Hidden units", 5.0);
+    h.get_by_label("builtin").click();
+    run_frames(&mut h, 2);
+    let builtin = h.state().settings.config.clone();
+    assert_eq!(builtin.data, DataSource::Builtin);
+    assert_eq!(
+        (builtin.hidden, builtin.epochs),
+        (100, 7),
+        "the builtin settings the user typed are back"
+    );
+    h.get_by_label("Open data folder...").click();
+    run_frames(&mut h, 2);
+    let nist = h.state().settings.config.clone();
+    assert!(
+        matches!(nist.data, DataSource::Nist36(_)),
+        "{:?}",
+        nist.data
+    );
+    assert_eq!(
+        nist.hidden, 100,
+        "a first folder starts from the image settings"
+    );
+    type_number(&mut h, "Hidden units", 40.0);
+    h.get_by_label("builtin").click();
+    run_frames(&mut h, 2);
+    assert_eq!(
+        h.state().settings.config.hidden,
+        100,
+        "builtin kept its own"
+    );
+    h.get_by_label("Toy").click();
+    h.step();
+    h.get_by_label("spirals").click();
+    run_frames(&mut h, 2);
+    let again = h.state().settings.config.clone();
+    assert_eq!(
+        (again.hidden, again.epochs),
+        (5, 300),
+        "the spirals settings typed before, not the preset again"
+    );
+}
+
+#[test]
+fn switching_the_task_back_brings_back_the_typed_settings() {
+    let mut h = lab_with(Settings::default(), None);
+    type_number(&mut h, "Hidden units", 100.0);
+    h.get_by_label("autoencoder").click();
+    run_frames(&mut h, 2);
+    let defaults = nnlab::train::RunConfig::for_task(nnlab::train::Task::Autoencode);
+    assert_eq!(
+        h.state().settings.config.hidden,
+        defaults.hidden,
+        "its defaults"
+    );
+    type_number(&mut h, "Hidden units", 12.0);
+    h.get_by_label("classifier").click();
+    run_frames(&mut h, 2);
+    assert_eq!(
+        h.state().settings.config.hidden,
+        100,
+        "not the defaults again"
+    );
+    h.get_by_label("autoencoder").click();
+    run_frames(&mut h, 2);
+    assert_eq!(h.state().settings.config.hidden, 12);
+}
+
+#[test]
+fn the_toy_tab_shows_its_own_set_not_the_last_runs() {
+    // After a letters run the Toy tab shows neither its accuracy nor its data.
+    let mut h = lab(1, 0.05, None);
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the letters run", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    h.get_by_label("Toy").click();
+    run_frames(&mut h, 2);
+    assert!(h.query_by_label_contains("train accuracy").is_none());
+    assert!(
+        h.state().tabs.toy.shown_points().is_none(),
+        "no toy set chosen"
+    );
+    h.get_by_label("xor").click();
+    run_frames(&mut h, 2);
+    assert!(
+        h.query_by_label_contains("train accuracy").is_none(),
+        "xor has no run yet"
+    );
+    assert_shows(&h, ToyKind::Xor);
+    h.state_mut().settings.config.epochs = 1;
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the xor run", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    run_frames(&mut h, 2);
+    assert!(
+        h.query_by_label_contains("train accuracy").is_some(),
+        "xor's own run"
+    );
+    // A new set shows its points at once, before Train, without the xor run's regions.
+    h.get_by_label("circles").click();
+    run_frames(&mut h, 2);
+    assert_shows(&h, ToyKind::Circles);
+    assert!(!h.state().tabs.toy.has_heatmap());
+    assert!(h.query_by_label_contains("train accuracy").is_none());
+}
+
+fn assert_shows(h: &Harness<'_, LabApp>, kind: ToyKind) {
+    let shown = h.state().tabs.toy.shown_points().expect("points drawn");
+    assert_eq!(
+        shown.train.images,
+        kind.splits().train.images,
+        "{kind:?}'s points"
+    );
 }
 
 #[test]
@@ -893,6 +1162,78 @@ fn export_run_writes_a_report_folder_that_reproduces_the_config() {
     assert_eq!(metrics.lines().count(), 3, "{metrics}");
 }
 
+/// Answers each dialog with the next of its paths.
+struct AnswerInTurn(std::collections::VecDeque<PathBuf>);
+
+impl FileDialog for AnswerInTurn {
+    fn pick_folder(&mut self, _: &str) -> Option<PathBuf> {
+        self.0.pop_front()
+    }
+    fn open_file(&mut self, _: &str, _: FileKind) -> Option<PathBuf> {
+        self.0.pop_front()
+    }
+    fn save_file(&mut self, _: &str, _: FileKind, _: &str) -> Option<PathBuf> {
+        self.0.pop_front()
+    }
+}
+
+#[test]
+fn export_run_over_a_folder_with_files_asks_before_replacing_it() {
+    let root = tempfile::tempdir().unwrap();
+    let (full, other) = (root.path().join("full"), root.path().join("other"));
+    std::fs::create_dir(&full).unwrap();
+    let old = full.join("old.txt");
+    std::fs::write(&old, "keep me").unwrap();
+    let answers = [&full, &full, &other, &full].map(|p| p.to_path_buf());
+    let mut settings = Settings::default();
+    settings.config.data = DataSource::Nist36(common::nist36_fixture());
+    settings.config.epochs = 1;
+    let mut h = lab_asking(settings, Box::new(AnswerInTurn(answers.into())));
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let question = "The folder is not empty";
+    h.get_by_label("Export run...").click();
+    run_frames(&mut h, 4);
+    assert!(h.query_by_label(question).is_some(), "it asks");
+    h.get_by_label("Cancel").click();
+    run_frames(&mut h, 5);
+    assert!(h.query_by_label(question).is_none(), "Cancel closes it");
+    assert!(
+        old.is_file() && !full.join("config.json").exists(),
+        "nothing written"
+    );
+    assert_eq!(h.state().session.notice, None);
+
+    h.get_by_label("Export run...").click();
+    run_frames(&mut h, 4);
+    h.get_by_label("Choose another folder...").click();
+    wait_for(&mut h, "the export to the other folder", |a| {
+        a.session.notice.is_some()
+    });
+    assert_eq!(
+        h.state().session.notice,
+        Some(Notice::Info(format!("saved {}", other.display())))
+    );
+    assert!(other.join("config.json").is_file() && old.is_file());
+
+    h.get_by_label("Export run...").click();
+    run_frames(&mut h, 4);
+    h.get_by_label("Replace it").click();
+    wait_for(&mut h, "the replacing export", |a| {
+        a.session.notice == Some(Notice::Info(format!("saved {}", full.display())))
+    });
+    assert!(
+        full.join("config.json").is_file(),
+        "the run is written there"
+    );
+    assert!(
+        !old.exists(),
+        "what was in the folder is gone, not mixed in"
+    );
+}
+
 /// Opens the Sweep tab, lists `rates` and runs the sweep to its end.
 fn run_sweep(h: &mut Harness<'_, LabApp>, rates: &str) {
     h.get_by_label("Sweep").click();
@@ -974,7 +1315,7 @@ fn a_two_rate_sweep_overlays_two_runs_from_the_same_start_and_tabulates_them() {
         "the rate matters"
     );
     for m in &members {
-        let label = format!("rate {}", nnlab::gui::curves::format_value(m.lr));
+        let label = format!("rate {}", nnlab::gui::sweep::format_rate(m.lr));
         assert!(
             h.query_by_label(&label).is_some(),
             "a table row for {label}"
@@ -1126,49 +1467,176 @@ fn a_run_that_cannot_start_leaves_the_last_one_in_place() {
     wait_for(&mut h, "the kept network to be saved", |_| saved.is_file());
 }
 
-/// The widgets of the window that lie (partly) outside it, by role, label and place.
-fn widgets_outside_the_window(h: &Harness<'_, LabApp>, size: egui::Vec2) -> Vec<String> {
-    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size).expand(0.5);
+/// Where the widget labelled `label` was drawn.
+fn rect_of_label(h: &Harness<'_, LabApp>, label: &str) -> egui::Rect {
+    h.get_by_label(label).rect()
+}
+
+/// A named change of the settings.
+type SettingsChange = (&'static str, fn(&mut Settings));
+
+#[test]
+fn the_run_buttons_stay_in_place_whatever_the_settings_and_the_phase() {
+    use nnlab::nn::OptimizerKind;
+    use nnlab::train::schedule::Schedule;
+    let mut h = lab(100_000, 0.01, None);
+    let train = rect_of_label(&h, "Train");
+    let pause = rect_of_label(&h, "Pause");
+    let changes: [SettingsChange; 3] = [
+        ("Adam's rows", |s| s.config.optimizer = OptimizerKind::Adam),
+        ("a step schedule's rows", |s| {
+            s.config.schedule = Schedule::Step {
+                every: 5,
+                gamma: 0.5,
+            }
+        }),
+        ("the CNN's text", |s| s.config.model = Model::Cnn),
+    ];
+    for (what, change) in changes {
+        change(&mut h.state_mut().settings);
+        run_frames(&mut h, 2);
+        assert_eq!(rect_of_label(&h, "Train"), train, "Train moved with {what}");
+    }
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "training", |a| position(a) > 0.0);
+    run_frames(&mut h, 2);
+    assert_eq!(
+        rect_of_label(&h, "Train"),
+        train,
+        "Train moved when training"
+    );
+    h.get_by_label("Pause").click();
+    wait_for(&mut h, "the pause", |a| a.session.phase == Phase::Paused);
+    run_frames(&mut h, 2);
+    assert_eq!(rect_of_label(&h, "Train"), train, "Train moved when paused");
+    assert_eq!(
+        rect_of_label(&h, "Resume"),
+        pause,
+        "Resume is where Pause was"
+    );
+    h.get_by_label("Stop").click();
+}
+
+#[test]
+fn a_hundred_points_along_the_rate_slider_are_about_a_tenfold_rate() {
+    let mut h = lab(1, 1e-3, None);
+    let slider = h
+        .get_by_role_and_label(egui::accesskit::Role::Slider, "Learning rate")
+        .rect();
+    assert!(slider.width() > 200.0, "across the panel: {slider:?}");
+    let start = slider.center();
+    let path: Vec<egui::Pos2> = (0..=10)
+        .map(|i| start + egui::vec2(10.0 * i as f32, 0.0))
+        .collect();
+    drag_through(&mut h, &path);
+    let decades = (h.state().settings.config.lr / 1e-3).log10();
+    assert!(
+        (0.8..1.25).contains(&decades),
+        "100 points moved the rate {decades} decades"
+    );
+    // The next drag starts from the new rate and goes on.
+    let back: Vec<egui::Pos2> = path.iter().map(|&p| start - (p - start)).collect();
+    drag_through(&mut h, &back);
+    let lr = h.state().settings.config.lr;
+    assert!((lr / 1e-3).log10().abs() < 0.2, "back near 1e-3: {lr}");
+}
+
+/// A widget as accessibility sees it: where, what and its name.
+struct Placed {
+    rect: egui::Rect,
+    role: egui::accesskit::Role,
+    label: String,
+}
+
+impl std::fmt::Display for Placed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} '{}' at {:?}", self.role, self.label, self.rect)
+    }
+}
+
+/// Every drawn widget of the window.
+fn placed_widgets(h: &Harness<'_, LabApp>) -> Vec<Placed> {
     h.root()
         .query_all(egui_kittest::kittest::by().predicate(|_| true))
-        .filter_map(|node| {
-            let b = node.accesskit_node().bounding_box()?;
-            let ppp = h.ctx.pixels_per_point();
-            let r = egui::Rect::from_min_max(
-                egui::pos2(b.x0 as f32 / ppp, b.y0 as f32 / ppp),
-                egui::pos2(b.x1 as f32 / ppp, b.y1 as f32 / ppp),
-            );
-            // Only beside or above: what lies below the window's bottom edge is scrolled out
-            // of a scroll area (the side panel, the histograms, the autoencoder's pictures),
-            // which accessibility rectangles do not tell apart from a cut-off layout.
-            let beside = r.min.x < window.min.x || r.max.x > window.max.x;
-            let below = r.min.y < window.min.y;
-            (r.is_positive() && (beside || below)).then(|| {
-                let label = node.accesskit_node().label().unwrap_or_default();
-                format!("{:?} '{label}' at {r:?}", node.accesskit_node().role())
-            })
+        .filter(|node| node.accesskit_node().bounding_box().is_some())
+        .map(|node| Placed {
+            rect: node.rect(),
+            role: node.accesskit_node().role(),
+            label: node.accesskit_node().label().unwrap_or_default(),
         })
+        .filter(|p| p.rect.is_positive())
         .collect()
 }
 
+/// The visible part of the scroll area `w` lies in, if any: the y range of the nearest
+/// vertical scroll bar at its right. Accessibility rectangles are not clipped, so this is
+/// how a widget scrolled out of sight is told from one cut off by the layout.
+fn scroll_view_of(w: &Placed, bars: &[&Placed]) -> Option<egui::Rangef> {
+    bars.iter()
+        .filter(|b| b.rect.height() > b.rect.width() && b.rect.min.x >= w.rect.min.x - 1.0)
+        .min_by(|a, b| a.rect.min.x.total_cmp(&b.rect.min.x))
+        .map(|b| b.rect.y_range())
+}
+
+/// What is wrong with the layout at `size`: widgets beside, above or below the window
+/// (below only outside a scroll area, which scrolls them into sight), and widgets that
+/// overlap in sight (a widget inside another, like a button's text, is not an overlap).
+fn layout_faults(h: &Harness<'_, LabApp>, size: egui::Vec2) -> Vec<String> {
+    use egui::accesskit::Role;
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size).expand(0.5);
+    let widgets = placed_widgets(h);
+    let bars: Vec<&Placed> = widgets
+        .iter()
+        .filter(|w| w.role == Role::ScrollBar)
+        .collect();
+    let mut faults = Vec::new();
+    let mut in_sight = Vec::new();
+    for w in widgets.iter().filter(|w| w.role != Role::ScrollBar) {
+        let r = w.rect;
+        let view = scroll_view_of(w, &bars);
+        if r.min.x < window.min.x || r.max.x > window.max.x {
+            faults.push(format!("beside the window: {w}"));
+        } else if r.min.y < window.min.y {
+            faults.push(format!("above the window: {w}"));
+        } else if r.max.y > window.max.y && view.is_none_or(|v| v.min > r.max.y) {
+            faults.push(format!("below the window: {w}"));
+        }
+        if view.is_none_or(|v| v.contains(r.min.y) && v.contains(r.max.y)) {
+            in_sight.push(w);
+        }
+    }
+    for (i, a) in in_sight.iter().enumerate() {
+        for b in &in_sight[i + 1..] {
+            let overlap = a.rect.intersect(b.rect);
+            let nested = a.rect.expand(1.0).contains_rect(b.rect)
+                || b.rect.expand(1.0).contains_rect(a.rect);
+            if overlap.width() > 2.0 && overlap.height() > 2.0 && !nested {
+                faults.push(format!("overlapping: {a} and {b}"));
+            }
+        }
+    }
+    faults
+}
+
 /// Renders every tab at the smallest supported window and a common one and checks that
-/// every widget lies inside it.
+/// every widget lies inside it, clear of the others.
 fn assert_every_tab_fits(h: &mut Harness<'_, LabApp>) {
-    let mut outside = Vec::new();
+    let mut faults = Vec::new();
     for size in [egui::vec2(1024.0, 700.0), egui::vec2(1280.0, 800.0)] {
         h.set_size(size);
         for &tab in Tab::ALL {
             h.state_mut().settings.tab = tab;
             run_frames(h, 4);
-            for w in widgets_outside_the_window(h, size) {
-                outside.push(format!("{size:?} {tab:?}: {w}"));
+            for fault in layout_faults(h, size) {
+                faults.push(format!("{size:?} {tab:?}: {fault}"));
             }
         }
     }
     assert!(
-        outside.is_empty(),
-        "outside the window:\n{}",
-        outside.join("\n")
+        faults.is_empty(),
+        "{} faults:\n{}",
+        faults.len(),
+        faults.join("\n")
     );
 }
 
@@ -1237,11 +1705,7 @@ fn a_run_that_stops_learning_pauses_and_says_why() {
     let mut settings = Settings::default();
     settings.config.lr = 1.0;
     settings.config.epochs = 6;
-    let app = LabApp::new(settings, Box::new(FixedDialog(None)));
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(|ui, app: &mut LabApp| app.show(ui), app);
-    h.step();
+    let mut h = lab_with(settings, None);
     h.get_by_label("Train").click();
     wait_for(
         &mut h,

@@ -6,6 +6,8 @@
 
 mod common;
 
+use nnlab::nn::dense::DenseSpec;
+use nnlab::nn::flatten::FlattenSpec;
 use nnlab::nn::{Activation, Init, LayerSpec, Network, NetworkSpec, SavedModel, Shape};
 use std::collections::HashMap;
 use std::io::Write;
@@ -278,7 +280,7 @@ fn hostile_model_files_are_refused() {
     });
     let huge = |out| NetworkSpec {
         input: Shape::flat(1024),
-        layers: vec![LayerSpec::Dense { out }],
+        layers: vec![LayerSpec::Dense(DenseSpec { out })],
     };
     write_raw_model(
         &p("dense-1e9.st"),
@@ -296,7 +298,7 @@ fn hostile_model_files_are_refused() {
     write_raw_model(&p("deep.st"), header(&deep, &letters(36), None), &[]);
     let overflow = NetworkSpec {
         input: Shape::image(usize::MAX, usize::MAX, 2),
-        layers: vec![LayerSpec::Flatten],
+        layers: vec![LayerSpec::Flatten(FlattenSpec)],
     };
     write_raw_model(&p("overflow.st"), header(&overflow, &[], None), &[]);
     // Right element count, wrong shapes; too few values; an extra key in the header.
@@ -1094,6 +1096,44 @@ fn saves_write_through_symlinks_replace_runs_whole_and_clear_stale_temps() {
         .map(|e| e.file_name())
         .collect();
     assert!(temps.is_empty(), "temporary files left: {temps:?}");
+}
+
+#[test]
+fn a_run_folder_a_crash_left_aside_is_put_back_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    // What a kill between moving the old folder aside and renaming the new one in leaves
+    // (where the two cannot be exchanged in one step): no `run`, the old run aside, the
+    // new one half written (pid 4194305 is above Linux's pid limit: no such process).
+    let aside = p(".run.nnlab-tmp-4194305.old");
+    std::fs::create_dir(&aside).unwrap();
+    std::fs::write(aside.join("config.json"), "the old run").unwrap();
+    let half = p(".run.nnlab-tmp-4194305");
+    std::fs::create_dir(&half).unwrap();
+    std::fs::write(half.join("config.json"), "half of a new run").unwrap();
+    let run_dir = path_str(&p("run"));
+    let o = run(
+        &quick_train(&["--save-run", &run_dir])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        &[],
+    );
+    assert_eq!(
+        std::fs::read_to_string(p("run").join("config.json"))
+            .ok()
+            .as_deref(),
+        Some("the old run"),
+        "the old run was not put back\n{}",
+        o.shown()
+    );
+    // Back in place, it is an earlier run like any other: not replaced without --force.
+    assert_eq!(o.code, Some(1), "{}", o.shown());
+    assert!(o.stderr.contains("--force"), "{}", o.shown());
+    assert!(
+        !aside.exists() && !half.exists(),
+        "the crash's leftovers stayed"
+    );
 }
 
 // ---------------------------------------------------------------- failures never silent

@@ -6,6 +6,9 @@ mod common;
 
 use approx::assert_abs_diff_eq;
 use nnlab::data::DataSource;
+use nnlab::nn::conv::Conv2dSpec;
+use nnlab::nn::dense::DenseSpec;
+use nnlab::nn::dropout::DropoutSpec;
 use nnlab::nn::gradcheck::check_gradients;
 use nnlab::nn::layer_list::{self, Preset};
 use nnlab::nn::{
@@ -23,7 +26,7 @@ use std::process::Command;
 fn tiny(values: [f64; 3]) -> Network<f64> {
     let spec = NetworkSpec {
         input: Shape::flat(2),
-        layers: vec![LayerSpec::Dense { out: 1 }],
+        layers: vec![LayerSpec::Dense(DenseSpec { out: 1 })],
     };
     let mut net = Network::new(spec, Init::Zero, 0).unwrap();
     set(&mut net, values, false);
@@ -330,12 +333,12 @@ fn layer_lists_read_and_write_their_text() {
     assert_eq!(layers.len(), 13);
     assert_eq!(
         layers[4],
-        LayerSpec::Conv2d {
+        LayerSpec::Conv2d(Conv2dSpec {
             out: 16,
             kernel: 3,
             stride: 2,
             padding: 1
-        }
+        })
     );
     assert_eq!(layer_list::text(&layers), text.replace("  ", " "));
     for (bad, says) in [
@@ -454,7 +457,7 @@ fn the_gradient_check_passes_for_every_layer_the_editor_builds() {
     let mut dropout = Network::<f64>::new(
         NetworkSpec {
             input: Shape::flat(72),
-            layers: vec![LayerSpec::Dropout { p: 0.5 }],
+            layers: vec![LayerSpec::Dropout(DropoutSpec { p: 0.5 })],
         },
         Init::Xavier,
         0,
@@ -604,6 +607,7 @@ mod editor {
     use nnlab::gui::session::Phase;
     use nnlab::gui::{LabApp, Settings};
     use nnlab::nn::LayerSpec;
+    use nnlab::nn::dense::DenseSpec;
     use nnlab::train::protocol::Ending;
     use nnlab::train::{Model, RunConfig};
     use std::path::PathBuf;
@@ -660,7 +664,7 @@ mod editor {
             .config
             .layers
             .iter()
-            .map(nnlab::nn::layer_list::row_text)
+            .map(LayerSpec::row_text)
             .collect()
     }
 
@@ -708,7 +712,7 @@ mod editor {
         h.step();
         assert_eq!(
             h.state().settings.config.layers.last(),
-            Some(&LayerSpec::Dense { out: 36 })
+            Some(&LayerSpec::Dense(DenseSpec { out: 36 }))
         );
         h.get_by_label("Train").click();
         let deadline = Instant::now() + Duration::from_secs(120);

@@ -3,10 +3,15 @@
 //! `model.py`, which builds the same network with `torch.nn`, loads those weights and has
 //! `predict(images)` and a training loop over data from `nnlab export-data`.
 
+use crate::nn::activation::ActivationSpec;
+use crate::nn::conv::Conv2dSpec;
+use crate::nn::dense::DenseSpec;
+use crate::nn::dropout::DropoutSpec;
 use crate::nn::onnx::image_flags;
+use crate::nn::pool::MaxPool2dSpec;
 use crate::nn::{Activation, LayerSpec, SavedModel};
 use crate::train::RunConfig;
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use safetensors::{Dtype, tensor::TensorView};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -57,7 +62,7 @@ pub fn state_dict(model: &SavedModel) -> Result<Vec<u8>> {
         .enumerate()
     {
         for (name, p) in layer.params() {
-            let value = if matches!(spec, LayerSpec::Dense { .. }) && name == "weight" {
+            let value = if matches!(spec, LayerSpec::Dense(_)) && name == "weight" {
                 p.value.t()
             } else {
                 p.value.view()
@@ -70,7 +75,7 @@ pub fn state_dict(model: &SavedModel) -> Result<Vec<u8>> {
                 bytes,
             ));
         }
-        if matches!(spec, LayerSpec::BatchNorm2d) {
+        if matches!(spec, LayerSpec::BatchNorm2d(_)) {
             let zero = 0i64.to_le_bytes().to_vec();
             tensors.push((
                 format!("layers.{i}.num_batches_tracked"),
@@ -99,35 +104,41 @@ pub fn modules(model: &SavedModel) -> Result<Vec<String>> {
     let shapes = spec.shapes().map_err(|e| anyhow!("invalid network: {e}"))?;
     let modules = spec.layers.iter().enumerate().map(|(i, layer)| {
         let input = shapes[i];
-        match *layer {
+        let module = match *layer {
             // A dense layer straight on an image flattens it itself.
-            LayerSpec::Dense { out } if images[i] => format!("FlatLinear({}, {out})", input.len()),
-            LayerSpec::Dense { out } => format!("nn.Linear({}, {out})", input.len()),
-            LayerSpec::Conv2d {
+            LayerSpec::Dense(DenseSpec { out }) if images[i] => {
+                format!("FlatLinear({}, {out})", input.len())
+            }
+            LayerSpec::Dense(DenseSpec { out }) => format!("nn.Linear({}, {out})", input.len()),
+            LayerSpec::Conv2d(Conv2dSpec {
                 out,
                 kernel,
                 stride,
                 padding,
-            } => format!(
+            }) => format!(
                 "nn.Conv2d({}, {out}, kernel_size={kernel}, stride={stride}, padding={padding})",
                 input.c
             ),
-            LayerSpec::MaxPool2d { size, stride } => {
+            LayerSpec::MaxPool2d(MaxPool2dSpec { size, stride }) => {
                 format!("nn.MaxPool2d(kernel_size={size}, stride={stride})")
             }
-            LayerSpec::BatchNorm2d if images[i] => format!("nn.BatchNorm2d({})", input.c),
-            LayerSpec::BatchNorm2d => format!("nn.BatchNorm1d({})", input.c),
-            LayerSpec::Activation { f } => match f {
+            LayerSpec::BatchNorm2d(_) if images[i] => format!("nn.BatchNorm2d({})", input.c),
+            LayerSpec::BatchNorm2d(_) => format!("nn.BatchNorm1d({})", input.c),
+            LayerSpec::Activation(ActivationSpec { f }) => match f {
                 Activation::Sigmoid => "nn.Sigmoid()".into(),
                 Activation::Tanh => "nn.Tanh()".into(),
                 Activation::Relu => "nn.ReLU()".into(),
                 Activation::Identity => "nn.Identity()".into(),
             },
-            LayerSpec::Flatten => "nn.Flatten()".into(),
-            LayerSpec::Dropout { p } => format!("nn.Dropout(p={p})"),
-        }
+            LayerSpec::Flatten(_) => "nn.Flatten()".into(),
+            LayerSpec::Dropout(DropoutSpec { p }) => format!("nn.Dropout(p={p})"),
+            // Every kind is mapped today; a kind registered later lands here until it is.
+            #[allow(unreachable_patterns)]
+            _ => bail!("layer {i} ({}) has no PyTorch module yet", layer.label()),
+        };
+        Ok(module)
     });
-    Ok(modules.collect())
+    modules.collect()
 }
 
 /// The generated script.

@@ -1,9 +1,9 @@
 //! The window's layout and its ends of the channels to the training worker.
 
 use super::capture::Capture;
-use super::dialog::{self, FileChooser, FileDialog};
+use super::dialog::{self, FileChooser, FileDialog, FolderAnswer};
 use super::screenshot::Autopilot;
-use super::session::Session;
+use super::session::{Notice, Session};
 use super::settings::{Settings, Tab};
 use super::status::FrameTimes;
 use super::tab::{TabContext, TabPanel};
@@ -45,6 +45,9 @@ pub struct LabApp {
     dialog: FileChooser,
     /// The action whose file request waits in the in-window chooser; repeated once chosen.
     waiting_for_file: Option<Action>,
+    /// The folder "Export run..." chose that is not empty, while the window asks whether
+    /// to replace it.
+    replace_asked: Option<PathBuf>,
     /// The run a sweep set aside: the current one again when the sweep ends.
     before_sweep: Option<Session>,
     capture: Capture,
@@ -65,6 +68,7 @@ impl LabApp {
             worker: None,
             dialog: FileChooser::new(dialog),
             waiting_for_file: None,
+            replace_asked: None,
             before_sweep: None,
             capture: Capture::default(),
             autopilot: None,
@@ -103,6 +107,9 @@ impl LabApp {
             .exact_size(250.0)
             .show(ui, |ui| {
                 let task = self.settings.config.task;
+                egui::Panel::bottom("run controls").show(ui, |ui| {
+                    actions.extend(settings::controls_ui(ui, &mut self.settings, &self.session));
+                });
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     actions.extend(settings::ui(ui, &mut self.settings, &self.session));
                 });
@@ -135,6 +142,16 @@ impl LabApp {
             && let Some(action) = self.waiting_for_file.take()
         {
             actions.push(action);
+        }
+        if let Some(dir) = &self.replace_asked
+            && let Some(answer) = dialog::replace_folder_ui(ui.ctx(), dir)
+            && let Some(dir) = self.replace_asked.take()
+        {
+            match answer {
+                FolderAnswer::Replace => self.export_run(dir, true),
+                FolderAnswer::ChooseAnother => actions.push(Action::ExportRun),
+                FolderAnswer::Cancel => {}
+            }
         }
         for action in actions {
             self.perform(ui.ctx(), action.clone());
@@ -175,6 +192,14 @@ impl LabApp {
         if let Some(w) = &mut self.worker {
             w.send(command);
         }
+    }
+
+    fn export_run(&mut self, dir: PathBuf, replace: bool) {
+        self.send(Command::ExportRun {
+            dir,
+            weights: self.settings.keep,
+            replace,
+        });
     }
 
     fn perform(&mut self, ctx: &egui::Context, action: Action) {
@@ -231,7 +256,8 @@ impl LabApp {
                     .dialog
                     .pick_folder("Open a data folder (NIST36, CIFAR-10 or images by class)")
                 {
-                    self.settings.config.data = DataSource::parse(&dir.to_string_lossy());
+                    self.settings
+                        .choose_data(DataSource::parse(&dir.to_string_lossy()));
                 }
             }
             Action::SaveModel => {
@@ -284,7 +310,23 @@ impl LabApp {
             }
             Action::ExportRun => {
                 if let Some(dir) = self.dialog.pick_folder("Export the run to a folder") {
-                    self.send(Command::ExportRun(dir, self.settings.keep));
+                    if dialog::has_entries(&dir) {
+                        self.replace_asked = Some(dir);
+                    } else {
+                        self.export_run(dir, false);
+                    }
+                }
+            }
+            Action::OpenRun => {
+                if let Some(dir) = self.dialog.pick_folder("Open an exported run folder") {
+                    match crate::train::report::read_run(&dir) {
+                        Ok(run) => {
+                            self.tabs.curves.runs.open(run);
+                            self.settings.tab = Tab::Curves;
+                            self.session.note_result("opened", Ok(dir));
+                        }
+                        Err(e) => self.session.notice = Some(Notice::Error(format!("{e:#}"))),
+                    }
                 }
             }
             Action::SavePlot => {

@@ -2,7 +2,7 @@
 //! beside their reconstructions for classes the user picks, the PSNR histogram over the
 //! validation split, the worst reconstructions and a 2-D PCA view of the code.
 
-use super::curves::{Curve, CurvePlot, VALID, loss_curves, lr_markers};
+use super::curves::{CurvePlot, VALID, loss_curves, lr_markers, psnr_curve};
 use super::palette::texture;
 use super::session::Session;
 use super::settings::CurveOptions;
@@ -22,8 +22,10 @@ pub const SHOWN_CLASSES: usize = 5;
 /// Worst reconstructions listed.
 const WORST: usize = 10;
 const HISTOGRAM_BINS: usize = 30;
-/// Screen pixels per image pixel.
+/// Screen pixels per image pixel, at most (narrow windows shrink the pictures to fit).
 const ZOOM: f32 = 2.0;
+/// Room for a reconstruction row's class menu beside its pictures.
+const CLASS_MENU_WIDTH: f32 = 80.0;
 
 #[derive(Default)]
 pub struct AutoencoderView {
@@ -146,7 +148,8 @@ impl AutoencoderView {
                         });
                     match &cache.rows[row] {
                         Some((texture, psnr)) => {
-                            let size = texture.size_vec2() * ZOOM;
+                            let room = ui.available_width() - CLASS_MENU_WIDTH;
+                            let size = texture.size_vec2() * fitting_zoom(room, texture);
                             let caption: Vec<String> =
                                 psnr.iter().map(|p| format!("{p:.1} dB")).collect();
                             ui.add(
@@ -242,13 +245,15 @@ impl AutoencoderView {
         let Some(cache) = &self.worst else { return };
         // Two pairs a row, each caption under its pair: beside them the captions would run
         // into the next column.
+        let room = (ui.available_width() - 6.0) / 2.0;
         egui::Grid::new("ae-worst")
             .num_columns(2)
             .spacing([6.0, 2.0])
             .show(ui, |ui| {
                 for row in cache.items.chunks(2) {
                     for (texture, _) in row {
-                        ui.image((texture.id(), texture.size_vec2() * ZOOM));
+                        let size = texture.size_vec2() * fitting_zoom(room, texture);
+                        ui.image((texture.id(), size));
                     }
                     ui.end_row();
                     for (_, caption) in row {
@@ -258,6 +263,11 @@ impl AutoencoderView {
                 }
             });
     }
+}
+
+/// The zoom at which `texture` fits `width` points, between 1 and [`ZOOM`].
+fn fitting_zoom(width: f32, texture: &TextureHandle) -> f32 {
+    (width / texture.size_vec2().x).clamp(1.0, ZOOM)
 }
 
 /// The shared curve plot twice: the loss (batches, train, valid) and the mean valid PSNR.
@@ -287,15 +297,7 @@ fn curves_ui(ui: &mut Ui, session: &mut Session, options: &CurveOptions) {
             height: 190.0,
             link_x: Some(link),
         }
-        .show(
-            &mut cols[1],
-            &[Curve {
-                name: "valid mean",
-                points: curves.valid_psnr.points(),
-                color: VALID,
-                faint: false,
-            }],
-        );
+        .show(&mut cols[1], &[psnr_curve(curves)]);
     });
 }
 

@@ -16,6 +16,10 @@ use std::sync::Arc;
 const LABEL_MARGIN: f32 = 18.0;
 /// Most images shown for one cell.
 const GALLERY_LIMIT: usize = 64;
+/// Side of a gallery image, in points.
+const THUMBNAIL: f32 = 48.0;
+/// Rows of the gallery shown at once (more scroll).
+const GALLERY_ROWS: usize = 3;
 
 #[derive(Default)]
 pub struct ConfusionView {
@@ -77,13 +81,19 @@ impl ConfusionView {
             let rest = ui.available_width().max(200.0);
             ui.vertical(|ui| {
                 ui.set_width(rest);
-                if let Some(cell) = pairs_ui(ui, m, &data.classes) {
-                    self.selected = Some(cell);
-                }
-                ui.add_space(8.0);
-                self.gallery_ui(ui, v, data);
-                ui.add_space(8.0);
-                class_accuracy_ui(ui, m, &data.classes);
+                // Scrolls when the window is too low for the pairs, gallery and accuracies.
+                egui::ScrollArea::vertical()
+                    .id_salt("confusion-side")
+                    .auto_shrink([false, true])
+                    .show(ui, |ui| {
+                        if let Some(cell) = pairs_ui(ui, m, &data.classes) {
+                            self.selected = Some(cell);
+                        }
+                        ui.add_space(8.0);
+                        self.gallery_ui(ui, v, data);
+                        ui.add_space(8.0);
+                        class_accuracy_ui(ui, m, &data.classes);
+                    });
             });
         });
     }
@@ -114,7 +124,7 @@ impl ConfusionView {
                 painter.rect_filled(r.shrink(0.5), 0.0, sequential(share.sqrt()));
             }
         }
-        let font = FontId::proportional((cell * 0.7).clamp(7.0, 12.0));
+        let font = FontId::proportional(label_size(cell));
         let text = ui.visuals().text_color();
         for (i, name) in classes.iter().enumerate().take(n) {
             let c = (i as f32 + 0.5) * cell;
@@ -203,22 +213,27 @@ impl ConfusionView {
             ui.weak("no validation images in this cell");
             return;
         }
-        // Rows of as many thumbnails as fit (wrapping inside a scroll area does not).
+        // Rows of as many thumbnails as fit (wrapping inside a scroll area does not), and
+        // as many whole rows as fit the gallery's height: no row shows half.
         let per_row = ((ui.available_width() / 56.0) as usize).max(1);
+        let spacing = ui.spacing().item_spacing.y;
+        let row_height = THUMBNAIL + ui.text_style_height(&egui::TextStyle::Small) + 2.0 * spacing;
+        let rows = g.images.len().div_ceil(per_row).min(GALLERY_ROWS);
         egui::ScrollArea::vertical()
             .id_salt("gallery")
-            .max_height(220.0)
+            .max_height(rows as f32 * row_height - spacing)
             .show(ui, |ui| {
                 for row in g.images.chunks(per_row) {
                     ui.horizontal(|ui| {
                         for (index, confidence, tex) in row {
                             ui.vertical(|ui| {
-                                ui.image((tex.id(), Vec2::splat(48.0)))
-                                    .on_hover_text(format!(
+                                ui.image((tex.id(), Vec2::splat(THUMBNAIL))).on_hover_text(
+                                    format!(
                                         "validation image {index}: {:.1}% {}",
                                         100.0 * confidence,
                                         data.classes[p]
-                                    ));
+                                    ),
+                                );
                                 ui.small(format!("{:.0}%", 100.0 * confidence));
                             });
                         }
@@ -258,6 +273,12 @@ impl Gallery {
             images,
         }
     }
+}
+
+/// The class labels' font size for cells of side `cell`: readable however small the cells
+/// get (36 classes at 1024x700 give 11-point cells; a label may be wider than its cell).
+fn label_size(cell: f32) -> f32 {
+    (cell * 0.8).clamp(10.0, 12.0)
 }
 
 /// The ten most confused pairs as buttons; returns the cell of the one clicked.
@@ -324,5 +345,17 @@ impl TabPanel for ConfusionView {
             .and_then(|r| r.validation.as_ref())
             .or(session.validation.as_ref());
         self.show(ui, validation, session.data.as_ref().map(|d| &d.valid));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_stay_readable_on_small_cells_and_grow_with_large_ones() {
+        assert_eq!(label_size(8.0), 10.0);
+        assert_eq!(label_size(11.3), 10.0);
+        assert_eq!(label_size(30.0), 12.0);
     }
 }

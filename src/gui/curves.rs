@@ -2,15 +2,17 @@
 //! fed finished series; it knows nothing about training.
 
 use super::Action;
+use super::runs::ComparedRuns;
 use super::series::smooth;
 use super::session::Curves;
 use super::settings::CurveOptions;
 use super::tab::{TabContext, TabPanel};
+use crate::train::Task;
 use eframe::egui;
 use egui::{Align2, Color32, Rect, Ui};
 use egui_plot::{
-    Corner, GridMark, HoverPosition, Legend, Line, LineStyle, Plot, PlotBounds, PlotPoint, Points,
-    Text, VLine,
+    AxisHints, ColorConflictHandling, Corner, GridMark, HoverPosition, Legend, Line, LineStyle,
+    Plot, PlotBounds, PlotPoint, Points, Text, VLine,
 };
 use std::ops::RangeInclusive;
 
@@ -18,6 +20,8 @@ pub const TRAIN: Color32 = Color32::from_rgb(70, 140, 230);
 pub const VALID: Color32 = Color32::from_rgb(240, 140, 40);
 pub const BATCH: Color32 = Color32::from_rgb(150, 150, 170);
 pub const MARKER: Color32 = Color32::from_rgb(190, 90, 200);
+/// Points between epoch labels at which they start to show and are shown in full.
+const EPOCH_LABEL_SPACING: RangeInclusive<f32> = 24.0..=36.0;
 
 /// One named line of a plot.
 pub struct Curve<'a> {
@@ -64,8 +68,21 @@ impl CurvePlot<'_> {
         let mut plot = Plot::new(self.id)
             .id(plot_id(self.id))
             .height(self.height)
-            .legend(Legend::default().position(legend_corner))
-            .x_axis_label("epoch")
+            .legend(
+                // In the order drawn (by rate, by layer), not sorted as text; a run's faint
+                // train and bold valid line share a name: its entry shows the bold colour.
+                Legend::default()
+                    .position(legend_corner)
+                    .follow_insertion_order(true)
+                    .color_conflict_handling(ColorConflictHandling::PickLast),
+            )
+            // Epoch numbers are short: egui_plot's default spacing (60 points) would leave
+            // a short run's axis with a single number.
+            .custom_x_axes(vec![
+                AxisHints::new_x()
+                    .label("epoch")
+                    .label_spacing(EPOCH_LABEL_SPACING),
+            ])
             .y_axis_label(self.y_label)
             .include_x(0.0)
             .label_formatter(move |pos: &HoverPosition| Some(hover_text(pos, &y_label, log_y)));
@@ -103,10 +120,13 @@ impl CurvePlot<'_> {
                             .radius(3.0),
                     );
                 } else {
+                    // No bands: egui_plot folds a dense line into filled min/max bands,
+                    // which along the noisy batch loss look like grey triangles.
                     plot_ui.line(
                         Line::new(line.name, line.points)
                             .color(color)
-                            .width(line.width),
+                            .width(line.width)
+                            .allow_band(false),
                     );
                 }
             }
@@ -240,38 +260,55 @@ pub fn format_value(v: f64) -> String {
     }
 }
 
-/// The Curves tab.
+/// The Curves tab: the current run's curves, or, once runs were opened, those of all
+/// compared runs.
 #[derive(Default)]
 pub struct CurvesPanel {
     /// Where the plots were drawn last frame (for "Save plot PNG").
     pub plot_rect: Option<Rect>,
+    pub runs: ComparedRuns,
 }
 
 impl TabPanel for CurvesPanel {
     fn ui(&mut self, ui: &mut Ui, cx: &mut TabContext<'_>) {
-        let (curves, options) = (&mut cx.session.curves, &mut cx.settings.curves);
-        self.plot_rect = Some(curves_tab(ui, curves, options, cx.actions));
+        let task = cx
+            .session
+            .config
+            .as_ref()
+            .map_or(Task::Classify, |c| c.task);
+        let options = &mut cx.settings.curves;
+        options_ui(
+            ui,
+            cx.session.curves.train_loss.is_empty(),
+            options,
+            cx.actions,
+        );
+        let rect = if self.runs.is_comparing() {
+            let session = &*cx.session;
+            ui.scope(|ui| self.runs.ui(ui, session, options))
+                .response
+                .rect
+        } else {
+            curves_tab(ui, &mut cx.session.curves, options, task)
+        };
+        self.plot_rect = Some(rect);
     }
 }
 
-/// The tab's view options and its loss and accuracy plots; returns the screen rectangle
-/// of the plots.
-fn curves_tab(
+/// The tab's view options and buttons.
+fn options_ui(
     ui: &mut Ui,
-    curves: &mut Curves,
+    no_epoch_yet: bool,
     options: &mut CurveOptions,
     actions: &mut Vec<Action>,
-) -> Rect {
+) {
     ui.horizontal_wrapped(|ui| {
         ui.checkbox(&mut options.log_y, "log y");
         ui.checkbox(&mut options.show_batches, "batch loss");
         ui.add(egui::Slider::new(&mut options.smoothing, 0.0..=0.99).text("smoothing"));
         ui.separator();
         if ui
-            .add_enabled(
-                !curves.train_loss.is_empty(),
-                egui::Button::new("Export CSV..."),
-            )
+            .add_enabled(!no_epoch_yet, egui::Button::new("Export CSV..."))
             .clicked()
         {
             actions.push(Action::ExportCsv);
@@ -279,7 +316,19 @@ fn curves_tab(
         if ui.button("Save plot PNG...").clicked() {
             actions.push(Action::SavePlot);
         }
+        if ui
+            .button("Open run...")
+            .on_hover_text("compare with an exported run folder (config.json, metrics.csv)")
+            .clicked()
+        {
+            actions.push(Action::OpenRun);
+        }
     });
+}
+
+/// The current run's loss, learning rate and accuracy plots; returns their screen
+/// rectangle.
+fn curves_tab(ui: &mut Ui, curves: &mut Curves, options: &CurveOptions, task: Task) -> Rect {
     if curves.train_loss.is_empty() && curves.batch_loss.is_empty() {
         ui.weak("Press Train: loss and accuracy appear here after each epoch.");
     }
@@ -318,34 +367,58 @@ fn curves_tab(
             faint: false,
         }],
     );
-    let acc_rect = CurvePlot {
-        id: "accuracy",
-        y_label: "accuracy",
-        log_y: false,
-        smoothing: options.smoothing,
-        markers: &[],
-        y_include: Some(0.0..=1.0),
-        height,
-        link_x: Some(link),
+    let quality_rect = match task {
+        Task::Classify => CurvePlot {
+            id: "accuracy",
+            y_label: "accuracy",
+            log_y: false,
+            smoothing: options.smoothing,
+            markers: &[],
+            y_include: Some(0.0..=1.0),
+            height,
+            link_x: Some(link),
+        }
+        .show(
+            ui,
+            &[
+                Curve {
+                    name: "train",
+                    points: curves.train_acc.points(),
+                    color: TRAIN,
+                    faint: false,
+                },
+                Curve {
+                    name: "valid",
+                    points: curves.valid_acc.points(),
+                    color: VALID,
+                    faint: false,
+                },
+            ],
+        ),
+        // An autoencoder has no accuracy: its reconstructions' PSNR instead.
+        Task::Autoencode => CurvePlot {
+            id: "psnr",
+            y_label: "PSNR (dB)",
+            log_y: false,
+            smoothing: 0.0,
+            markers: &[],
+            y_include: None,
+            height,
+            link_x: Some(link),
+        }
+        .show(ui, &[psnr_curve(curves)]),
+    };
+    loss_rect.union(rate_rect).union(quality_rect)
+}
+
+/// The autoencoder's mean validation PSNR per epoch.
+pub fn psnr_curve(curves: &mut Curves) -> Curve<'_> {
+    Curve {
+        name: "valid mean",
+        points: curves.valid_psnr.points(),
+        color: VALID,
+        faint: false,
     }
-    .show(
-        ui,
-        &[
-            Curve {
-                name: "train",
-                points: curves.train_acc.points(),
-                color: TRAIN,
-                faint: false,
-            },
-            Curve {
-                name: "valid",
-                points: curves.valid_acc.points(),
-                color: VALID,
-                faint: false,
-            },
-        ],
-    );
-    loss_rect.union(rate_rect).union(acc_rect)
 }
 
 /// A marker with its label at each change of the learning rate.

@@ -151,6 +151,50 @@ impl FileRequest {
     }
 }
 
+/// What to do with a chosen folder that already holds files.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FolderAnswer {
+    Replace,
+    ChooseAnother,
+    Cancel,
+}
+
+/// Whether `dir` holds anything (a folder that cannot be read counts as empty: writing
+/// into it then fails with the reason).
+pub fn has_entries(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
+}
+
+/// Asks, in a modal, what to do with the folder `dir` that is not empty; the answer in
+/// the frame it is given (Escape cancels).
+pub fn replace_folder_ui(ctx: &egui::Context, dir: &Path) -> Option<FolderAnswer> {
+    let mut answer = None;
+    egui::Modal::new(egui::Id::unique("replace-folder")).show(ctx, |ui| {
+        ui.set_max_width(480.0);
+        ui.heading("The folder is not empty");
+        ui.label(format!(
+            "{} already holds files. Replacing it deletes everything in it and writes the \
+             run there.",
+            dir.display()
+        ));
+        ui.horizontal(|ui| {
+            for (text, choice) in [
+                ("Replace it", FolderAnswer::Replace),
+                ("Choose another folder...", FolderAnswer::ChooseAnother),
+                ("Cancel", FolderAnswer::Cancel),
+            ] {
+                if ui.button(text).clicked() {
+                    answer = Some(choice);
+                }
+            }
+        });
+    });
+    answer.or_else(|| {
+        ctx.input(|i| i.key_pressed(egui::Key::Escape))
+            .then_some(FolderAnswer::Cancel)
+    })
+}
+
 fn expand_home(text: &str) -> PathBuf {
     match (text.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
@@ -160,7 +204,7 @@ fn expand_home(text: &str) -> PathBuf {
 
 /// A native dialog that answers "cancelled" sooner than this never showed itself: no
 /// person cancels a dialog that fast, but rfd returns at once when there is no portal.
-const SHOWN_AT_LEAST: Duration = Duration::from_millis(250);
+const SHOWN_AT_LEAST: Duration = Duration::from_secs(1);
 
 /// Whether the native dialog was there: it gave a path, or it took a person's time to
 /// say no.

@@ -46,15 +46,35 @@ const STATISTICS: [Statistic; 4] = [
     },
 ];
 
+/// One epoch's health records: its number and the layers' statistics.
+pub type HealthRecord<'a> = (usize, &'a [LayerHealth]);
+
+/// The kept epochs' health records of the session's run.
+fn session_records(session: &Session) -> Vec<HealthRecord<'_>> {
+    session
+        .epochs
+        .records()
+        .map(|r| (r.weights.epoch, r.health.as_slice()))
+        .collect()
+}
+
 /// Per layer (name, points `[epoch, value]`) of one statistic over the kept epochs.
 pub fn lines(
     session: &Session,
     value: fn(&LayerHealth) -> Option<f64>,
 ) -> Vec<(String, Vec<[f64; 2]>)> {
+    lines_of(&session_records(session), value)
+}
+
+/// Per layer (name, points `[epoch, value]`) of one statistic over `records`.
+fn lines_of(
+    records: &[HealthRecord],
+    value: fn(&LayerHealth) -> Option<f64>,
+) -> Vec<(String, Vec<[f64; 2]>)> {
     let mut lines: Vec<(usize, String, Vec<[f64; 2]>)> = Vec::new();
-    for record in session.epochs.records() {
-        let epoch = record.weights.epoch as f64;
-        for h in &record.health {
+    for &(epoch, health) in records {
+        let epoch = epoch as f64;
+        for h in health {
             let Some(v) = value(h) else { continue };
             match lines.iter_mut().find(|(layer, _, _)| *layer == h.layer) {
                 Some((_, _, points)) => points.push([epoch, v]),
@@ -74,12 +94,56 @@ pub fn lines(
 
 /// The first weighted layer's gradient norm over the last one's at the newest record.
 pub fn first_to_last_gradient(session: &Session) -> Option<(usize, f64)> {
-    let record = session.epochs.records().next_back()?;
-    let norms: Vec<f64> = record.health.iter().filter_map(|h| h.grad_norm).collect();
+    first_to_last_of(&session_records(session))
+}
+
+fn first_to_last_of(records: &[HealthRecord]) -> Option<(usize, f64)> {
+    let &(epoch, health) = records.last()?;
+    let norms: Vec<f64> = health.iter().filter_map(|h| h.grad_norm).collect();
     match norms.as_slice() {
-        [first, .., last] if *last > 0.0 => Some((record.weights.epoch, first / last)),
+        [first, .., last] if *last > 0.0 => Some((epoch, first / last)),
         _ => None,
     }
+}
+
+/// The gradient ratio and one chart per statistic, two by two, of `records`. Charts with
+/// another `id_prefix` keep their own bounds (the Health tab's have none).
+pub fn charts_ui(ui: &mut Ui, id_prefix: &str, records: &[HealthRecord]) {
+    if let Some((epoch, ratio)) = first_to_last_of(records) {
+        ui.label(format!(
+            "Gradient norm of the first weighted layer / the last, epoch {epoch}: {}",
+            format_value(ratio)
+        ));
+    }
+    let height = (ui.available_height() / 2.0 - 12.0).max(120.0);
+    let link = egui::Id::unique((id_prefix, "health x"));
+    ui.columns(2, |columns| {
+        for (k, statistic) in STATISTICS.iter().enumerate() {
+            let ui = &mut columns[k % 2];
+            let lines = lines_of(records, statistic.value);
+            let curves: Vec<Curve> = lines
+                .iter()
+                .enumerate()
+                .map(|(i, (name, points))| Curve {
+                    name,
+                    points,
+                    color: series_colour(i),
+                    faint: false,
+                })
+                .collect();
+            CurvePlot {
+                id: &format!("{id_prefix}{}", statistic.id),
+                y_label: statistic.y_label,
+                log_y: statistic.log_y,
+                smoothing: 0.0,
+                markers: &[],
+                y_include: None,
+                height,
+                link_x: Some(link),
+            }
+            .show(ui, &curves);
+        }
+    });
 }
 
 #[derive(Default)]
@@ -96,39 +160,6 @@ impl TabPanel for HealthView {
             "Activations on the first {SAMPLES} validation images at each epoch's end; \
              saturated: within {SATURATION_MARGIN} of a bound; gradients of the last batch."
         ));
-        if let Some((epoch, ratio)) = first_to_last_gradient(session) {
-            ui.label(format!(
-                "Gradient norm of the first weighted layer / the last, epoch {epoch}: {}",
-                format_value(ratio)
-            ));
-        }
-        let height = (ui.available_height() / 2.0 - 12.0).max(120.0);
-        ui.columns(2, |columns| {
-            for (k, statistic) in STATISTICS.iter().enumerate() {
-                let ui = &mut columns[k % 2];
-                let lines = lines(session, statistic.value);
-                let curves: Vec<Curve> = lines
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (name, points))| Curve {
-                        name,
-                        points,
-                        color: series_colour(i),
-                        faint: false,
-                    })
-                    .collect();
-                CurvePlot {
-                    id: statistic.id,
-                    y_label: statistic.y_label,
-                    log_y: statistic.log_y,
-                    smoothing: 0.0,
-                    markers: &[],
-                    y_include: None,
-                    height,
-                    link_x: Some(egui::Id::unique("health x")),
-                }
-                .show(ui, &curves);
-            }
-        });
+        charts_ui(ui, "", &session_records(session));
     }
 }

@@ -41,6 +41,8 @@ pub mod layers;
 pub mod network_editor;
 pub mod ocr;
 mod palette;
+pub mod profiles;
+pub mod runs;
 mod screenshot;
 pub mod series;
 pub mod session;
@@ -83,6 +85,8 @@ pub enum Action {
     ExportCsv,
     SavePlot,
     ExportRun,
+    /// Open an exported run folder to compare it in the Curves tab.
+    OpenRun,
     /// Train the current settings once per rate.
     Sweep(Vec<f64>),
     /// Make the last sweep's network of this rate (index) the current run.

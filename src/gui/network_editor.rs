@@ -3,7 +3,14 @@
 //! first row that cannot work (checked as you type, before any training).
 
 use super::session::Session;
+use crate::nn::activation::ActivationSpec;
+use crate::nn::batchnorm::BatchNorm2dSpec;
+use crate::nn::conv::Conv2dSpec;
+use crate::nn::dense::DenseSpec;
+use crate::nn::dropout::DropoutSpec;
+use crate::nn::flatten::FlattenSpec;
 use crate::nn::layer_list::{self, Preset};
+use crate::nn::pool::MaxPool2dSpec;
 use crate::nn::{Activation, LayerSpec, Shape};
 use crate::train::RunConfig;
 use eframe::egui;
@@ -12,22 +19,25 @@ use egui::{Color32, DragValue, RichText, Ui};
 /// The rows "Add layer" offers, each with its usual settings (a dense row starts as the
 /// output layer of `classes` classes).
 fn new_rows(classes: usize) -> Vec<(&'static str, LayerSpec)> {
-    let act = |f| LayerSpec::Activation { f };
+    let act = |f| LayerSpec::Activation(ActivationSpec { f });
     vec![
-        ("Dense", LayerSpec::Dense { out: classes }),
+        ("Dense", LayerSpec::Dense(DenseSpec { out: classes })),
         (
             "Conv2d",
-            LayerSpec::Conv2d {
+            LayerSpec::Conv2d(Conv2dSpec {
                 out: 8,
                 kernel: 3,
                 stride: 1,
                 padding: 0,
-            },
+            }),
         ),
-        ("MaxPool2d", LayerSpec::MaxPool2d { size: 2, stride: 2 }),
-        ("BatchNorm", LayerSpec::BatchNorm2d),
-        ("Dropout", LayerSpec::Dropout { p: 0.25 }),
-        ("Flatten", LayerSpec::Flatten),
+        (
+            "MaxPool2d",
+            LayerSpec::MaxPool2d(MaxPool2dSpec { size: 2, stride: 2 }),
+        ),
+        ("BatchNorm", LayerSpec::BatchNorm2d(BatchNorm2dSpec)),
+        ("Dropout", LayerSpec::Dropout(DropoutSpec { p: 0.25 })),
+        ("Flatten", LayerSpec::Flatten(FlattenSpec)),
         ("ReLU", act(Activation::Relu)),
         ("Sigmoid", act(Activation::Sigmoid)),
         ("Tanh", act(Activation::Tanh)),
@@ -140,34 +150,34 @@ fn row_ui(ui: &mut Ui, layer: &mut LayerSpec) {
             .on_hover_text(name);
     };
     match layer {
-        LayerSpec::Dense { out } => {
+        LayerSpec::Dense(DenseSpec { out }) => {
             ui.label("dense");
             field(ui, out, "outputs", 1);
         }
-        LayerSpec::Conv2d {
+        LayerSpec::Conv2d(Conv2dSpec {
             out,
             kernel,
             stride,
             padding,
-        } => {
+        }) => {
             ui.label("conv");
             field(ui, out, "output channels", 1);
             field(ui, kernel, "kernel side", 1);
             field(ui, stride, "stride", 1);
             field(ui, padding, "padding", 0);
         }
-        LayerSpec::MaxPool2d { size, stride } => {
+        LayerSpec::MaxPool2d(MaxPool2dSpec { size, stride }) => {
             ui.label("pool");
             field(ui, size, "window side", 1);
             field(ui, stride, "stride", 1);
         }
-        LayerSpec::Dropout { p } => {
+        LayerSpec::Dropout(DropoutSpec { p }) => {
             ui.label("dropout");
             ui.add(DragValue::new(p).range(0.0..=0.95).speed(0.01))
                 .on_hover_text("probability of zeroing a value in training");
         }
         other => {
-            ui.label(layer_list::row_text(other));
+            ui.label(other.row_text());
         }
     }
 }

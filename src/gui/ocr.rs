@@ -637,7 +637,8 @@ impl OcrPanel {
     /// Returns the folder they went to when they were added.
     fn corrections_ui(&mut self, ui: &mut Ui) -> Option<PathBuf> {
         let mut added_to = None;
-        ui.horizontal(|ui| {
+        // Wrapped: the note after the button is longer than a 1024 px window has room for.
+        ui.horizontal_wrapped(|ui| {
             let n = self.corrected.len();
             let crops = if n == 1 { "crop" } else { "crops" };
             let button = egui::Button::new(format!("Add {n} corrected {crops} to training data"));
@@ -652,8 +653,9 @@ impl OcrPanel {
                 self.added = Some(match self.save_corrections() {
                     Ok((folder, n)) => {
                         added_to = Some(folder.clone());
+                        let crops = if n == 1 { "crop" } else { "crops" };
                         Ok(format!(
-                            "added {n} crops to {}; training runs now include them",
+                            "added {n} {crops} to {}; training runs now include them",
                             folder.display()
                         ))
                     }

@@ -1,5 +1,6 @@
 //! Colour maps and image conversions shared by the panels.
 
+use crate::train::report::SERIES;
 use eframe::egui;
 use egui::{Color32, ColorImage, TextureHandle, TextureOptions};
 use ndarray::ArrayView2;
@@ -44,17 +45,11 @@ pub fn sequential(t: f32) -> Color32 {
     }
 }
 
-/// Distinct colours for the lines of several runs (e.g. the rates of a sweep).
+/// Distinct colours for the lines of several runs (e.g. the rates of a sweep), those of
+/// the run reports' PNGs.
 pub fn series_colour(i: usize) -> Color32 {
-    const COLOURS: [Color32; 6] = [
-        Color32::from_rgb(70, 140, 230),
-        Color32::from_rgb(240, 140, 40),
-        Color32::from_rgb(80, 180, 90),
-        Color32::from_rgb(220, 70, 80),
-        Color32::from_rgb(170, 110, 220),
-        Color32::from_rgb(200, 190, 60),
-    ];
-    COLOURS[i % COLOURS.len()]
+    let [r, g, b] = SERIES[i % SERIES.len()];
+    Color32::from_rgb(r, g, b)
 }
 
 /// A character image (ink 1.0, paper 0.0) as dark ink on white paper.

@@ -57,6 +57,16 @@ impl Autopilot {
         }
     }
 
+    /// Whether the training the plan asked for is over. A sweep gives the run before it
+    /// back when it ends (none here, so the phase is idle again): its end is the sweep's.
+    fn trained(&self, app: &LabApp) -> bool {
+        if app.tabs.sweep.is_running() {
+            return false;
+        }
+        self.plan.tab == Tab::Sweep
+            || matches!(app.session.phase, Phase::Finished(_) | Phase::Diverged)
+    }
+
     /// Advances the script by one frame; returns the actions a user would have taken.
     pub fn drive(&mut self, ctx: &egui::Context, app: &mut LabApp) -> Vec<Action> {
         let mut actions = Vec::new();
@@ -106,14 +116,13 @@ impl Autopilot {
                 }
             }
             Stage::Training => {
+                let trained = self.trained(app);
                 let session = &mut app.session;
                 if let Some(Notice::Error(e)) = &session.notice {
                     // Still capture the window: it shows the message.
                     self.set_failure(e.clone());
                     self.stage = Stage::Settling(10);
-                } else if matches!(session.phase, Phase::Finished(_) | Phase::Diverged)
-                    && !app.tabs.sweep.is_running()
-                {
+                } else if trained {
                     if let Some(m) = session
                         .validation
                         .as_ref()

@@ -1,6 +1,7 @@
 //! The side panel: the run's settings and the buttons that drive the worker.
 
 use super::Action;
+use super::profiles::Profiles;
 use super::session::{Phase, Session};
 use crate::data::{DataSource, corrections};
 use crate::nn::{Activation, Init, OptimizerKind};
@@ -118,6 +119,22 @@ pub struct Settings {
     pub fine_tune: FineTuneOptions,
     /// Which weights Save and Export write.
     pub keep: Weights,
+    /// The settings of the data kinds and tasks not in use.
+    pub profiles: Profiles,
+}
+
+impl Settings {
+    /// Trains on `data` from now on, with the settings last used on its kind.
+    pub fn choose_data(&mut self, data: DataSource) {
+        let task = self.config.task;
+        self.profiles.switch(&mut self.config, data, task);
+    }
+
+    /// Trains for `task` from now on, with the settings last used for it on this data.
+    pub fn choose_task(&mut self, task: Task) {
+        let data = self.config.data.clone();
+        self.profiles.switch(&mut self.config, data, task);
+    }
 }
 
 /// Which layers of a saved model keep their weights when fine-tuning from it.
@@ -153,18 +170,17 @@ impl FineTuneOptions {
 /// Learning rates the slider spans.
 const LR_RANGE: std::ops::RangeInclusive<f64> = 1e-5..=10.0;
 
-/// The settings and buttons; returns what the user asked for.
+/// The run's settings (no title: the 700 px a small window has are for them); returns
+/// what the user asked for.
 pub fn ui(ui: &mut Ui, settings: &mut Settings, session: &Session) -> Vec<Action> {
     let mut actions = Vec::new();
-    let config = &mut settings.config;
-    ui.heading("Run settings");
-    ui.add_space(4.0);
     // The network and data of a run are fixed while it exists; the rate is not.
     let locked = session.is_active();
-    ui.add_enabled_ui(!locked, |ui| task_ui(ui, config));
+    ui.add_enabled_ui(!locked, |ui| task_ui(ui, settings));
     ui.add_space(6.0);
-    ui.add_enabled_ui(!locked, |ui| data_ui(ui, config, &mut actions));
+    ui.add_enabled_ui(!locked, |ui| data_ui(ui, settings, &mut actions));
     ui.add_space(6.0);
+    let config = &mut settings.config;
     ui.add_enabled_ui(!locked, |ui| network_ui(ui, config, session));
     ui.add_space(6.0);
     if let Some(lr) = learning_rate_ui(ui, &mut config.lr)
@@ -177,9 +193,17 @@ pub fn ui(ui: &mut Ui, settings: &mut Settings, session: &Session) -> Vec<Action
         schedule_ui(ui, config);
         augment_ui(ui, config);
     });
-    ui.add_space(10.0);
+    actions
+}
+
+/// The run's buttons and the model's, below the settings in a place of their own: the
+/// settings above them change length (optimiser, schedule, data rows), the buttons never
+/// move.
+pub fn controls_ui(ui: &mut Ui, settings: &mut Settings, session: &Session) -> Vec<Action> {
+    let mut actions = Vec::new();
+    ui.add_space(2.0);
     buttons_ui(ui, session, &mut actions);
-    ui.add_space(10.0);
+    ui.add_space(4.0);
     ui.separator();
     model_ui(ui, settings, session, &mut actions);
     actions
@@ -264,8 +288,8 @@ fn model_ui(ui: &mut Ui, settings: &mut Settings, session: &Session, actions: &m
     });
 }
 
-/// `defaults` with the data (and its selection) and the seed of `config`: switching the task
-/// or the model loads their defaults but keeps what the user trains on.
+/// `defaults` with the data (and its selection) and the seed of `config`: switching the
+/// model loads its defaults but keeps what the user trains on.
 fn keep_data(config: &RunConfig, defaults: RunConfig) -> RunConfig {
     RunConfig {
         seed: config.seed,
@@ -273,25 +297,29 @@ fn keep_data(config: &RunConfig, defaults: RunConfig) -> RunConfig {
     }
 }
 
-/// Switching the task loads its defaults (network, rate, batch), keeping the data and seed.
-fn task_ui(ui: &mut Ui, config: &mut RunConfig) {
+/// Switching the task brings back its settings on this data (its defaults the first time).
+fn task_ui(ui: &mut Ui, settings: &mut Settings) {
     ui.label(RichText::new("Task").strong());
     ui.horizontal(|ui| {
         for (task, name) in [
             (Task::Classify, "classifier"),
             (Task::Autoencode, "autoencoder"),
         ] {
-            if ui.radio(config.task == task, name).clicked() && config.task != task {
-                *config = keep_data(config, RunConfig::for_task(task));
+            let selected = settings.config.task == task;
+            if ui.radio(selected, name).clicked() && !selected {
+                settings.choose_task(task);
             }
         }
     });
 }
 
-fn data_ui(ui: &mut Ui, config: &mut RunConfig, actions: &mut Vec<Action>) {
+fn data_ui(ui: &mut Ui, settings: &mut Settings, actions: &mut Vec<Action>) {
     ui.label(RichText::new("Data").strong());
     ui.horizontal(|ui| {
-        ui.radio_value(&mut config.data, DataSource::Builtin, "builtin");
+        let builtin = settings.config.data == DataSource::Builtin;
+        if ui.radio(builtin, "builtin").clicked() && !builtin {
+            settings.choose_data(DataSource::Builtin);
+        }
         if ui
             .button("Open data folder...")
             .on_hover_text(
@@ -303,6 +331,7 @@ fn data_ui(ui: &mut Ui, config: &mut RunConfig, actions: &mut Vec<Action>) {
             actions.push(Action::PickDataFolder);
         }
     });
+    let config = &mut settings.config;
     let folder = |dir: &std::path::Path| {
         dir.file_name()
             .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into())
@@ -444,33 +473,55 @@ fn row(ui: &mut Ui, label: &str, widget: impl egui::Widget) {
     ui.end_row();
 }
 
-/// The rate on a log slider and as a number; returns the new rate once the user is done
+/// The rate as a number and on a log slider; returns the new rate once the user is done
 /// changing it (at the end of a drag, not on every pixel of it).
 fn learning_rate_ui(ui: &mut Ui, lr: &mut f64) -> Option<f64> {
-    let label = ui.label(RichText::new("Learning rate").strong());
-    ui.horizontal(|ui| {
-        let slider = ui
-            .add(
-                Slider::new(lr, LR_RANGE)
-                    .logarithmic(true)
-                    .show_value(false),
-            )
-            .labelled_by(label.id);
-        let field = ui
-            .add(
-                DragValue::new(lr)
-                    .range(LR_RANGE)
-                    .speed(0.0)
-                    .update_while_editing(false)
-                    .custom_formatter(|v, _| format!("{v:.1e}"))
-                    .custom_parser(|s| s.trim().parse().ok()),
-            )
-            .labelled_by(label.id);
-        let done =
-            slider.drag_stopped() || (slider.changed() && !slider.dragged()) || field.changed();
-        done.then_some(*lr)
-    })
-    .inner
+    let (label, field) = ui
+        .horizontal(|ui| {
+            let label = ui.label(RichText::new("Learning rate").strong());
+            let field = ui
+                .add(
+                    DragValue::new(lr)
+                        .range(LR_RANGE)
+                        .speed(0.0)
+                        .update_while_editing(false)
+                        .custom_formatter(|v, _| format!("{v:.1e}"))
+                        .custom_parser(|s| s.trim().parse().ok()),
+                )
+                .labelled_by(label.id);
+            (label, field)
+        })
+        .inner;
+    let slider = rate_slider(ui, lr, label.id.with("slider centre")).labelled_by(label.id);
+    let done = slider.drag_stopped() || (slider.changed() && !slider.dragged()) || field.changed();
+    done.then_some(*lr)
+}
+
+/// Screen points of the rate slider per tenfold change of the rate.
+pub const LR_DECADE_POINTS: f32 = 100.0;
+
+/// A log slider across the panel around the rate (its value when a drag began, kept under
+/// `centre_id` during the drag), a decade per [`LR_DECADE_POINTS`]: over the whole
+/// [`LR_RANGE`] a pixel would be too coarse. Dragging again goes further.
+fn rate_slider(ui: &mut Ui, lr: &mut f64, centre_id: egui::Id) -> egui::Response {
+    let centre = ui.data(|d| d.get_temp::<f64>(centre_id)).unwrap_or(*lr);
+    let width = ui.available_width();
+    // The handle's travel is the rail less about one handle.
+    let decades = f64::from((width - ui.spacing().interact_size.y) / LR_DECADE_POINTS);
+    let half = 10f64.powf(decades / 2.0);
+    let range = (centre / half).max(*LR_RANGE.start())..=(centre * half).min(*LR_RANGE.end());
+    let slider = ui
+        .scope(|ui| {
+            ui.spacing_mut().slider_width = width;
+            ui.add(Slider::new(lr, range).logarithmic(true).show_value(false))
+        })
+        .inner;
+    if slider.dragged() {
+        ui.data_mut(|d| d.insert_temp(centre_id, centre));
+    } else {
+        ui.data_mut(|d| d.remove::<f64>(centre_id));
+    }
+    slider
 }
 
 /// The optimiser and the settings of its rule, and the weight decay.
@@ -623,40 +674,42 @@ fn augment_ui(ui: &mut Ui, c: &mut RunConfig) {
     });
 }
 
+/// Train, Pause or Resume, Step / Stop, Reset on a fixed grid of equal buttons, so that
+/// none moves when another changes.
 fn buttons_ui(ui: &mut Ui, session: &Session, actions: &mut Vec<Action>) {
     let phase = &session.phase;
     let running = *phase == Phase::Training;
     let paused = matches!(phase, Phase::Paused | Phase::Diverged);
-    ui.horizontal_wrapped(|ui| {
-        let train = egui::Button::new(RichText::new("Train").strong());
-        if ui.add_enabled(!session.is_active(), train).clicked() {
-            actions.push(Action::Train);
-        }
+    let active = session.is_active();
+    ui.columns(3, |cols| {
+        let train = RichText::new("Train").strong();
+        control(&mut cols[0], train, !active, Action::Train, actions);
         if paused {
-            if ui.button("Resume").clicked() {
-                actions.push(Action::Resume);
-            }
-        } else if ui
-            .add_enabled(running, egui::Button::new("Pause"))
-            .clicked()
-        {
-            actions.push(Action::Pause);
+            control(&mut cols[1], "Resume", true, Action::Resume, actions);
+        } else {
+            control(&mut cols[1], "Pause", running, Action::Pause, actions);
         }
-        if ui
-            .add_enabled(paused, egui::Button::new("Step"))
-            .on_hover_text("train one batch")
-            .clicked()
-        {
-            actions.push(Action::Step);
-        }
-        if ui
-            .add_enabled(session.is_active(), egui::Button::new("Stop"))
-            .clicked()
-        {
-            actions.push(Action::Stop);
-        }
-        if ui.button("Reset").clicked() {
-            actions.push(Action::Reset);
-        }
+        control(&mut cols[2], "Step", paused, Action::Step, actions)
+            .on_hover_text("train one batch");
     });
+    ui.columns(3, |cols| {
+        control(&mut cols[0], "Stop", active, Action::Stop, actions);
+        control(&mut cols[1], "Reset", true, Action::Reset, actions);
+    });
+}
+
+/// A button as wide as its column that asks for `action` when clicked.
+fn control(
+    ui: &mut Ui,
+    text: impl Into<egui::WidgetText>,
+    enabled: bool,
+    action: Action,
+    actions: &mut Vec<Action>,
+) -> egui::Response {
+    let size = egui::vec2(ui.available_width(), ui.spacing().interact_size.y);
+    let response = ui.add_enabled(enabled, egui::Button::new(text).min_size(size));
+    if response.clicked() {
+        actions.push(action);
+    }
+    response
 }

@@ -4,8 +4,8 @@
 //! A diverged rate keeps its curves and is marked in the table.
 
 use super::Action;
-use super::curves::{Curve, CurvePlot, format_value};
 use super::palette::series_colour;
+use super::runs::{OverlaidRun, overlay_ui};
 use super::settings::CurveOptions;
 use super::tab::{TabContext, TabPanel};
 use crate::train::EpochStats;
@@ -147,7 +147,7 @@ impl SweepView {
                 .on_hover_text("multiples of the current rate (0.1x) or rates (3e-3)");
             match parse_rates(&self.rates, current_lr) {
                 Ok(rates) => {
-                    let list: Vec<String> = rates.iter().map(|&r| format_value(r)).collect();
+                    let list: Vec<String> = rates.iter().map(|&r| format_rate(r)).collect();
                     let sweep = egui::Button::new(RichText::new("Run sweep").strong());
                     if ui
                         .add_enabled(can_start && !self.is_running(), sweep)
@@ -190,9 +190,10 @@ impl SweepView {
                     ui.label(RichText::new(title).strong());
                 }
                 ui.end_row();
-                for (i, m) in self.members.iter().enumerate() {
+                for i in self.by_rate() {
+                    let m = &self.members[i];
                     let last = m.history.last();
-                    ui.colored_label(series_colour(i), format!("rate {}", format_value(m.lr)));
+                    ui.colored_label(series_colour(i), format!("rate {}", format_rate(m.lr)));
                     ui.label(m.history.len().to_string());
                     ui.label(percent(last.map(|s| s.train_acc)));
                     ui.label(percent(last.map(|s| s.valid_acc)));
@@ -213,78 +214,43 @@ impl SweepView {
             });
     }
 
-    /// Loss and accuracy of every rate: train thin, valid bold, one colour per rate.
+    /// The members' indices by rate, lowest first.
+    fn by_rate(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.members.len()).collect();
+        order.sort_by(|&a, &b| self.members[a].lr.total_cmp(&self.members[b].lr));
+        order
+    }
+
+    /// Loss and accuracy of every rate: train thin, valid bold, one colour per rate, the
+    /// legend by rate.
     fn plots_ui(&self, ui: &mut Ui, options: &CurveOptions) {
-        let lines =
-            |value: fn(&EpochStats) -> (f64, f64)| -> Vec<(String, Vec<[f64; 2]>, Color32, bool)> {
-                self.members
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(i, m)| {
-                        let rate = format_value(m.lr);
-                        let points = |pick: fn((f64, f64)) -> f64| -> Vec<[f64; 2]> {
-                            m.history
-                                .iter()
-                                .map(|s| [s.epoch as f64, pick(value(s))])
-                                .collect()
-                        };
-                        [
-                            (
-                                format!("{rate} train"),
-                                points(|v| v.0),
-                                series_colour(i),
-                                true,
-                            ),
-                            (
-                                format!("{rate} valid"),
-                                points(|v| v.1),
-                                series_colour(i),
-                                false,
-                            ),
-                        ]
-                    })
-                    .collect()
-            };
-        let height = ((ui.available_height() - 8.0) / 2.0).max(120.0);
-        let link = ui.make_persistent_id("sweep-x");
-        for (id, y_label, log_y, y_include, value) in [
-            (
-                "sweep-loss",
-                "loss",
-                options.log_y,
-                None,
-                (|s: &EpochStats| (s.train_loss, s.valid_loss)) as fn(&EpochStats) -> (f64, f64),
-            ),
-            (
-                "sweep-accuracy",
-                "accuracy",
-                false,
-                Some(0.0..=1.0),
-                |s: &EpochStats| (s.train_acc, s.valid_acc),
-            ),
-        ] {
-            let lines = lines(value);
-            let curves: Vec<Curve> = lines
-                .iter()
-                .map(|(name, points, color, faint)| Curve {
-                    name,
-                    points,
-                    color: *color,
-                    faint: *faint,
-                })
-                .collect();
-            CurvePlot {
-                id,
-                y_label,
-                log_y,
-                smoothing: 0.0,
-                markers: &[],
-                y_include,
-                height,
-                link_x: Some(link),
-            }
-            .show(ui, &curves);
+        let order = self.by_rate();
+        let names: Vec<String> = order
+            .iter()
+            .map(|&i| format_rate(self.members[i].lr))
+            .collect();
+        let runs: Vec<OverlaidRun> = order
+            .iter()
+            .zip(&names)
+            .map(|(&i, name)| OverlaidRun {
+                name,
+                color: series_colour(i),
+                history: &self.members[i].history,
+            })
+            .collect();
+        overlay_ui(ui, "sweep", &runs, options.log_y, 0.0);
+    }
+}
+
+/// A rate in the one format of the sweep's legend and table: `1e-4`, `2.5e-3`, `1e-1`.
+pub fn format_rate(rate: f64) -> String {
+    let text = format!("{rate:.2e}");
+    match text.split_once('e') {
+        Some((mantissa, exponent)) => {
+            let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+            format!("{mantissa}e{exponent}")
         }
+        None => text,
     }
 }
 
@@ -318,6 +284,22 @@ mod tests {
         );
         assert!(parse_rates("-1", 0.01).is_err(), "rates are positive");
         assert!(parse_rates(" , ", 0.01).is_err(), "an empty list");
+    }
+
+    #[test]
+    fn rates_are_written_in_one_format_and_listed_by_value() {
+        let texts: Vec<String> = [1e-4, 0.001, 0.0025, 0.01, 0.1, 10.0]
+            .into_iter()
+            .map(format_rate)
+            .collect();
+        assert_eq!(texts, ["1e-4", "1e-3", "2.5e-3", "1e-2", "1e-1", "1e1"]);
+        let mut v = SweepView::default();
+        v.start(3);
+        for (index, lr) in [0.01, 1e-4, 0.001].into_iter().enumerate() {
+            v.apply(&Event::SweepMember { index, lr });
+            v.apply(&Event::Finished(Ending::Completed));
+        }
+        assert_eq!(v.by_rate(), [1, 2, 0], "1e-4, 1e-3, 1e-2");
     }
 
     #[test]

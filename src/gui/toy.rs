@@ -3,13 +3,14 @@
 //! Playground does) from the network copies the worker sends.
 
 use super::session::Session;
+use super::settings::Settings;
 use super::tab::{TabContext, TabPanel};
 use crate::data::DataSource;
 use crate::data::Splits;
 use crate::data::toy::ToyKind;
 use crate::nn::network::argmax_rows;
 use crate::nn::{SavedModel, softmax_rows};
-use crate::train::RunConfig;
+use crate::train::{RunConfig, Task};
 use eframe::egui;
 use egui::{Color32, ColorImage, Pos2, Rect, RichText, Sense, Stroke, TextureHandle, Ui, Vec2};
 use ndarray::Array2;
@@ -32,6 +33,8 @@ const BACKGROUND: [f32; 3] = [250.0, 250.0, 250.0];
 pub struct ToyPanel {
     /// The points shown before a run loaded them: the selected set, generated here.
     preview: Option<(ToyKind, Arc<Splits>)>,
+    /// The points drawn in the last frame.
+    shown: Option<Arc<Splits>>,
     /// The model the heatmap shows and its texture.
     heatmap: Option<(Arc<SavedModel>, TextureHandle)>,
     /// The predicted class of every grid cell (row-major, top row first) and the grid's
@@ -43,6 +46,11 @@ impl ToyPanel {
     /// True once the decision regions of a trained network are drawn.
     pub fn has_heatmap(&self) -> bool {
         self.heatmap.is_some()
+    }
+
+    /// The points drawn in the last frame, if any.
+    pub fn shown_points(&self) -> Option<&Splits> {
+        self.shown.as_deref()
     }
 
     /// The class the heatmap shows at `p` (data coordinates), if there is a heatmap there.
@@ -57,30 +65,33 @@ impl ToyPanel {
         inside.then(|| classes[row as usize * GRID + col as usize])
     }
 
-    fn show(&mut self, ui: &mut Ui, config: &mut RunConfig, session: &Session) {
+    fn show(&mut self, ui: &mut Ui, settings: &mut Settings, session: &Session) {
         ui.horizontal(|ui| {
             ui.label("Data set:");
             ui.add_enabled_ui(!session.is_active(), |ui| {
                 for kind in ToyKind::ALL {
-                    let selected = config.data == DataSource::Toy(kind);
+                    let selected = settings.config.data == DataSource::Toy(kind);
                     if ui.radio(selected, kind.name()).clicked() && !selected {
-                        choose(config, kind);
+                        // The toy sets are classification problems.
+                        settings.choose_task(Task::Classify);
+                        settings.choose_data(DataSource::Toy(kind));
                     }
                 }
             });
         });
-        let Some(data) = self.points(config, session) else {
+        let run = own_run(&settings.config, session);
+        self.shown = self.points(&settings.config, run);
+        let Some(data) = self.shown.clone() else {
             ui.label(
                 "Choose a data set above, then press Train: the side panel's settings \
                  (rate, init, hidden units) apply.",
             );
             return;
         };
-        status_ui(ui, session);
-        let model = session
-            .model
-            .clone()
-            .filter(|_| session.data.as_ref().is_some_and(|d| Arc::ptr_eq(d, &data)));
+        if let Some(session) = run {
+            status_ui(ui, session);
+        }
+        let model = run.and_then(|s| s.model.clone());
         let bounds = bounds(&data);
         self.update_heatmap(ui.ctx(), model, bounds);
         let side = ui.available_width().min(ui.available_height()).max(100.0);
@@ -109,16 +120,14 @@ impl ToyPanel {
         }
     }
 
-    /// The points to draw: the run's if it trains on a toy set, else the selected set's.
-    fn points(&mut self, config: &RunConfig, session: &Session) -> Option<Arc<Splits>> {
-        if let Some(d) = &session.data
-            && d.train.shape.len() == 2
-        {
-            return Some(d.clone());
-        }
+    /// The points to draw: the selected toy set's, those of its run once there is one.
+    fn points(&mut self, config: &RunConfig, run: Option<&Session>) -> Option<Arc<Splits>> {
         let DataSource::Toy(kind) = config.data else {
             return None;
         };
+        if let Some(d) = run.and_then(|s| s.data.clone()) {
+            return Some(d);
+        }
         if self.preview.as_ref().is_none_or(|(k, _)| *k != kind) {
             self.preview = Some((kind, Arc::new(kind.splits())));
         }
@@ -161,18 +170,14 @@ impl ToyPanel {
     }
 }
 
-/// Selecting a toy set loads the toy settings the first time (the image settings would
-/// learn it slowly); afterwards only the data changes.
-fn choose(config: &mut RunConfig, kind: ToyKind) {
-    if matches!(config.data, DataSource::Toy(_)) {
-        config.data = DataSource::Toy(kind);
-    } else {
-        *config = RunConfig {
-            seed: config.seed,
-            init: config.init,
-            ..RunConfig::toy(kind)
-        };
-    }
+/// The session if its run trains on the selected toy set (not on another set or the
+/// letters): only then are its accuracy, points and regions this set's.
+fn own_run<'a>(config: &RunConfig, session: &'a Session) -> Option<&'a Session> {
+    let on_this_set = session
+        .config
+        .as_ref()
+        .is_some_and(|c| c.data == config.data);
+    (on_this_set && matches!(config.data, DataSource::Toy(_))).then_some(session)
 }
 
 /// Epoch and accuracy, and whether the hidden units are still all alike.
@@ -236,6 +241,6 @@ fn region_colour(p: &[f32]) -> Color32 {
 
 impl TabPanel for ToyPanel {
     fn ui(&mut self, ui: &mut Ui, cx: &mut TabContext<'_>) {
-        self.show(ui, &mut cx.settings.config, cx.session);
+        self.show(ui, cx.settings, cx.session);
     }
 }

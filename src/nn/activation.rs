@@ -3,9 +3,13 @@
 
 use super::Float;
 use super::buffer::ensure_shape;
+use super::init::Init;
+use super::layer_kind::{LayerKind, RowArgs};
 use super::layer_ops::LayerOps;
 use super::parallel::{self, per_core};
+use super::shape::Shape;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -20,14 +24,11 @@ pub enum Activation {
 
 impl Activation {
     pub const ALL: [Activation; 4] = [Self::Sigmoid, Self::Tanh, Self::Relu, Self::Identity];
+    /// The names of [`Activation::ALL`], in its order (the variants' declaration order).
+    pub const NAMES: [&'static str; 4] = ["sigmoid", "tanh", "relu", "identity"];
 
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Sigmoid => "sigmoid",
-            Self::Tanh => "tanh",
-            Self::Relu => "relu",
-            Self::Identity => "identity",
-        }
+        Self::NAMES[self as usize]
     }
 
     pub fn apply<F: Float>(self, x: F) -> F {
@@ -165,6 +166,38 @@ mod tests {
                 assert!((numeric - analytic).abs() < 1e-6, "{act:?} at {x}");
             }
         }
+    }
+}
+
+/// An activation layer. Its row is the activation's name (`relu`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivationSpec {
+    pub f: Activation,
+}
+
+impl LayerKind for ActivationSpec {
+    type Layer<F: Float> = ActivationLayer<F>;
+    const ROW_NAMES: &'static [&'static str] = &Activation::NAMES;
+
+    fn parse_row(name: &str, args: RowArgs) -> Result<Self, String> {
+        args.arity(0, 0, name)?;
+        Ok(Self { f: name.parse()? })
+    }
+
+    fn row_text(&self) -> String {
+        self.f.name().into()
+    }
+
+    fn label(&self) -> String {
+        self.f.name().into()
+    }
+
+    fn output_shape(&self, input: Shape) -> Result<Shape, String> {
+        Ok(input)
+    }
+
+    fn build<F: Float>(&self, _: Shape, _: Shape, _: Init, _: &mut impl Rng) -> ActivationLayer<F> {
+        ActivationLayer::new(self.f)
     }
 }
 

@@ -5,13 +5,59 @@
 //! running statistics are state, not trainable: they are stored as parameters with
 //! `trainable = false` so model files keep them, and the optimiser and gradient check skip them.
 
+use super::Float;
 use super::buffer::ensure_shape;
 use super::gemm::{dot, sum, sum_map};
+use super::init::Init;
+use super::layer_kind::{LayerKind, ParamShape, RowArgs};
 use super::layer_ops::{LayerOps, layer_params};
 use super::parallel::{self, planes_per_core};
 use super::param::Param;
-use super::{Float, Shape};
+use super::shape::Shape;
 use ndarray::{Array1, Array2, ArrayView2};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Normalises each channel (batch statistics in training, running ones in inference). Its
+/// row is `bn`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchNorm2dSpec;
+
+impl LayerKind for BatchNorm2dSpec {
+    type Layer<F: Float> = BatchNorm2d<F>;
+    const ROW_NAMES: &'static [&'static str] = &["bn"];
+
+    fn parse_row(_name: &str, args: RowArgs) -> Result<Self, String> {
+        args.arity(0, 0, "bn").map(|()| Self)
+    }
+
+    fn row_text(&self) -> String {
+        "bn".into()
+    }
+
+    fn label(&self) -> String {
+        "BatchNorm".into()
+    }
+
+    fn output_shape(&self, input: Shape) -> Result<Shape, String> {
+        Ok(input)
+    }
+
+    /// Scale and shift are trained; the two running statistics are state.
+    fn param_shapes(&self, input: Shape) -> Vec<ParamShape> {
+        let c = vec![input.c];
+        vec![
+            ParamShape::trained("weight", c.clone()),
+            ParamShape::trained("bias", c.clone()),
+            ParamShape::state("running_mean", c.clone()),
+            ParamShape::state("running_var", c),
+        ]
+    }
+
+    fn build<F: Float>(&self, input: Shape, _: Shape, _: Init, _: &mut impl Rng) -> BatchNorm2d<F> {
+        BatchNorm2d::new(input)
+    }
+}
 
 /// Added to the variance before the square root (PyTorch's default).
 pub(crate) const EPS: f64 = 1e-5;

@@ -5,15 +5,134 @@
 //! matrix multiply each, and the `[out, P]` product is already the image's output row. The weight is `[out, in, k, k]` (PyTorch's layout), read as an
 //! `[out, in*k*k]` matrix.
 
+use super::Float;
 use super::buffer::ensure_shape;
 use super::gemm::{add_product, add_product_t, gemm, sum};
+use super::init::Init;
+use super::layer_kind::{LayerKind, ParamShape, RowArgs};
 use super::layer_ops::{LayerOps, layer_params};
+use super::limits::{MAX_SIDE, MAX_UNITS, at_most};
 use super::parallel;
 use super::param::Param;
-use super::window::Window;
-use super::{Float, Init};
+use super::shape::Shape;
+use super::window::{Window, window_output};
 use ndarray::{Array1, Array2, Array4, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// `out` filters of `kernel x kernel` over all input channels. Its row is
+/// `conv OUT KERNEL [STRIDE [PADDING]]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conv2dSpec {
+    pub out: usize,
+    pub kernel: usize,
+    #[serde(default = "one")]
+    pub stride: usize,
+    #[serde(default)]
+    pub padding: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl LayerKind for Conv2dSpec {
+    type Layer<F: Float> = Conv2d<F>;
+    const ROW_NAMES: &'static [&'static str] = &["conv"];
+
+    fn parse_row(_name: &str, args: RowArgs) -> Result<Self, String> {
+        args.arity(2, 4, "conv OUT KERNEL [STRIDE [PADDING]]")?;
+        Ok(Self {
+            out: args.count(0)?,
+            kernel: args.count(1)?,
+            stride: args.count_or(2, 1)?,
+            padding: args.count_or(3, 0)?,
+        })
+    }
+
+    fn row_text(&self) -> String {
+        let Self {
+            out,
+            kernel,
+            stride,
+            padding,
+        } = *self;
+        match (stride, padding) {
+            (1, 0) => format!("conv {out} {kernel}"),
+            (_, 0) => format!("conv {out} {kernel} {stride}"),
+            _ => format!("conv {out} {kernel} {stride} {padding}"),
+        }
+    }
+
+    fn label(&self) -> String {
+        let Self {
+            out,
+            kernel,
+            stride,
+            padding,
+        } = *self;
+        let mut s = format!("Conv({out}, {kernel}x{kernel}");
+        if stride != 1 {
+            s.push_str(&format!(", stride {stride}"));
+        }
+        if padding != 0 {
+            s.push_str(&format!(", pad {padding}"));
+        }
+        s + ")"
+    }
+
+    fn check_limits(&self) -> Result<(), String> {
+        at_most("the number of filters", self.out, MAX_UNITS)?;
+        at_most("the kernel size", self.kernel, MAX_SIDE)?;
+        at_most("the stride", self.stride, MAX_SIDE)?;
+        at_most("the padding", self.padding, MAX_SIDE).map(drop)
+    }
+
+    fn output_shape(&self, input: Shape) -> Result<Shape, String> {
+        let Self {
+            out,
+            kernel,
+            stride,
+            padding,
+        } = *self;
+        if out == 0 {
+            return Err("a convolution needs at least one output channel".into());
+        }
+        let fit = |side| window_output(side, kernel, stride, padding);
+        match (fit(input.h), fit(input.w)) {
+            (Some(h), Some(w)) => Ok(Shape::image(out, h, w)),
+            _ => Err(format!(
+                "a {kernel}x{kernel} kernel (stride {stride}, padding {padding}) does not fit a {}x{} image",
+                input.h, input.w
+            )),
+        }
+    }
+
+    fn param_shapes(&self, input: Shape) -> Vec<ParamShape> {
+        let (o, k) = (self.out, self.kernel);
+        vec![
+            ParamShape::trained("weight", vec![o, input.c, k, k]),
+            ParamShape::trained("bias", vec![o]),
+        ]
+    }
+
+    fn build<F: Float>(
+        &self,
+        input: Shape,
+        output: Shape,
+        init: Init,
+        rng: &mut impl Rng,
+    ) -> Conv2d<F> {
+        let window = Window {
+            input,
+            output,
+            kernel: self.kernel,
+            stride: self.stride,
+            padding: self.padding,
+        };
+        Conv2d::new(window, init, rng)
+    }
+}
 
 /// Copies the patches of one image `x` (`C*H*W`) into `cols` (`[C*k*k, P]`), with zeros
 /// where a patch hangs over the padded border.

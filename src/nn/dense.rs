@@ -1,12 +1,65 @@
 //! Fully connected layer `y = x W + b`, W is `in x out`.
 
+use super::Float;
 use super::buffer::ensure_shape;
 use super::gemm::{gemm, gemm_bias};
+use super::init::Init;
+use super::layer_kind::{LayerKind, ParamShape, RowArgs};
 use super::layer_ops::{LayerOps, layer_params};
+use super::limits::{MAX_UNITS, at_most};
 use super::param::Param;
-use super::{Float, Init};
+use super::shape::Shape;
 use ndarray::{Array1, Array2, ArrayView2, Axis, Ix2};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// A dense layer of `out` units: `y = x W + b`, W is in x out. Its row is `dense N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenseSpec {
+    pub out: usize,
+}
+
+impl LayerKind for DenseSpec {
+    type Layer<F: Float> = Dense<F>;
+    const ROW_NAMES: &'static [&'static str] = &["dense"];
+
+    fn parse_row(_name: &str, args: RowArgs) -> Result<Self, String> {
+        args.arity(1, 1, "dense N")?;
+        Ok(Self {
+            out: args.count(0)?,
+        })
+    }
+
+    fn row_text(&self) -> String {
+        format!("dense {}", self.out)
+    }
+
+    fn label(&self) -> String {
+        format!("Dense({})", self.out)
+    }
+
+    fn check_limits(&self) -> Result<(), String> {
+        at_most("the number of units", self.out, MAX_UNITS).map(drop)
+    }
+
+    fn output_shape(&self, _input: Shape) -> Result<Shape, String> {
+        if self.out == 0 {
+            return Err("a dense layer needs at least one output".into());
+        }
+        Ok(Shape::flat(self.out))
+    }
+
+    fn param_shapes(&self, input: Shape) -> Vec<ParamShape> {
+        vec![
+            ParamShape::trained("weight", vec![input.len(), self.out]),
+            ParamShape::trained("bias", vec![self.out]),
+        ]
+    }
+
+    fn build<F: Float>(&self, input: Shape, _: Shape, init: Init, rng: &mut impl Rng) -> Dense<F> {
+        Dense::new(input.len(), self.out, init, rng)
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct Dense<F> {

@@ -3,10 +3,52 @@
 
 use super::Float;
 use super::buffer::ensure_shape;
+use super::init::Init;
+use super::layer_kind::{LayerKind, RowArgs};
 use super::layer_ops::LayerOps;
+use super::shape::Shape;
 use ndarray::{Array2, ArrayView2, Zip};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Zeroes each value with probability `p` in training. Its row is `dropout P`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DropoutSpec {
+    pub p: f64,
+}
+
+impl LayerKind for DropoutSpec {
+    type Layer<F: Float> = Dropout<F>;
+    const ROW_NAMES: &'static [&'static str] = &["dropout"];
+
+    fn parse_row(_name: &str, args: RowArgs) -> Result<Self, String> {
+        args.arity(1, 1, "dropout P")?;
+        Ok(Self {
+            p: args.probability(0)?,
+        })
+    }
+
+    fn row_text(&self) -> String {
+        format!("dropout {}", self.p)
+    }
+
+    fn label(&self) -> String {
+        format!("Dropout({})", self.p)
+    }
+
+    fn output_shape(&self, input: Shape) -> Result<Shape, String> {
+        let p = self.p;
+        if !(0.0..1.0).contains(&p) {
+            return Err(format!("a dropout probability must be in [0, 1), not {p}"));
+        }
+        Ok(input)
+    }
+
+    fn build<F: Float>(&self, _: Shape, _: Shape, _: Init, rng: &mut impl Rng) -> Dropout<F> {
+        Dropout::new(self.p, rng)
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct Dropout<F> {

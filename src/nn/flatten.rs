@@ -4,8 +4,42 @@
 
 use super::Float;
 use super::buffer::copy_into;
+use super::init::Init;
+use super::layer_kind::{LayerKind, RowArgs};
 use super::layer_ops::LayerOps;
+use super::shape::Shape;
 use ndarray::{Array2, ArrayView2};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Reads a `C x H x W` image as a flat vector. Its row is `flatten`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlattenSpec;
+
+impl LayerKind for FlattenSpec {
+    type Layer<F: Float> = Flatten<F>;
+    const ROW_NAMES: &'static [&'static str] = &["flatten"];
+
+    fn parse_row(_name: &str, args: RowArgs) -> Result<Self, String> {
+        args.arity(0, 0, "flatten").map(|()| Self)
+    }
+
+    fn row_text(&self) -> String {
+        "flatten".into()
+    }
+
+    fn label(&self) -> String {
+        "Flatten".into()
+    }
+
+    fn output_shape(&self, input: Shape) -> Result<Shape, String> {
+        Ok(Shape::flat(input.len()))
+    }
+
+    fn build<F: Float>(&self, _: Shape, _: Shape, _: Init, _: &mut impl Rng) -> Flatten<F> {
+        Flatten::default()
+    }
+}
 
 /// Passes values through unchanged (forward and backward).
 #[derive(Clone, Debug)]

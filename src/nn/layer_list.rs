@@ -3,11 +3,14 @@
 //! its check row by row (output shape, parameter count, the first row that cannot work) and
 //! the presets.
 //!
-//! Rows, separated by commas: `dense N`, `conv OUT KERNEL [STRIDE [PADDING]]`,
-//! `pool SIZE [STRIDE]`, `bn`, `dropout P`, `flatten` and the activations by name
-//! (`sigmoid`, `tanh`, `relu`, `identity`).
+//! Rows, separated by commas, start with a kind's name and its numbers (`dense 64`,
+//! `conv 8 3`, `relu`); each kind's file says how its row reads
+//! ([`super::LayerKind::parse_row`]).
 
-use super::{Activation, LayerSpec, Shape};
+use super::dense::DenseSpec;
+use super::layer::LayerSpec;
+use super::layer_kind::RowArgs;
+use super::shape::Shape;
 
 /// Reads one row, e.g. `conv 8 3` or `dropout 0.25`.
 pub fn parse_row(text: &str) -> Result<LayerSpec, String> {
@@ -15,59 +18,13 @@ pub fn parse_row(text: &str) -> Result<LayerSpec, String> {
     let Some((&name, args)) = words.split_first() else {
         return Err("an empty row".into());
     };
-    let count = |n: &str| {
-        n.parse::<usize>()
-            .map_err(|_| format!("'{n}' is not a whole number"))
-    };
-    let arity = |min: usize, max: usize, usage: &str| {
-        if (min..=max).contains(&args.len()) {
-            Ok(())
-        } else {
-            Err(format!("write it as '{usage}'"))
-        }
-    };
     let name = name.to_ascii_lowercase();
-    match name.as_str() {
-        "dense" => {
-            arity(1, 1, "dense N")?;
-            Ok(LayerSpec::Dense {
-                out: count(args[0])?,
-            })
-        }
-        "conv" => {
-            arity(2, 4, "conv OUT KERNEL [STRIDE [PADDING]]")?;
-            Ok(LayerSpec::Conv2d {
-                out: count(args[0])?,
-                kernel: count(args[1])?,
-                stride: args.get(2).map_or(Ok(1), |s| count(s))?,
-                padding: args.get(3).map_or(Ok(0), |s| count(s))?,
-            })
-        }
-        "pool" => {
-            arity(1, 2, "pool SIZE [STRIDE]")?;
-            let size = count(args[0])?;
-            Ok(LayerSpec::MaxPool2d {
-                size,
-                stride: args.get(1).map_or(Ok(size), |s| count(s))?,
-            })
-        }
-        "bn" => arity(0, 0, "bn").map(|()| LayerSpec::BatchNorm2d),
-        "flatten" => arity(0, 0, "flatten").map(|()| LayerSpec::Flatten),
-        "dropout" => {
-            arity(1, 1, "dropout P")?;
-            let p = args[0]
-                .parse::<f64>()
-                .map_err(|_| format!("'{}' is not a probability", args[0]))?;
-            Ok(LayerSpec::Dropout { p })
-        }
-        _ => match name.parse::<Activation>() {
-            Ok(f) => arity(0, 0, &name).map(|()| LayerSpec::Activation { f }),
-            Err(_) => Err(format!(
-                "unknown layer '{name}' (dense, conv, pool, bn, dropout, flatten, sigmoid, tanh, \
-                 relu, identity)"
-            )),
-        },
-    }
+    LayerSpec::parse_row(&name, RowArgs(args)).unwrap_or_else(|| {
+        Err(format!(
+            "unknown layer '{name}' ({})",
+            LayerSpec::row_names().join(", ")
+        ))
+    })
 }
 
 /// Reads a comma-separated list of rows; an error names the row (1-based).
@@ -78,51 +35,13 @@ pub fn parse(text: &str) -> Result<Vec<LayerSpec>, String> {
         .collect()
 }
 
-/// The row as [`parse_row`] reads it.
-pub fn row_text(layer: &LayerSpec) -> String {
-    match *layer {
-        LayerSpec::Dense { out } => format!("dense {out}"),
-        LayerSpec::Conv2d {
-            out,
-            kernel,
-            stride: 1,
-            padding: 0,
-        } => format!("conv {out} {kernel}"),
-        LayerSpec::Conv2d {
-            out,
-            kernel,
-            stride,
-            padding: 0,
-        } => format!("conv {out} {kernel} {stride}"),
-        LayerSpec::Conv2d {
-            out,
-            kernel,
-            stride,
-            padding,
-        } => format!("conv {out} {kernel} {stride} {padding}"),
-        LayerSpec::MaxPool2d { size, stride } if size == stride => format!("pool {size}"),
-        LayerSpec::MaxPool2d { size, stride } => format!("pool {size} {stride}"),
-        LayerSpec::BatchNorm2d => "bn".into(),
-        LayerSpec::Flatten => "flatten".into(),
-        LayerSpec::Dropout { p } => format!("dropout {p}"),
-        LayerSpec::Activation { f } => f.name().to_ascii_lowercase(),
-    }
-}
-
 /// The list as [`parse`] reads it.
 pub fn text(layers: &[LayerSpec]) -> String {
-    layers.iter().map(row_text).collect::<Vec<_>>().join(", ")
-}
-
-/// Trainable parameters of `layer` on inputs of shape `input` (batch norm's running
-/// statistics are state, not parameters).
-pub fn parameter_count(layer: &LayerSpec, input: Shape) -> usize {
-    match *layer {
-        LayerSpec::Dense { out } => input.len() * out + out,
-        LayerSpec::Conv2d { out, kernel, .. } => out * input.c * kernel * kernel + out,
-        LayerSpec::BatchNorm2d => 2 * input.c,
-        _ => 0,
-    }
+    layers
+        .iter()
+        .map(LayerSpec::row_text)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One row of a checked list.
@@ -154,16 +73,16 @@ pub fn check(input: Shape, layers: &[LayerSpec], classes: usize) -> ListCheck {
         let next = shape.and_then(|s| {
             let image = s.h * s.w > 1;
             let result = match layer {
-                LayerSpec::Dense { .. } if image => Err(format!(
+                LayerSpec::Dense(_) if image => Err(format!(
                     "a dense layer needs a flat vector, not a {}x{}x{} image: put a flatten before it",
                     s.c, s.h, s.w
                 )),
-                _ => layer.output_shape(s),
+                _ => layer.check_limits().and_then(|()| layer.output_shape(s)),
             };
             match result {
-                Ok(out) => Some((out, parameter_count(layer, s))),
+                Ok(out) => Some((out, trainable_count(layer, s))),
                 Err(e) => {
-                    error = Some(format!("row {} ({}): {e}", i + 1, row_text(layer)));
+                    error = Some(format!("row {} ({}): {e}", i + 1, layer.row_text()));
                     None
                 }
             }
@@ -178,22 +97,31 @@ pub fn check(input: Shape, layers: &[LayerSpec], classes: usize) -> ListCheck {
         error = output_error(layers, classes);
     }
     ListCheck {
-        total: rows.iter().map(|r| r.parameters).sum(),
+        total: rows
+            .iter()
+            .fold(0, |sum, r| sum.saturating_add(r.parameters)),
         rows,
         error,
     }
+}
+
+/// The trainable parameters of `layer` on `input` (batch norm's running statistics are
+/// state, not parameters), saturated: a row beyond the limits cannot train anyway.
+fn trainable_count(layer: &LayerSpec, input: Shape) -> usize {
+    let count = layer.parameter_count(input).trainable;
+    usize::try_from(count).unwrap_or(usize::MAX)
 }
 
 /// Why the list's end is not an output layer of `classes` classes, if it is not.
 fn output_error(layers: &[LayerSpec], classes: usize) -> Option<String> {
     match layers.last() {
         None => Some("the list is empty: it needs at least an output layer".into()),
-        Some(LayerSpec::Dense { out }) if *out == classes => None,
+        Some(LayerSpec::Dense(DenseSpec { out })) if *out == classes => None,
         Some(last) => Some(format!(
             "row {} ({}): the last row must be the output layer 'dense {classes}' (one \
              output per class)",
             layers.len(),
-            row_text(last)
+            last.row_text()
         )),
     }
 }
@@ -280,5 +208,30 @@ pub mod as_text {
             return Ok(Vec::new());
         }
         parse(&line).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_beyond_the_limits_is_refused_before_its_shape_is_computed() {
+        // Twice this padding overflows: the shape arithmetic must never see it.
+        let layers = parse("conv 8 3 1 9223372036854775807, flatten, dense 36").unwrap();
+        let checked = check(Shape::image(1, 32, 32), &layers, 36);
+        let error = checked.error.unwrap();
+        assert!(error.starts_with("row 1 (conv 8 3 1 9223372036854775807): the padding is"));
+        assert_eq!(checked.total, 0);
+    }
+
+    #[test]
+    fn an_unknown_row_names_every_kind() {
+        let e = parse_row("softmax").unwrap_err();
+        assert_eq!(
+            e,
+            "unknown layer 'softmax' (dense, conv, pool, bn, dropout, flatten, sigmoid, tanh, \
+             relu, identity)"
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! What every kind of layer does, one trait: [`super::Layer`] dispatches to it, so a new
-//! kind of layer is its own file implementing [`LayerOps`] plus one registration line.
+//! What every kind of layer does, one trait: [`super::Layer`] dispatches to it. A new kind
+//! of layer is its own file implementing [`LayerOps`] on the layer and
+//! [`super::LayerKind`] on its spec, plus one registration line in [`super::layer`].
 
 use super::Float;
 use super::param::Param;

@@ -18,10 +18,13 @@ pub mod flatten;
 pub mod gemm;
 pub mod gemm_f32;
 pub mod gradcheck;
+pub mod init;
 pub mod inspect;
 pub mod layer;
+pub mod layer_kind;
 pub mod layer_list;
 pub mod layer_ops;
+pub mod limits;
 pub mod loss;
 pub mod model_file;
 pub mod network;
@@ -30,18 +33,22 @@ pub mod optim;
 pub mod parallel;
 pub mod param;
 pub mod pool;
+pub mod shape;
 pub mod spec;
 pub mod window;
 
 pub use activation::Activation;
-pub use layer::Layer;
+pub use init::Init;
+pub use layer::{Layer, LayerSpec};
+pub use layer_kind::LayerKind;
 pub use layer_ops::LayerOps;
 pub use loss::{Loss, softmax_rows};
 pub use model_file::SavedModel;
 pub use network::Network;
 pub use optim::{Optimizer, OptimizerKind, OptimizerSettings};
 pub use param::Param;
-pub use spec::{Init, LayerSpec, NetworkSpec, Shape};
+pub use shape::Shape;
+pub use spec::NetworkSpec;
 
 use std::fmt::Debug;
 

@@ -2,7 +2,7 @@
 //! (PyTorch and numpy read them), with the architecture, the class names and the input
 //! convention in the header's metadata.
 
-use super::spec::limits;
+use super::limits;
 use super::{Init, Network, NetworkSpec, Shape};
 use anyhow::{Context, Result, anyhow, bail};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
@@ -263,7 +263,7 @@ fn check_tensor_total(spec: &NetworkSpec, shapes: &[Shape], held: u128) -> Resul
         .layers
         .iter()
         .zip(shapes)
-        .map(|(l, &input)| l.parameter_count(input))
+        .map(|(l, &input)| l.parameter_count(input).stored)
         .sum();
     if held != needed {
         bail!("the file holds {held} values, its architecture needs {needed}");

@@ -2,10 +2,85 @@
 
 use super::Float;
 use super::buffer::ensure_shape;
+use super::init::Init;
+use super::layer_kind::{LayerKind, RowArgs};
 use super::layer_ops::LayerOps;
+use super::limits::{MAX_SIDE, at_most};
 use super::parallel;
-use super::window::Window;
+use super::shape::Shape;
+use super::window::{Window, window_output};
 use ndarray::{Array2, ArrayView2};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// The largest value of each `size x size` window, windows `stride` apart. Its row is
+/// `pool SIZE [STRIDE]` (the stride is the size if left out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaxPool2dSpec {
+    pub size: usize,
+    pub stride: usize,
+}
+
+impl LayerKind for MaxPool2dSpec {
+    type Layer<F: Float> = MaxPool2d<F>;
+    const ROW_NAMES: &'static [&'static str] = &["pool"];
+
+    fn parse_row(_name: &str, args: RowArgs) -> Result<Self, String> {
+        args.arity(1, 2, "pool SIZE [STRIDE]")?;
+        let size = args.count(0)?;
+        Ok(Self {
+            size,
+            stride: args.count_or(1, size)?,
+        })
+    }
+
+    fn row_text(&self) -> String {
+        match *self {
+            Self { size, stride } if size == stride => format!("pool {size}"),
+            Self { size, stride } => format!("pool {size} {stride}"),
+        }
+    }
+
+    fn label(&self) -> String {
+        match *self {
+            Self { size, stride } if size == stride => format!("MaxPool({size})"),
+            Self { size, stride } => format!("MaxPool({size}, stride {stride})"),
+        }
+    }
+
+    fn check_limits(&self) -> Result<(), String> {
+        at_most("the pool size", self.size, MAX_SIDE)?;
+        at_most("the stride", self.stride, MAX_SIDE).map(drop)
+    }
+
+    fn output_shape(&self, input: Shape) -> Result<Shape, String> {
+        let Self { size, stride } = *self;
+        let fit = |side| window_output(side, size, stride, 0);
+        match (fit(input.h), fit(input.w)) {
+            (Some(h), Some(w)) => Ok(Shape::image(input.c, h, w)),
+            _ => Err(format!(
+                "a {size}x{size} pool (stride {stride}) does not fit a {}x{} image",
+                input.h, input.w
+            )),
+        }
+    }
+
+    fn build<F: Float>(
+        &self,
+        input: Shape,
+        output: Shape,
+        _: Init,
+        _: &mut impl Rng,
+    ) -> MaxPool2d<F> {
+        MaxPool2d::new(Window {
+            input,
+            output,
+            kernel: self.size,
+            stride: self.stride,
+            padding: 0,
+        })
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct MaxPool2d<F> {

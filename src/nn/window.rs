@@ -1,6 +1,6 @@
 //! Where a sliding window (a convolution's kernel, a pooling window) sits over an image.
 
-use super::Shape;
+use super::shape::Shape;
 
 /// Where a convolution (or pooling) window sits: input and output shapes and the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,4 +37,10 @@ impl Window {
             .checked_sub(self.padding)
             .filter(|&r| r < self.input.h)
     }
+}
+
+/// Output side of a window sliding over `side` pixels, if it fits at least once.
+pub fn window_output(side: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
+    let padded = side + 2 * padding;
+    (kernel > 0 && stride > 0 && padded >= kernel).then(|| (padded - kernel) / stride + 1)
 }

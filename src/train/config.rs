@@ -4,6 +4,8 @@
 
 use super::schedule::{RatePlan, Schedule};
 use crate::data::{DataSource, Splits, corrections};
+use crate::nn::activation::ActivationSpec;
+use crate::nn::flatten::FlattenSpec;
 use crate::nn::layer_list::{self, Preset};
 use crate::nn::{
     Activation, Init, LayerSpec, Loss, NetworkSpec, OptimizerKind, OptimizerSettings, SavedModel,
@@ -134,7 +136,7 @@ impl Default for RunConfig {
 
 /// Limits on the settings of a run, which may come from outside (flags, a `--config` file,
 /// a model's stored configuration). Generous for the lab, small enough to never hang or
-/// exhaust the machine; the network's own size limits are in [`crate::nn::spec::limits`].
+/// exhaust the machine; the network's own size limits are in [`crate::nn::limits`].
 pub mod limits {
     /// Units per hidden layer.
     pub const MAX_HIDDEN: usize = 1 << 14;
@@ -378,8 +380,8 @@ impl RunConfig {
     /// an MLP's list (whose spec reads flat vectors) gains one.
     fn with_layers(self, spec: NetworkSpec) -> Self {
         let mut layers = spec.layers;
-        if matches!(layers.first(), Some(LayerSpec::Dense { .. })) {
-            layers.insert(0, LayerSpec::Flatten);
+        if matches!(layers.first(), Some(LayerSpec::Dense(_))) {
+            layers.insert(0, LayerSpec::Flatten(FlattenSpec));
         }
         Self {
             task: Task::Classify,
@@ -433,9 +435,9 @@ impl RunConfig {
             }
             (Task::Autoencode, _) => {
                 let mut spec = NetworkSpec::mlp(input.len(), &hidden, self.activation, input.len());
-                spec.layers.push(crate::nn::LayerSpec::Activation {
+                spec.layers.push(LayerSpec::Activation(ActivationSpec {
                     f: Activation::Sigmoid,
-                });
+                }));
                 spec.input = input;
                 spec
             }

@@ -4,6 +4,7 @@
 
 use super::{RunConfig, Trainer};
 use crate::data::Splits;
+use crate::nn::dense::DenseSpec;
 use crate::nn::{Init, LayerSpec, Network, SavedModel};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
@@ -23,7 +24,7 @@ pub fn head_index(net: &Network<f32>) -> Result<usize> {
 pub fn with_new_head(model: &SavedModel, classes: usize, seed: u64) -> Result<Network<f32>> {
     let head = head_index(&model.net)?;
     let mut spec = model.net.spec().clone();
-    spec.layers[head] = LayerSpec::Dense { out: classes };
+    spec.layers[head] = LayerSpec::Dense(DenseSpec { out: classes });
     let mut net =
         Network::new(spec, Init::Xavier, seed).context("building the fine-tuned network")?;
     let trained: HashMap<(usize, &str), _> = model

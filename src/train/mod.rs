@@ -2,6 +2,7 @@
 //! worker thread and the benchmarks) and metrics.
 
 pub mod bench;
+pub mod compare;
 pub mod config;
 pub mod finetune;
 pub mod health;

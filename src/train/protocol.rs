@@ -43,8 +43,13 @@ pub enum Command {
     /// Train the config once per rate, one after another, each from the same initial
     /// weights (the seed fixes them).
     Sweep(RunConfig, Vec<f64>),
-    /// Write the run's report folder ([`super::report::write_run`]) with these weights.
-    ExportRun(PathBuf, Weights),
+    /// Write the run's report folder ([`super::report::write_run_folder`]) with these
+    /// weights; a folder that is not empty is replaced only with `replace`.
+    ExportRun {
+        dir: PathBuf,
+        weights: Weights,
+        replace: bool,
+    },
     /// Make the network the last sweep trained at its `index`-th rate the current run
     /// (a sweep leaves the run before it in place otherwise).
     AdoptSweepMember(usize),

@@ -2,7 +2,6 @@
 //! validation results, an epoch's record, the reconstructions. The worker sends these, the
 //! report writer and `nnlab eval` read the same ones, so each is computed in one place.
 
-use super::health::layer_health;
 use super::latent::{codes, pca_2d};
 use super::metrics::{confusion_matrix, psnr_rows, reconstruction_picks};
 use super::protocol::{
@@ -104,13 +103,11 @@ pub fn epoch_record(t: &Trainer) -> EpochRecord {
             gradients: Histogram::of(p.grad.iter()),
         })
         .collect();
-    // A copy runs the statistics' forward pass, so the trainer's buffers stay its own.
-    let health = layer_health(&mut t.net.clone(), t.data.valid.images.view());
     EpochRecord {
         weights: Arc::new(first_layer(t)),
         validation,
         histograms,
-        health,
+        health: t.health.last().cloned().unwrap_or_default(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The one training loop. It advances one mini-batch per [`Trainer::step`], so a caller
 //! (the CLI's progress bar, the GUI's worker between two commands) decides the pace.
 
+use super::health::{LayerHealth, layer_health};
 use super::metrics::{mean_finite, psnr_rows};
 use super::{RunConfig, Task};
 use crate::data::augment::BatchWarper;
@@ -122,6 +123,8 @@ pub struct Trainer {
     start: BestEpoch,
     pub data: Arc<Splits>,
     pub history: Vec<EpochStats>,
+    /// The layers' health at the end of each epoch of `history` (same order).
+    pub health: Vec<Vec<LayerHealth>>,
     /// The validation split's outputs at the end of the last epoch (for per-epoch records
     /// without a second pass over the split).
     pub last_valid: Option<Evaluation>,
@@ -200,6 +203,7 @@ impl Trainer {
             net,
             data,
             history: Vec::new(),
+            health: Vec::new(),
             last_valid: None,
             rng,
             warper,
@@ -334,6 +338,9 @@ impl Trainer {
         };
         self.stalled = self.stall_reason(&stats);
         self.history.push(stats.clone());
+        // A copy runs the statistics' forward pass, so the trainer's buffers stay its own.
+        let health = layer_health(&mut self.net.clone(), data.valid.images.view());
+        self.health.push(health);
         self.last_valid = Some(valid);
         if self
             .best

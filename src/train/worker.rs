@@ -358,11 +358,15 @@ impl Worker {
                     ))),
                 }
             }
-            Command::ExportRun(dir, weights) => {
+            Command::ExportRun {
+                dir,
+                weights,
+                replace,
+            } => {
                 let written = match &mut self.run {
-                    Some(run) => run
-                        .trainer
-                        .with_weights(weights, |t| super::report::write_run(&dir, t)),
+                    Some(run) => run.trainer.with_weights(weights, |t| {
+                        super::report::write_run_folder(&dir, t, replace)
+                    }),
                     None => Err(anyhow::anyhow!(
                         "there is no run to export yet: press Train first"
                     )),

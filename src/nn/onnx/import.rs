@@ -4,9 +4,15 @@
 
 use super::proto::{AttributeProto, DimensionValue, ModelProto, NodeProto, TensorProto, data_type};
 use super::{META_CLASSES, META_CONFIG};
-use crate::nn::batchnorm::EPS;
+use crate::nn::activation::ActivationSpec;
+use crate::nn::batchnorm::{BatchNorm2dSpec, EPS};
+use crate::nn::conv::Conv2dSpec;
+use crate::nn::dense::DenseSpec;
+use crate::nn::dropout::DropoutSpec;
+use crate::nn::flatten::FlattenSpec;
+use crate::nn::limits;
 use crate::nn::model_file::Tensor;
-use crate::nn::spec::limits;
+use crate::nn::pool::MaxPool2dSpec;
 use crate::nn::{Activation, LayerSpec, NetworkSpec, SavedModel, Shape};
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use prost::Message;
@@ -253,12 +259,12 @@ impl Chain {
                 };
                 self.tensors.insert(format!("layers.{i}.weight"), w);
                 self.tensors.insert(format!("layers.{i}.bias"), bias);
-                LayerSpec::Conv2d {
+                LayerSpec::Conv2d(Conv2dSpec {
                     out,
                     kernel: kh,
                     stride,
                     padding,
-                }
+                })
             }
             "MaxPool" => {
                 ensure!(self.image, "MaxPool needs an image");
@@ -276,7 +282,7 @@ impl Chain {
                 let size = square(node, "kernel_shape")?
                     .ok_or_else(|| anyhow!("it has no kernel_shape"))?;
                 let stride = square(node, "strides")?.unwrap_or(1);
-                LayerSpec::MaxPool2d { size, stride }
+                LayerSpec::MaxPool2d(MaxPool2dSpec { size, stride })
             }
             "BatchNormalization" => {
                 let eps = attr_f(node, "epsilon", 1e-5);
@@ -297,7 +303,7 @@ impl Chain {
                     self.tensors
                         .insert(format!("layers.{i}.{name}"), t.reshaped(vec![len]));
                 }
-                LayerSpec::BatchNorm2d
+                LayerSpec::BatchNorm2d(BatchNorm2dSpec)
             }
             "Relu" => activation(Activation::Relu),
             "Sigmoid" => activation(Activation::Sigmoid),
@@ -309,7 +315,7 @@ impl Chain {
                     "only Flatten with axis 1 (keeping the batch) is supported"
                 );
                 self.image = false;
-                LayerSpec::Flatten
+                LayerSpec::Flatten(FlattenSpec)
             }
             "Reshape" => {
                 let shape = int64s(required(1)?)?;
@@ -339,7 +345,7 @@ impl Chain {
                     Some(r) => shortest_decimal(floats(r)?.values.first().copied().unwrap_or(0.5)),
                     None => 0.5,
                 };
-                LayerSpec::Dropout { p }
+                LayerSpec::Dropout(DropoutSpec { p })
             }
             "Softmax" => {
                 ensure!(!self.image, "Softmax over an image is not supported");
@@ -354,9 +360,9 @@ impl Chain {
             }
             other => bail!("unsupported operator '{other}': nnlab imports {SUPPORTED}"),
         };
-        if from_reshape && !matches!(layer, LayerSpec::Dense { .. }) {
+        if from_reshape && !matches!(layer, LayerSpec::Dense(_)) {
             // A reshape not read by a dense layer stands for a flatten layer of its own.
-            self.spec.layers.push(LayerSpec::Flatten);
+            self.spec.layers.push(LayerSpec::Flatten(FlattenSpec));
             self.renumber_layer(i);
         }
         self.spec.layers.push(layer);
@@ -382,7 +388,7 @@ impl Chain {
         };
         self.tensors.insert(format!("layers.{i}.weight"), w);
         self.tensors.insert(format!("layers.{i}.bias"), bias);
-        Ok(LayerSpec::Dense { out })
+        Ok(LayerSpec::Dense(DenseSpec { out }))
     }
 
     /// Moves the tensors stored for layer `i` to layer `i + 1` (a flatten layer was put
@@ -420,7 +426,7 @@ fn constant_input<'a>(
 }
 
 fn activation(f: Activation) -> LayerSpec {
-    LayerSpec::Activation { f }
+    LayerSpec::Activation(ActivationSpec { f })
 }
 
 fn attribute<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
