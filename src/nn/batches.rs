@@ -17,6 +17,10 @@ pub fn epoch_order(n: usize, rng: &mut impl Rng) -> Vec<usize> {
 pub fn gather_rows<F: Float>(src: ArrayView2<F>, rows: &[usize], dst: &mut Array2<F>) {
     super::buffer::ensure_shape(dst, rows.len(), src.ncols());
     for (mut d, &r) in dst.rows_mut().into_iter().zip(rows) {
-        d.assign(&src.row(r));
+        // A plain copy where both rows are contiguous (not an element at a time).
+        match (d.as_slice_mut(), src.row(r).to_slice()) {
+            (Some(d), Some(s)) => d.copy_from_slice(s),
+            _ => d.assign(&src.row(r)),
+        }
     }
 }

@@ -208,14 +208,17 @@ impl<F: Float> Optimizer<F> {
                 let w = p.value.as_slice_mut().expect("parameters are contiguous");
                 let g = p.grad.as_slice().expect("gradients are contiguous");
                 let decay = decaying[k] && s.weight_decay > 0.0;
-                update(s.kind, &c, decay, w, g, &mut moments[k]);
+                // Elementwise over every weight each step: 8 wide where the CPU can.
+                super::gemm::with_avx2_fma(|| update(s.kind, &c, decay, w, g, &mut moments[k]));
             }
             k += 1;
         });
     }
 }
 
-/// One rule's update of the weights `w` with gradients `g`.
+/// One rule's update of the weights `w` with gradients `g` (inlined into its caller's
+/// instruction set).
+#[inline(always)]
 fn update<F: Float>(
     kind: OptimizerKind,
     c: &Coefficients<F>,
