@@ -176,6 +176,10 @@ pub struct OcrArgs {
     /// Cut touching letters by width alone (segmentation by recognition off).
     #[arg(long)]
     pub width_cuts: bool,
+    /// Leave the printed rules of ruled or squared paper in the ink (they are taken out
+    /// before letters are looked for otherwise).
+    #[arg(long)]
+    pub keep_rules: bool,
 }
 
 impl OcrArgs {
@@ -186,6 +190,7 @@ impl OcrArgs {
             orient_auto: self.orient == "auto",
             angle: self.angle,
             by_recognition: !self.width_cuts,
+            remove_rules: !self.keep_rules,
             ..Default::default()
         }
     }

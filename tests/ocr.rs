@@ -453,7 +453,7 @@ fn dropping_a_photo_on_the_ocr_tab_shows_its_text() {
     h.run();
     assert!(h.query_by_label_contains("unknown file format").is_some());
 
-    // The page's geometry: the angle (a slider that overrides the estimate) and the two
+    // The page's geometry: the angle (a slider that overrides the estimate) and the
     // toggles reach the parameters.
     assert!(
         h.query_all_by_label("angle").next().is_some(),
@@ -470,8 +470,15 @@ fn dropping_a_photo_on_the_ocr_tab_shows_its_text() {
     h.run();
     h.get_by_label("cut by recognition").click();
     h.run();
+    assert!(
+        h.state().params.remove_rules,
+        "rules are removed by default"
+    );
+    h.get_by_label("remove ruled lines").click();
+    h.run();
     assert!(h.state().params.orient_auto);
     assert!(!h.state().params.by_recognition);
+    assert!(!h.state().params.remove_rules);
 }
 
 /// The photo opens fitted to its view; zooming (Ctrl+wheel or pinch) keeps the point under
@@ -740,4 +747,77 @@ fn touching_letters_are_split_where_they_read_best() {
     );
     eprintln!("pairs right: {by_recognition:.3} by recognition, {by_width:.3} by width");
     assert!(by_recognition >= 0.9, "pairs right: {by_recognition:.2}");
+}
+
+/// `page` with printed rules in a grey that thresholds as ink, 3 px thick (half the pen;
+/// thinner ones the denoising takes): lines across every `pitch` pixels from `first`, and a
+/// margin line down the left.
+fn ruled(page: &GrayImage, first: u32, pitch: u32) -> GrayImage {
+    const RULE: Luma<u8> = Luma([95]);
+    let mut out = page.clone();
+    let (w, h) = out.dimensions();
+    for y in (first..h).step_by(pitch as usize) {
+        for t in 0..3 {
+            for x in 0..w {
+                out.put_pixel(x, (y + t).min(h - 1), RULE);
+            }
+        }
+    }
+    for t in 0..3 {
+        for y in 0..h {
+            out.put_pixel(MARGIN / 2 + t, y, RULE);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_page_on_ruled_paper_reads_as_the_plain_page() {
+    let data = fixture();
+    let page = draw_page(&data.train, &PAGE);
+    let mut model = trained_fixture_model();
+    let params = OcrParams::default();
+    let (plain, _) = read_text(&page, &mut model, &params);
+    // Rules through the letters' lower part and between the lines (the glyphs' ink ends
+    // about 81 px below their cell's top).
+    let paper = ruled(&page, MARGIN + 70, LINE_PITCH / 2);
+    let (seg, reading) = read(
+        &DynamicImage::ImageLuma8(paper.clone()),
+        &mut model,
+        &params,
+    )
+    .unwrap();
+    assert!(seg.rules.pixels > 0, "rules found");
+    assert_eq!(seg.rules.across, Some(0.0), "ruled lines found");
+    assert_eq!(seg.rules.down, Some(0.0), "the margin line found");
+    check_layout(&seg, "ruled");
+    assert_eq!(reading.text(), plain);
+    // Left in, the rules join the letters they touch into lines of ink.
+    let kept = OcrParams {
+        remove_rules: false,
+        ..params
+    };
+    let (with_rules, _) = read_text(&paper, &mut model, &kept);
+    assert_ne!(with_rules, plain, "the rules matter");
+
+    // The command line says what it took out, unless told to keep the rules.
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("ruled.png");
+    paper.save(&photo).unwrap();
+    let stderr = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_nnlab"))
+            .arg("ocr")
+            .arg(&photo)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let said = stderr(&[]);
+    assert!(
+        said.contains("ruled lines removed (at 0.0 deg), margin lines removed"),
+        "{said}"
+    );
+    assert!(!stderr(&["--keep-rules"]).contains("removed"));
 }

@@ -432,6 +432,13 @@ impl OcrPanel {
                      best; off: by width alone",
                 )
                 .changed();
+            changed |= ui
+                .checkbox(&mut p.remove_rules, "remove ruled lines")
+                .on_hover_text(
+                    "take the printed lines of ruled or squared paper (and margin lines) out \
+                     of the ink before looking for letters",
+                )
+                .changed();
             room_for(ui, ui.spacing().combo_width + 60.0);
             egui::ComboBox::from_label("view")
                 .selected_text(self.stage.map_or("photo", Stage::name))

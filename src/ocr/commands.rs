@@ -36,7 +36,7 @@ fn read_photo(
 ) -> Result<Reading> {
     let (seg, reading) = read_file(path, model, params)?;
     eprintln!(
-        "  {}: working {}x{}, pen {:.0} px, letters {:.0} px high, level {}, angle {:.1} deg{}",
+        "  {}: working {}x{}, pen {:.0} px, letters {:.0} px high, level {}, angle {:.1} deg{}{}",
         path.display(),
         seg.grey.width(),
         seg.grey.height(),
@@ -47,7 +47,10 @@ fn read_photo(
         match seg.quarter_turns {
             0 => String::new(),
             t => format!(", turned {} deg clockwise", 90 * t as u32),
-        }
+        },
+        seg.rules
+            .describe()
+            .map_or(String::new(), |d| format!(", {d}"))
     );
     if let Some(dir) = debug_dir {
         let stem = path

@@ -19,6 +19,7 @@ pub mod eval;
 pub mod lines;
 pub mod load;
 pub mod recognise;
+pub mod rules;
 pub mod skew;
 pub mod stages;
 
@@ -58,6 +59,9 @@ pub struct OcrParams {
     /// Cut touching letters (and merge broken ones) by what the classifier reads best;
     /// off: by width alone.
     pub by_recognition: bool,
+    /// Take the printed rules of ruled or squared paper (and margin lines) out of the ink
+    /// before looking for letters.
+    pub remove_rules: bool,
 }
 
 impl Default for OcrParams {
@@ -73,6 +77,7 @@ impl Default for OcrParams {
             angle: None,
             orient_auto: false,
             by_recognition: true,
+            remove_rules: true,
         }
     }
 }
@@ -133,6 +138,8 @@ pub struct Segmentation {
     pub level: u8,
     /// The pen width in working pixels.
     pub stroke_width: f32,
+    /// The printed rules taken out of `binary` (of the levelled image when it was levelled).
+    pub rules: rules::RulesRemoved,
     /// After closing and dilation.
     pub joined: GrayImage,
     pub labels: Labels,
@@ -238,7 +245,7 @@ fn segment_turned(
     clock.lap("lighting + denoise");
     let (mut binary, level) = binarize::threshold(&flat, params.threshold_offset)?;
     clock.lap("threshold");
-    let stroke_width = binarize::stroke_width(&binary);
+    let (stroke_width, mut rules) = without_rules(&mut binary, params, &mut clock);
     let mut letters = find_letters(&binary, stroke_width, params, &mut clock)?;
     let angle = params
         .angle
@@ -252,6 +259,7 @@ fn segment_turned(
         grey = r.apply(&grey, 0);
         binary = binarize::ink_at(&flat, level);
         clock.lap("levelling");
+        rules = without_rules(&mut binary, params, &mut clock).1;
         letters = find_letters(&binary, stroke_width, params, &mut clock)?;
         rotation = Some(r);
     }
@@ -277,12 +285,32 @@ fn segment_turned(
         binary,
         level,
         stroke_width,
+        rules,
         joined,
         labels,
         letter_height,
         lines,
         timings: clock.timings,
     })
+}
+
+/// Takes the printed rules out of `binary` when asked; the pen width of what is left.
+fn without_rules(
+    binary: &mut GrayImage,
+    params: &OcrParams,
+    clock: &mut Clock,
+) -> (f32, rules::RulesRemoved) {
+    let stroke_width = binarize::stroke_width(binary);
+    if !params.remove_rules {
+        return (stroke_width, rules::RulesRemoved::default());
+    }
+    let removed = rules::remove_rules(binary, stroke_width);
+    clock.lap("rules");
+    if removed.pixels == 0 {
+        return (stroke_width, removed);
+    }
+    // Thin rules made the pen look thinner than it is.
+    (binarize::stroke_width(binary), removed)
 }
 
 /// One recognised character.
