@@ -73,8 +73,8 @@ const DESK_DARKNESS: f64 = 0.5;
 /// edge give no ink. The desk is the dark part of the shrunk photo `small` (darker than
 /// Otsu's level, whose dark side must be under [`DESK_DARKNESS`] of the bright side's
 /// brightness) that is connected to the photo's border, grown by one shrunk pixel to
-/// cover the blurred edge of the page. Returns whether a desk was found.
-pub fn blank_desk(flat: &mut GrayImage, small: &GrayImage) -> bool {
+/// cover the blurred edge of the page. Returns where the desk is (255), if there is one.
+pub fn blank_desk(flat: &mut GrayImage, small: &GrayImage) -> Option<GrayImage> {
     let level = otsu_level(small);
     let (dark, bright): (Vec<f64>, Vec<f64>) = small
         .iter()
@@ -82,22 +82,24 @@ pub fn blank_desk(flat: &mut GrayImage, small: &GrayImage) -> bool {
         .partition(|&v| v <= level as f64);
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     if dark.is_empty() || mean(&dark) > DESK_DARKNESS * mean(&bright) {
-        return false;
+        return None;
     }
     let mut desk = dark_from_border(small, level);
     if desk.iter().all(|&v| v == 0) {
-        return false;
+        return None;
     }
     dilate_mut(&mut desk, Norm::LInf, 1);
     let (w, h) = flat.dimensions();
     let (sw, sh) = desk.dimensions();
+    let mut mask = GrayImage::new(w, h);
     for (x, y, p) in flat.enumerate_pixels_mut() {
         let (sx, sy) = ((x * sw / w).min(sw - 1), (y * sh / h).min(sh - 1));
         if desk.get_pixel(sx, sy)[0] != 0 {
             p[0] = 255;
+            mask.put_pixel(x, y, Luma([255]));
         }
     }
-    true
+    Some(mask)
 }
 
 /// The pixels of `img` at or under `level` that a 4-connected path of such pixels joins

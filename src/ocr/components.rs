@@ -175,14 +175,13 @@ pub fn median(v: &mut [u32]) -> Option<u32> {
     Some(*v.select_nth_unstable(mid).1)
 }
 
-/// Drops what cannot be a letter: components touching the image border (page edges, desk)
-/// and components far taller or wider than a letter.
-pub fn drop_non_letters(blobs: Vec<Blob>, width: u32, height: u32) -> (Vec<Blob>, Option<f32>) {
+/// Drops what cannot be a letter: components touching the image border or lying along what
+/// is not page in `off_page` (255: the desk, outside the photo once levelled), which are
+/// page edges and slivers of desk, and components far taller or wider than a letter.
+pub fn drop_non_letters(blobs: Vec<Blob>, off_page: &GrayImage) -> (Vec<Blob>, Option<f32>) {
     let inside: Vec<Blob> = blobs
         .into_iter()
-        .filter(|b| {
-            b.bbox.left > 0 && b.bbox.top > 0 && b.bbox.right < width && b.bbox.bottom < height
-        })
+        .filter(|b| !touches(&b.bbox, off_page))
         .collect();
     let Some(letter) = typical_height(&inside) else {
         return (inside, None);
@@ -196,6 +195,29 @@ pub fn drop_non_letters(blobs: Vec<Blob>, width: u32, height: u32) -> (Vec<Blob>
         .collect();
     let letter = typical_height(&kept);
     (kept, letter)
+}
+
+/// A component whose surrounding ring is off the page for at least this fraction lies
+/// along the page's edge (a sliver of desk); a letter written near the edge touches it at
+/// a corner at most.
+const ALONG_EDGE: f32 = 0.25;
+
+/// Whether the ring of pixels around `bbox` leaves the image, or lies along `off_page`.
+fn touches(bbox: &BBox, off_page: &GrayImage) -> bool {
+    let (w, h) = off_page.dimensions();
+    if bbox.left == 0 || bbox.top == 0 || bbox.right >= w || bbox.bottom >= h {
+        return true;
+    }
+    let (left, top, right, bottom) = (bbox.left - 1, bbox.top - 1, bbox.right, bbox.bottom);
+    let ring = (left..=right)
+        .flat_map(|x| [(x, top), (x, bottom)])
+        .chain((top + 1..bottom).flat_map(|y| [(left, y), (right, y)]));
+    let (mut off, mut all) = (0, 0);
+    for (x, y) in ring {
+        all += 1;
+        off += usize::from(off_page.get_pixel(x, y)[0] > 127);
+    }
+    off as f32 >= ALONG_EDGE * all as f32
 }
 
 /// Merges blobs whose boxes overlap mostly horizontally (one above the other within a
@@ -242,4 +264,49 @@ pub fn drop_specks(blobs: Vec<Blob>, letter: f32, min_size: f32, min_area: f32) 
             size >= min_size * letter && b.area as f32 >= min_area * median_area
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(left: u32, top: u32, right: u32, bottom: u32) -> Blob {
+        Blob {
+            bbox: BBox {
+                left,
+                top,
+                right,
+                bottom,
+            },
+            labels: vec![1],
+            area: (right - left) * (bottom - top),
+            bounds: None,
+        }
+    }
+
+    #[test]
+    fn slivers_along_the_desk_go_and_letters_near_it_stay() {
+        // The desk is the top left corner of a tilted photo: x + y < 200.
+        let off_page =
+            GrayImage::from_fn(400, 300, |x, y| Luma([if x + y < 200 { 255 } else { 0 }]));
+        let sliver = blob(90, 90, 115, 115); // along the desk's edge
+        let near = blob(100, 98, 130, 128); // a letter whose corner touches it
+        let letters: Vec<Blob> = (0..5)
+            .map(|i| blob(150 + 40 * i, 160, 180 + 40 * i, 200))
+            .collect();
+        let mut blobs = letters.clone();
+        blobs.extend([sliver, near.clone()]);
+        let (kept, _) = drop_non_letters(blobs, &off_page);
+        let boxes: Vec<BBox> = kept.iter().map(|b| b.bbox).collect();
+        assert!(boxes.contains(&near.bbox), "the letter near the edge stays");
+        assert_eq!(
+            boxes.len(),
+            letters.len() + 1,
+            "only the sliver goes: {boxes:?}"
+        );
+        // Touching the image's own border drops a component whatever the mask says.
+        let page = GrayImage::new(400, 300);
+        let (kept, _) = drop_non_letters(vec![blob(0, 10, 20, 40), letters[0].clone()], &page);
+        assert_eq!(kept.len(), 1);
+    }
 }

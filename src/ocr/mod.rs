@@ -182,6 +182,7 @@ struct Letters {
 /// Joins strokes, finds the components and keeps those that are letters.
 fn find_letters(
     binary: &GrayImage,
+    off_page: &GrayImage,
     stroke_width: f32,
     params: &OcrParams,
     clock: &mut Clock,
@@ -195,7 +196,7 @@ fn find_letters(
     clock.lap("morphology");
     let (labels, blobs) = components::find_blobs(&joined);
     clock.lap("components");
-    let (blobs, letter) = components::drop_non_letters(blobs, joined.width(), joined.height());
+    let (blobs, letter) = components::drop_non_letters(blobs, off_page);
     let Some(letter_height) = letter else {
         bail!("no writing found: no ink inside the page");
     };
@@ -240,13 +241,14 @@ fn segment_turned(
     let mut grey = turned(grey, quarter_turns);
     let small = binarize::shrink(&grey);
     let mut flat = binarize::flatten_lighting(&grey, &small);
-    binarize::blank_desk(&mut flat, &small);
+    let mut off_page = binarize::blank_desk(&mut flat, &small)
+        .unwrap_or_else(|| GrayImage::new(grey.width(), grey.height()));
     let mut flat = binarize::denoise(&flat);
     clock.lap("lighting + denoise");
     let (mut binary, level) = binarize::threshold(&flat, params.threshold_offset)?;
     clock.lap("threshold");
     let (stroke_width, mut rules) = without_rules(&mut binary, params, &mut clock);
-    let mut letters = find_letters(&binary, stroke_width, params, &mut clock)?;
+    let mut letters = find_letters(&binary, &off_page, stroke_width, params, &mut clock)?;
     let angle = params
         .angle
         .or_else(|| skew::estimate_angle(&letters.blobs, letters.letter_height))
@@ -257,10 +259,11 @@ fn segment_turned(
         // The desk is already paper in `flat`; outside the photo is paper too.
         flat = r.apply(&flat, 255);
         grey = r.apply(&grey, 0);
+        off_page = r.apply(&off_page, 255);
         binary = binarize::ink_at(&flat, level);
         clock.lap("levelling");
         rules = without_rules(&mut binary, params, &mut clock).1;
-        letters = find_letters(&binary, stroke_width, params, &mut clock)?;
+        letters = find_letters(&binary, &off_page, stroke_width, params, &mut clock)?;
         rotation = Some(r);
     }
     let Letters {
