@@ -135,7 +135,8 @@ pub enum Preset {
     CourseCnn,
     /// LeNet-5's layout on 32x32 images, with ReLU.
     Lenet5,
-    /// Three padded conv-BN-ReLU-pool stages (16, 32, 64 channels), dropout, dense 128.
+    /// Three padded conv-BN-ReLU-pool stages (16, 32, 64 channels), dropout, dense 128,
+    /// dropout.
     DeepCnn,
 }
 
@@ -169,7 +170,8 @@ impl Preset {
             }
             Self::DeepCnn => {
                 "conv 16 3 1 1, bn, relu, pool 2, conv 32 3 1 1, bn, relu, pool 2, \
-                 conv 64 3 1 1, bn, relu, pool 2, flatten, dropout 0.25, dense 128, relu"
+                 conv 64 3 1 1, bn, relu, pool 2, flatten, dropout 0.5, dense 128, relu, \
+                 dropout 0.25"
             }
         };
         format!("{body}, dense {classes}")
