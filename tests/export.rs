@@ -292,8 +292,13 @@ fn broken_onnx_files_get_clear_errors() {
     std::fs::write(&path, b"\xff\xff\xff\xff not protobuf").unwrap();
     let err = format!("{:#}", SavedModel::load(&path).unwrap_err());
     assert!(err.contains("not an ONNX model"), "{err}");
-    // A dense weight of the wrong layout is caught.
-    let model = builtin::default_model().unwrap();
+    // A dense weight of the wrong layout is caught (in the course's CNN, whose layer 8 is
+    // the dense layer of 48).
+    let model = random_model(
+        NetworkSpec::cnn(Shape::image(1, 32, 32), 36),
+        builtin::splits().unwrap().test.classes,
+        4,
+    );
     let mut m = proto::ModelProto::decode(&onnx::export(&model).unwrap()[..]).unwrap();
     let g = m.graph.as_mut().unwrap();
     let w = g

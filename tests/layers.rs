@@ -84,26 +84,38 @@ fn the_draw_canvas_followed_through_the_default_cnn_shows_one_map_per_channel_an
     assert_eq!(h.state().settings.tab, Tab::Layers);
     wait_for_inspection(&mut h);
     h.get_by_label("Input: the Draw canvas");
-    assert_eq!(maps(&h, "layer 1 Conv(8, 3x3)"), 8, "one map per channel");
-    assert_eq!(maps(&h, "layer 2 BatchNorm"), 8);
-    assert_eq!(maps(&h, "layer 4 MaxPool(2)"), 8);
-    assert_eq!(maps(&h, "layer 5 Conv(16, 3x3)"), 16);
-    h.get_by_label("layer 9 Dense(48) units");
+    // The shipped default is the deep-cnn preset: three padded conv-BN-ReLU-pool stages of
+    // 16, 32 and 64 channels, dropout, dense 128, ReLU, dropout, dense 36.
     assert_eq!(
-        h.query_all_by_label_contains("8 x 30 x 30").count(),
+        maps(&h, "layer 1 Conv(16, 3x3, pad 1)"),
+        16,
+        "one map per channel"
+    );
+    assert_eq!(maps(&h, "layer 2 BatchNorm"), 16);
+    assert_eq!(maps(&h, "layer 4 MaxPool(2)"), 16);
+    assert_eq!(maps(&h, "layer 5 Conv(32, 3x3, pad 1)"), 32);
+    h.get_by_label("layer 15 Dense(128) units");
+    assert_eq!(
+        h.query_all_by_label_contains("16 x 32 x 32").count(),
         3,
         "the convolution, its batch norm and its ReLU"
     );
-    assert_eq!(h.query_all_by_label_contains("48 units").count(), 2);
+    assert_eq!(
+        h.query_all_by_label_contains("128 units").count(),
+        3,
+        "the dense layer, its ReLU and its dropout"
+    );
     h.get_by_label("Softmax");
     // A trained network's hidden units differ.
-    assert!(h.query_by_label_contains("all 48 values equal").is_none());
+    assert!(h.query_by_label_contains("all 128 values equal").is_none());
 
-    h.get_by_label("layer 5 Conv(16, 3x3) map 3").click();
+    // With 16 maps a row the layer may lie below the fold: clicked through accessibility.
+    h.get_by_label("layer 5 Conv(32, 3x3, pad 1) map 3")
+        .click_accesskit();
     h.step();
     h.step();
     assert_eq!(h.state().tabs.layers.kernel_of, Some((4, 3)));
-    h.get_by_label_contains("Kernel of map 3: 8 input channel(s) of 3 x 3");
+    h.get_by_label_contains("Kernel of map 3: 16 input channel(s) of 3 x 3");
 
     h.get_by_label("gradients").click();
     wait_for(&mut h, "the gradients", |a| {
@@ -115,9 +127,9 @@ fn the_draw_canvas_followed_through_the_default_cnn_shows_one_map_per_channel_an
     h.step();
     h.step();
     assert_eq!(
-        h.query_all_by_label_contains("layer 1 Conv(8, 3x3) gradient map ")
+        h.query_all_by_label_contains("layer 1 Conv(16, 3x3, pad 1) gradient map ")
             .count(),
-        8,
+        16,
         "a gradient row under the maps"
     );
 }
@@ -212,7 +224,7 @@ fn inspect_on_an_ocr_box_follows_its_crop_through_the_network() {
     wait_for_inspection(&mut h);
     let read_as = h.state().tabs.ocr.characters()[0].text.clone();
     h.get_by_label(&format!("Input: OCR box 1 (read as {read_as})"));
-    assert_eq!(maps(&h, "layer 1 Conv(8, 3x3)"), 8);
+    assert_eq!(maps(&h, "layer 1 Conv(16, 3x3, pad 1)"), 16);
     let seen = h
         .state()
         .tabs

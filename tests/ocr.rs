@@ -302,7 +302,7 @@ fn png_header(w: u32, h: u32) -> Vec<u8> {
 }
 
 /// The four evaluation photos read with the shipped model: every letter found and at least
-/// 0.99 of the characters right in each (issue #13's floor; they read 0.991, 1, 1, 1).
+/// 0.99 of the characters right in each (issue #13's floor; they read 1, 1, 1, 1).
 #[test]
 fn the_default_model_reads_the_evaluation_photos() {
     let data = common::shared_data();

@@ -181,7 +181,7 @@ impl DrawPanel {
             Some(Ok(r)) => {
                 ui.label(match &r.source {
                     Some(_) => format!("Model: the network of this session ({})", session.network),
-                    None => "Model: the shipped default (course CNN trained on builtin); train or \
+                    None => "Model: the shipped default (the deep-cnn preset trained on builtin); train or \
                              load a letter classifier to use yours."
                         .to_string(),
                 });

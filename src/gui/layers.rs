@@ -151,7 +151,7 @@ impl LayersPanel {
         };
         ui.label(match &session.model {
             Some(_) => format!("Network: this session's ({})", session.network),
-            None => "Network: the shipped default (course CNN trained on builtin); train or load \
+            None => "Network: the shipped default (the deep-cnn preset trained on builtin); train or load \
                      a model to see yours."
                 .to_string(),
         });
