@@ -996,8 +996,14 @@ fn the_toy_tab_shows_its_own_set_not_the_last_runs() {
     assert_shows(&h, ToyKind::Xor);
     h.state_mut().settings.config.epochs = 1;
     h.get_by_label("Train").click();
+    // The letters run finished too: wait for the xor run's own end (under load the worker
+    // may not have started it when the first frames are drawn).
     wait_for(&mut h, "the xor run", |a| {
         a.session.phase == Phase::Finished(Ending::Completed)
+            && a.session
+                .config
+                .as_ref()
+                .is_some_and(|c| c.data == DataSource::Toy(ToyKind::Xor))
     });
     run_frames(&mut h, 2);
     assert!(
