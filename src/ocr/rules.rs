@@ -53,7 +53,8 @@ pub struct RulesRemoved {
 }
 
 impl RulesRemoved {
-    /// "ruled lines removed (at 2.5 deg), margin lines removed", or `None` when none were.
+    /// "ruled lines removed (at 2.5 deg), margin lines removed (at 0.0 deg)", or `None`
+    /// when none were.
     pub fn describe(&self) -> Option<String> {
         if self.pixels == 0 {
             return None;
@@ -142,7 +143,11 @@ fn find_rules(binary: &GrayImage, stroke_width: f32, max_thickness: i64) -> Foun
             .collect();
         let mut thickness: Vec<i64> = across.iter().flatten().map(|(_, t, b)| b - t).collect();
         thickness.sort_unstable();
-        let Some(&typical) = thickness.get(thickness.len() / 2) else {
+        // A run as thick as a stroke is no printed rule (a solid area, a bar of ink).
+        let Some(&typical) = thickness
+            .get(thickness.len() / 2)
+            .filter(|&&t| t < max_thickness)
+        else {
             return;
         };
         // A stroke along the rule, or across it, makes the ink thicker than the rule.
@@ -159,6 +164,9 @@ fn find_rules(binary: &GrayImage, stroke_width: f32, max_thickness: i64) -> Foun
             found.band.extend(rows.map(|y| (x as u32, y as u32)));
         }
     });
+    if found.own.is_empty() {
+        found.angle = None; // runs as long as rules, none of them thin
+    }
     found
 }
 
