@@ -1,7 +1,8 @@
 //! Text from photos of handwriting.
 //!
 //! The stages, each in its own file: [`load`] (decode, EXIF orientation, working
-//! resolution), [`binarize`] (even lighting, denoise, Otsu, join strokes), [`components`]
+//! resolution), [`binarize`] (even lighting, denoise, Otsu, join strokes), [`rules`]
+//! (printed rules of ruled and squared paper taken out), [`components`]
 //! (8-connected components, which are letters), [`skew`] (the page's angle, levelled),
 //! [`lines`] (lines along the writing, spaces), [`classify`] (crops and the model's
 //! guesses), [`recognise`] (touching letters cut where the pieces read best),

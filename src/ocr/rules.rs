@@ -28,17 +28,18 @@ const FINE: Search = Search {
     step: 0.5,
 };
 
-/// One pass of the angle search.
-struct Search {
-    shrink: u32,
-    step: f32,
-}
 /// Ink at most this many pen widths thick across a rule is the rule's own; thicker, a
 /// stroke crosses or touches it there.
 const MAX_THICKNESS_PENS: f32 = 1.6;
 /// Pixels (blocks in the search) a rule may stray up or down from a straight line: a page
 /// not quite flat, a line one block thick that the rounding of a path crosses.
 const STRAY: i64 = 1;
+
+/// One pass of the angle search.
+struct Search {
+    shrink: u32,
+    step: f32,
+}
 
 /// What [`remove_rules`] took out.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
