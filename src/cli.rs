@@ -95,10 +95,14 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
-    /// Regenerate the embedded `builtin` data set (after changing its assets or generator).
+    /// Regenerate an embedded data set (after changing its assets or generator).
     GenBuiltin {
-        #[arg(long, default_value = crate::data::builtin::PACKED_FILE)]
-        out: PathBuf,
+        /// `builtin` (A-Z, 0-9) or `builtin62` (with a-z).
+        #[arg(long, default_value = "builtin", value_parser = ["builtin", "builtin62"])]
+        set: String,
+        /// Where to write it [default: the set's file in assets/].
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[arg(long, default_value_t = crate::data::builtin::SEED)]
         seed: u64,
     },
@@ -154,9 +158,14 @@ pub enum Command {
 /// Flags shared by `ocr` and `ocr-eval`.
 #[derive(Args, Debug, Clone)]
 pub struct OcrArgs {
-    /// The classifier (safetensors from `train --save`); the shipped default otherwise.
-    #[arg(long)]
+    /// The classifier (safetensors from `train --save`); a shipped one otherwise.
+    #[arg(long, conflicts_with = "case")]
     pub model: Option<PathBuf>,
+    /// Which shipped classifier reads: `capitals` (A-Z, 0-9), `mixed` (A-Z, a-z, 0-9; the
+    /// case of c/C, o/O, s/S ... from the letter's height in its line) or `auto` (both
+    /// read, the surer reading wins).
+    #[arg(long, value_parser = ["capitals", "mixed", "auto"])]
+    pub case: Option<String>,
     /// Write the stage images, the photo with boxes and the crops here.
     #[arg(long)]
     pub debug_dir: Option<PathBuf>,
@@ -191,7 +200,20 @@ impl OcrArgs {
             angle: self.angle,
             by_recognition: !self.width_cuts,
             remove_rules: !self.keep_rules,
+            case: match self.case.as_deref() {
+                Some("mixed") => crate::ocr::Case::Mixed,
+                Some("auto") => crate::ocr::Case::Auto,
+                _ => crate::ocr::Case::Capitals,
+            },
             ..Default::default()
+        }
+    }
+
+    /// The model given, or the shipped ones `--case` names.
+    pub fn models(&self) -> Result<Vec<crate::nn::SavedModel>> {
+        match &self.model {
+            Some(path) => Ok(vec![crate::ocr::commands::load_model(path)?]),
+            None => self.params().case.models(),
         }
     }
 }
@@ -461,7 +483,7 @@ pub fn main() -> ExitCode {
         }) => autoencoder(&args, recon_png),
         Some(Command::Finetune(args)) => fine_tune(&args),
         Some(Command::Gradcheck) => gradcheck(),
-        Some(Command::GenBuiltin { out, seed }) => gen_builtin(&out, seed),
+        Some(Command::GenBuiltin { set, out, seed }) => gen_builtin(&set, out, seed),
         Some(Command::Eval { model, data, split }) => eval(&model, &data, &split),
         Some(Command::Export { model, onnx, torch }) => {
             export(&model, onnx.as_deref(), torch.as_deref())
@@ -480,25 +502,29 @@ pub fn main() -> ExitCode {
             anchors,
             python: python.unwrap_or_else(crate::train::bench::BenchOptions::default_python),
         }),
-        Some(Command::Ocr { images, ocr, json }) => crate::ocr::commands::ocr(
-            &images,
-            ocr.model.as_deref(),
-            json,
-            ocr.debug_dir.as_deref(),
-            &ocr.params(),
-        ),
+        Some(Command::Ocr { images, ocr, json }) => ocr.models().and_then(|models| {
+            crate::ocr::commands::ocr(
+                &images,
+                models,
+                json,
+                ocr.debug_dir.as_deref(),
+                &ocr.params(),
+            )
+        }),
         Some(Command::Compare { runs, png }) => compare(&runs, png.as_deref()),
         Some(Command::OcrEval {
             truth_file,
             image_dir,
             ocr,
-        }) => crate::ocr::commands::ocr_eval(
-            &truth_file,
-            &image_dir,
-            ocr.model.as_deref(),
-            ocr.debug_dir.as_deref(),
-            &ocr.params(),
-        ),
+        }) => ocr.models().and_then(|models| {
+            crate::ocr::commands::ocr_eval(
+                &truth_file,
+                &image_dir,
+                models,
+                ocr.debug_dir.as_deref(),
+                &ocr.params(),
+            )
+        }),
     };
     match result {
         Ok(code) => code,
@@ -778,12 +804,18 @@ fn gradcheck() -> Result<ExitCode> {
     }
 }
 
-fn gen_builtin(out: &std::path::Path, seed: u64) -> Result<ExitCode> {
+fn gen_builtin(set: &str, out: Option<PathBuf>, seed: u64) -> Result<ExitCode> {
+    use crate::data::builtin::{self, Variant};
+    let variant = match set {
+        "builtin62" => Variant::MixedCase,
+        _ => Variant::Capitals,
+    };
+    let out = out.unwrap_or_else(|| variant.packed_file().into());
     let start = std::time::Instant::now();
-    let splits = crate::data::builtin::generate(seed)?;
+    let splits = builtin::generate(variant, seed)?;
     eprintln!("generated in {:.2}s", start.elapsed().as_secs_f64());
-    let bytes = crate::data::builtin::pack(&splits)?;
-    crate::files::write_atomic(out, &bytes)?;
+    let bytes = builtin::pack(&splits)?;
+    crate::files::write_atomic(&out, &bytes)?;
     eprintln!(
         "wrote {} ({} bytes); rebuild to embed it",
         out.display(),
@@ -873,6 +905,22 @@ fn eval(model: &std::path::Path, data: &str, split: &str) -> Result<ExitCode> {
         ev.loss,
         ev.accuracy
     );
+    if splits.name == crate::data::builtin::Variant::MixedCase.name() {
+        use crate::data::builtin::{self, Split, Variant};
+        let which = match split {
+            "train" => Split::Train,
+            "valid" => Split::Valid,
+            _ => Split::Test,
+        };
+        let places = builtin::line_places(Variant::MixedCase, builtin::SEED, which)?;
+        let with_places = crate::data::case::accuracy_with_places(
+            ev.outputs.view(),
+            &ds.labels,
+            &ds.classes,
+            &places,
+        );
+        println!("accuracy {with_places:.4} with the case of c/C, o/O, s/S ... from the line");
+    }
     println!("confusion matrix (rows: true class, columns: predicted)");
     print!("   ");
     for c in &ds.classes {

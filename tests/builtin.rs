@@ -33,7 +33,7 @@ fn every_class_has_the_nist36_counts_in_every_split() {
 
 #[test]
 fn pixels_are_ink_on_paper_in_range() {
-    let s = builtin::splits().unwrap();
+    let s = builtin::Variant::Capitals.splits().unwrap();
     for ds in [&s.train, &s.valid, &s.test] {
         assert!(ds.images.iter().all(|v| (0.0..=1.0).contains(v)));
         for row in ds.images.rows() {
@@ -48,32 +48,55 @@ fn pixels_are_ink_on_paper_in_range() {
 
 #[test]
 fn the_shipped_splits_are_what_the_seed_generates_and_another_seed_differs() {
-    let shipped = builtin::splits().unwrap();
-    let generated = builtin::generate(builtin::SEED).unwrap();
+    let shipped = builtin::Variant::Capitals.splits().unwrap();
+    let generated = builtin::generate(builtin::Variant::Capitals, builtin::SEED).unwrap();
     // The file stores bytes: compare after the same rounding.
-    let stored = builtin::unpack(&builtin::pack(&generated).unwrap(), "generated").unwrap();
+    let stored = builtin::unpack(
+        &builtin::pack(&generated).unwrap(),
+        "generated",
+        builtin::Variant::Capitals,
+    )
+    .unwrap();
     assert!(
         stored.train.images == shipped.train.images && stored.test.images == shipped.test.images,
         "assets/builtin.bin.gz is stale: run `cargo run --release -- gen-builtin`"
     );
     assert_eq!(stored.valid.labels, shipped.valid.labels);
-    let other = builtin::generate_split(builtin::SEED + 1, Split::Test).unwrap();
+    let other = builtin::generate_split(builtin::Variant::Capitals, builtin::SEED + 1, Split::Test)
+        .unwrap();
     assert_ne!(generated.test.images, other.images);
     assert_eq!(generated.test.labels, other.labels);
 }
 
 #[test]
+fn the_shipped_mixed_case_splits_are_what_the_seed_generates() {
+    let variant = builtin::Variant::MixedCase;
+    let shipped = variant.splits().unwrap();
+    let generated = builtin::generate(variant, builtin::SEED).unwrap();
+    let stored =
+        builtin::unpack(&builtin::pack(&generated).unwrap(), "generated", variant).unwrap();
+    assert!(
+        stored.train.images == shipped.train.images && stored.test.images == shipped.test.images,
+        "assets/builtin62.bin.gz is stale: run `cargo run --release -- gen-builtin --set builtin62`"
+    );
+    assert_eq!(stored.valid.labels, shipped.valid.labels);
+    // Its first 36 classes are builtin's, drawn from the same hands.
+    let capitals = builtin::Variant::Capitals.splits().unwrap();
+    assert_eq!(shipped.test.classes[..36], capitals.test.classes[..]);
+}
+
+#[test]
 fn the_packed_file_loader_rejects_damaged_files_with_a_message() {
-    let packed = builtin::pack(&builtin::splits().unwrap()).unwrap();
+    let packed = builtin::pack(&builtin::Variant::Capitals.splits().unwrap()).unwrap();
     let mut raw = Vec::new();
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&packed[..]), &mut raw).unwrap();
     raw.truncate(raw.len() - 1);
-    let err = builtin::unpack(&gzip(&raw), "cut.bin.gz").unwrap_err();
+    let err = builtin::unpack(&gzip(&raw), "cut.bin.gz", builtin::Variant::Capitals).unwrap_err();
     assert!(
         format!("{err:#}").contains("cut.bin.gz: Test split: the file is cut short"),
         "{err:#}"
     );
-    let err = builtin::unpack(b"nope", "junk.bin.gz").unwrap_err();
+    let err = builtin::unpack(b"nope", "junk.bin.gz", builtin::Variant::Capitals).unwrap_err();
     assert!(
         format!("{err:#}").contains("junk.bin.gz: not a gzip stream"),
         "{err:#}"
@@ -92,7 +115,7 @@ fn no_hand_and_no_mnist_image_is_in_two_splits() {
     let sources: Vec<HashSet<(usize, Source)>> = Split::ALL
         .iter()
         .map(|&split| {
-            builtin::plan(split)
+            builtin::plan(builtin::Variant::Capitals, split)
                 .into_iter()
                 // An MNIST index names an image only together with its digit.
                 .map(|(class, src)| (if let Source::Mnist(_) = src { class } else { 0 }, src))
@@ -119,7 +142,7 @@ fn no_hand_and_no_mnist_image_is_in_two_splits() {
             .map(|(_, s)| s)
             .collect();
         assert!(fonts.len() >= 5, "{split:?} has {} hands", fonts.len());
-        let plan = builtin::plan(*split);
+        let plan = builtin::plan(builtin::Variant::Capitals, *split);
         let digit_fonts = plan
             .iter()
             .filter(|(c, s)| *c >= 26 && matches!(s, Source::Font(_)))
@@ -197,7 +220,7 @@ fn a_rendered_glyph_is_cropped_centred_and_redrawn_with_one_pen() {
 
 #[test]
 fn the_sample_grid_shows_every_class() {
-    let s = builtin::splits().unwrap();
+    let s = builtin::Variant::Capitals.splits().unwrap();
     let img = sample_grid(&s.train, 10);
     assert_eq!((img.width(), img.height()), (36 * 34 + 2, 10 * 34 + 2));
     for class in 0..36u32 {
@@ -219,7 +242,7 @@ fn the_sample_grid_shows_every_class() {
 
 #[test]
 fn an_mlp_trained_briefly_beats_chance_by_far() {
-    let data = Arc::new(builtin::splits().unwrap());
+    let data = Arc::new(builtin::Variant::Capitals.splits().unwrap());
     let config = RunConfig {
         epochs: 3,
         ..RunConfig::default()
@@ -237,7 +260,7 @@ fn an_mlp_trained_briefly_beats_chance_by_far() {
 fn the_default_model_reads_builtin_well() {
     let mut model = builtin::default_model().unwrap();
     assert_eq!(model.classes, nnlab::data::nist36_classes());
-    let s = builtin::splits().unwrap();
+    let s = builtin::Variant::Capitals.splits().unwrap();
     let ev = nnlab::train::trainer::evaluate(
         &mut model.net,
         nnlab::nn::Loss::CrossEntropy,

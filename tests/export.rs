@@ -23,7 +23,7 @@ use tract_onnx::prelude::*;
 
 /// Images of the builtin test split.
 fn images(n: usize) -> Array2<f32> {
-    let test = builtin::splits().unwrap().test;
+    let test = builtin::Variant::Capitals.splits().unwrap().test;
     test.images.slice(s![..n, ..]).to_owned()
 }
 
@@ -98,7 +98,7 @@ fn models() -> Vec<(&'static str, SavedModel)> {
             "course MLP",
             random_model(
                 NetworkSpec::mlp(1024, &[64], Activation::Sigmoid, 36),
-                builtin::splits().unwrap().test.classes,
+                builtin::Variant::Capitals.splits().unwrap().test.classes,
                 1,
             ),
         ),
@@ -296,7 +296,7 @@ fn broken_onnx_files_get_clear_errors() {
     // the dense layer of 48).
     let model = random_model(
         NetworkSpec::cnn(Shape::image(1, 32, 32), 36),
-        builtin::splits().unwrap().test.classes,
+        builtin::Variant::Capitals.splits().unwrap().test.classes,
         4,
     );
     let mut m = proto::ModelProto::decode(&onnx::export(&model).unwrap()[..]).unwrap();
@@ -488,7 +488,7 @@ fn model_py_names_the_classes_and_the_training_settings() {
 
 #[test]
 fn export_data_writes_the_splits_with_labels_and_class_names() {
-    let splits = builtin::splits().unwrap();
+    let splits = builtin::Variant::Capitals.splits().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let files = nnlab::export::data::write(&splits, dir.path()).unwrap();
     assert_eq!(files.len(), 3);

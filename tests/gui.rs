@@ -364,7 +364,7 @@ fn after_divergence_a_lower_rate_resumes_from_the_rolled_back_weights() {
 fn a_bad_nist36_folder_shows_the_loaders_message() {
     let missing = PathBuf::from("/nonexistent/nist36");
     let mut h = lab(3, 0.01, Some(missing.clone()));
-    h.get_by_label("Open data folder...").click();
+    h.get_by_label("Open folder...").click();
     h.step();
     h.get_by_label("Train").click();
     wait_for(&mut h, "the error", |a| a.session.notice.is_some());
@@ -693,7 +693,7 @@ fn the_ocr_tab_reads_with_the_model_trained_in_this_session() {
         h.state().tabs.ocr.uses_trained(),
         "the trained classifier reads"
     );
-    h.get_by_label("shipped default (CNN)").click();
+    h.get_by_label("shipped:").click();
     h.step();
     assert!(
         !h.state().tabs.ocr.uses_trained(),
@@ -915,7 +915,7 @@ fn the_toy_preset_loads_once_and_each_data_kind_keeps_its_own_settings() {
         (100, 7),
         "the builtin settings the user typed are back"
     );
-    h.get_by_label("Open data folder...").click();
+    h.get_by_label("Open folder...").click();
     run_frames(&mut h, 2);
     let nist = h.state().settings.config.clone();
     assert!(
@@ -1390,7 +1390,7 @@ fn with_no_native_dialog_open_data_folder_opens_the_in_window_chooser_and_uses_i
     let fixture = common::nist36_fixture();
     choose_in_window(
         &mut h,
-        "Open data folder...",
+        "Open folder...",
         &fixture,
         "Choose this folder",
     );
@@ -1427,7 +1427,7 @@ fn every_file_button_opens_the_in_window_chooser_when_the_native_dialog_cannot()
         a.session.phase == Phase::Finished(Ending::Completed)
     });
     let buttons = [
-        (Tab::Curves, "Open data folder..."),
+        (Tab::Curves, "Open folder..."),
         (Tab::Curves, "Save model..."),
         (Tab::Curves, "Load model..."),
         (Tab::Curves, "Fine-tune from model..."),

@@ -317,8 +317,12 @@ fn the_default_model_reads_the_evaluation_photos() {
     assert_eq!(truths.len(), files.len());
     for (t, file) in truths.iter().zip(files) {
         assert_eq!(t.file, file);
-        let (_, reading) =
-            nnlab::ocr::read_file(&data.join(file), &mut model, &OcrParams::default()).unwrap();
+        let (_, reading) = nnlab::ocr::read_file(
+            &data.join(file),
+            std::slice::from_mut(&mut model),
+            &OcrParams::default(),
+        )
+        .unwrap();
         let score = t.score(&reading);
         eprintln!("{file}: {score:?}");
         assert_eq!(score.boxes, score.letters, "{file}: {score:?}");

@@ -1,28 +1,31 @@
 //! `builtin`: the embedded default data set, 36 classes (A-Z, 0-9) of 32x32 characters in
-//! NIST36's sizes (300 / 100 / 50 per class for train / valid / test), made from files
-//! compiled into the binary:
+//! NIST36's sizes (300 / 100 / 50 per class for train / valid / test), and `builtin62`, the
+//! same with a-z as well (classes 36-61), made from files compiled into the binary:
 //! - 53 handwriting fonts in `assets/fonts/` (letters and digits), each in one split only, so
 //!   validation and test measure new hands, not memory;
 //! - real MNIST digits in `assets/mnist/`, split by index, as a third of every digit class
 //!   (the rest come from the fonts, so "looks hand-written" does not mean "digit").
 //!
 //! Every sample gets its own seeded distortion (`augment`) and goes through
-//! `crop::normalize_glyph`, as OCR crops and the drawing canvas do. The same seed gives the
+//! `crop::normalize_glyph`, as OCR crops and the drawing canvas do. The tight crop loses
+//! where a glyph sits on its line, which tells c from C; [`line_places`] gives it back for
+//! every sample (see [`LinePlace`]). The same seed gives the
 //! same bytes, whatever the number of threads. Generating takes longer than start-up may
 //! (about 20 s of CPU), so the generated splits ship as `assets/builtin.bin.gz` and
 //! `nnlab gen-builtin` regenerates them (a test checks they are up to date).
 
 use super::augment::Variation;
+use super::case::{LinePlace, TYPICAL_X_HEIGHT};
 use super::crop::normalize_glyph;
 use super::mnist::Digits;
 use super::render::Hand;
-use super::{Dataset, PIXELS, Splits, nist36_classes};
+use super::{Dataset, PIXELS, Splits, mixed_case_classes, nist36_classes};
 use crate::nn::{SavedModel, Shape};
 use anyhow::{Context, Result, anyhow, bail};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use ndarray::{Array2, Axis};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::{Read, Write};
 use std::ops::Range;
@@ -34,6 +37,64 @@ pub const SEED: u64 = 2026;
 const LETTERS: usize = 26;
 /// Fraction of every digit class drawn from MNIST; the rest is font-rendered.
 const MNIST_SHARE: f64 = 1.0 / 3.0;
+/// Classes before the lower-case letters in `builtin62` (the 36 of `builtin`, same order).
+const CAPITALS_AND_DIGITS: usize = 36;
+
+/// Which classes a builtin set holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Variant {
+    /// `builtin`: A-Z and 0-9, as NIST36.
+    Capitals,
+    /// `builtin62`: A-Z, 0-9 and a-z.
+    MixedCase,
+}
+
+impl Variant {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Capitals => "builtin",
+            Self::MixedCase => "builtin62",
+        }
+    }
+
+    pub fn classes(self) -> Vec<String> {
+        match self {
+            Self::Capitals => nist36_classes(),
+            Self::MixedCase => mixed_case_classes(),
+        }
+    }
+
+    /// Where the generated splits are kept, and their bytes as compiled in.
+    pub fn packed_file(self) -> &'static str {
+        match self {
+            Self::Capitals => "assets/builtin.bin.gz",
+            Self::MixedCase => "assets/builtin62.bin.gz",
+        }
+    }
+
+    fn packed(self) -> &'static [u8] {
+        match self {
+            Self::Capitals => include_bytes!("../../assets/builtin.bin.gz"),
+            Self::MixedCase => include_bytes!("../../assets/builtin62.bin.gz"),
+        }
+    }
+
+    /// The shipped splits, unpacked once per process and then copied from a cache.
+    pub fn splits(self) -> Result<Splits> {
+        static CAPITALS: OnceLock<Result<Splits, String>> = OnceLock::new();
+        static MIXED: OnceLock<Result<Splits, String>> = OnceLock::new();
+        let cache = match self {
+            Self::Capitals => &CAPITALS,
+            Self::MixedCase => &MIXED,
+        };
+        cache
+            .get_or_init(|| {
+                unpack(self.packed(), self.packed_file(), self).map_err(|e| format!("{e:#}"))
+            })
+            .clone()
+            .map_err(|e| anyhow!("loading the {} data set: {e}", self.name()))
+    }
+}
 
 /// One of the three splits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -70,6 +131,8 @@ pub struct HandFile {
     pub name: &'static str,
     pub bytes: &'static [u8],
     pub split: Split,
+    /// Whether its a-z are lower-case letters (some fonts draw small capitals there).
+    pub lower_case: bool,
 }
 
 macro_rules! hand {
@@ -78,23 +141,31 @@ macro_rules! hand {
             name: $file,
             bytes: include_bytes!(concat!("../../assets/fonts/", $file)),
             split: Split::$split,
+            lower_case: true,
+        }
+    };
+    ($file:literal, $split:ident, capitals only) => {
+        HandFile {
+            lower_case: false,
+            ..hand!($file, $split)
         }
     };
 }
 
 /// Every hand. Splits were assigned by position in this alphabetical list (every fifth
 /// font from the second to validation, most fifths from the fourth to test), not by accuracy.
+/// Fonts marked "capitals only" (small capitals, or no a-z) give no lower-case samples.
 pub const HANDS: &[HandFile] = &[
-    hand!("amatic-sc.ttf", Train),
+    hand!("amatic-sc.ttf", Train, capitals only),
     hand!("annie-use-your-telescope.ttf", Valid),
     hand!("architects-daughter.ttf", Train),
     hand!("balsamiq-sans.ttf", Test),
     hand!("breip.ttf", Train),
-    hand!("bwht-build.otf", Train),
-    hand!("bwht-connect.otf", Valid),
-    hand!("bwht-create.otf", Train),
-    hand!("bwht-learn.otf", Test),
-    hand!("bwht-mentor.otf", Train),
+    hand!("bwht-build.otf", Train, capitals only),
+    hand!("bwht-connect.otf", Valid, capitals only),
+    hand!("bwht-create.otf", Train, capitals only),
+    hand!("bwht-learn.otf", Test, capitals only),
+    hand!("bwht-mentor.otf", Train, capitals only),
     hand!("caveat-brush.ttf", Train),
     hand!("caveat.ttf", Valid),
     hand!("chilanka.ttf", Train),
@@ -109,7 +180,7 @@ pub const HANDS: &[HandFile] = &[
     hand!("gochi-hand.ttf", Valid),
     hand!("handlee.ttf", Train),
     hand!("happy-monkey.ttf", Test),
-    hand!("humor-sans.ttf", Train),
+    hand!("humor-sans.ttf", Train, capitals only),
     hand!("indie-flower.ttf", Train),
     hand!("itim.ttf", Valid),
     hand!("kalam.ttf", Train),
@@ -121,7 +192,7 @@ pub const HANDS: &[HandFile] = &[
     hand!("nanum-pen-script.ttf", Test),
     hand!("neucha.ttf", Train),
     hand!("patrick-hand.ttf", Train),
-    hand!("permanent-marker.ttf", Valid),
+    hand!("permanent-marker.ttf", Valid, capitals only),
     hand!("playpen-sans.ttf", Train),
     hand!("poor-story.ttf", Test),
     hand!("reenie-beanie.ttf", Train),
@@ -129,7 +200,7 @@ pub const HANDS: &[HandFile] = &[
     hand!("schoolbell.ttf", Valid),
     hand!("seto.ttf", Train),
     hand!("shadows-into-light.ttf", Train),
-    hand!("shantell-sans.ttf", Train),
+    hand!("shantell-sans.ttf", Train, capitals only),
     hand!("short-stack.ttf", Train),
     hand!("sriracha.ttf", Valid),
     hand!("sue-ellen-francisco.ttf", Train),
@@ -142,11 +213,9 @@ pub const HANDS: &[HandFile] = &[
 
 const DIGITS_FILE: &str = "assets/mnist/digits.bin.gz";
 const DIGITS: &[u8] = include_bytes!("../../assets/mnist/digits.bin.gz");
-/// The generated splits, as written by `pack`.
-pub const PACKED_FILE: &str = "assets/builtin.bin.gz";
-const PACKED: &[u8] = include_bytes!("../../assets/builtin.bin.gz");
 const PACKED_MAGIC: &[u8; 8] = b"NNBUILTN";
 const DEFAULT_MODEL: &[u8] = include_bytes!("../../assets/default_model.safetensors");
+const MIXED_CASE_MODEL: &[u8] = include_bytes!("../../assets/mixed_case_model.safetensors");
 
 /// Where one sample is drawn from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -158,16 +227,26 @@ pub enum Source {
 }
 
 /// The `(class, source)` of every sample of `split`, class by class.
-pub fn plan(split: Split) -> Vec<(usize, Source)> {
-    let fonts: Vec<usize> = (0..HANDS.len())
-        .filter(|&f| HANDS[f].split == split)
-        .collect();
+pub fn plan(variant: Variant, split: Split) -> Vec<(usize, Source)> {
+    let fonts_of = |lower: bool| -> Vec<usize> {
+        (0..HANDS.len())
+            .filter(|&f| HANDS[f].split == split && (HANDS[f].lower_case || !lower))
+            .collect()
+    };
+    let (all_fonts, lower_fonts) = (fonts_of(false), fonts_of(true));
     let n = split.per_class();
     let mnist = split.mnist_range();
     let n_mnist = (n as f64 * MNIST_SHARE).round() as usize;
-    let mut out = Vec::with_capacity(n * nist36_classes().len());
-    for class in 0..nist36_classes().len() {
-        let from_mnist = if class < LETTERS { 0 } else { n_mnist };
+    let classes = variant.classes().len();
+    let mut out = Vec::with_capacity(n * classes);
+    for class in 0..classes {
+        let is_digit = (LETTERS..CAPITALS_AND_DIGITS).contains(&class);
+        let from_mnist = if is_digit { n_mnist } else { 0 };
+        let fonts = if class < CAPITALS_AND_DIGITS {
+            &all_fonts
+        } else {
+            &lower_fonts
+        };
         for i in 0..n {
             let source = if i < from_mnist {
                 // Spread over the split's range, each image at most once.
@@ -183,30 +262,47 @@ pub fn plan(split: Split) -> Vec<(usize, Source)> {
 }
 
 /// Generates the three splits from `seed`.
-pub fn generate(seed: u64) -> Result<Splits> {
+pub fn generate(variant: Variant, seed: u64) -> Result<Splits> {
     Ok(Splits {
-        name: "builtin".into(),
-        train: generate_split(seed, Split::Train)?,
-        valid: generate_split(seed, Split::Valid)?,
-        test: generate_split(seed, Split::Test)?,
+        name: variant.name().into(),
+        train: generate_split(variant, seed, Split::Train)?,
+        valid: generate_split(variant, seed, Split::Valid)?,
+        test: generate_split(variant, seed, Split::Test)?,
     })
 }
 
+/// The first character of each class name.
+fn class_chars(variant: Variant) -> Vec<char> {
+    variant
+        .classes()
+        .iter()
+        .map(|c| c.chars().next().expect("one char"))
+        .collect()
+}
+
 /// Generates one split from `seed`, on all cores.
-pub fn generate_split(seed: u64, split: Split) -> Result<Dataset> {
+pub fn generate_split(variant: Variant, seed: u64, split: Split) -> Result<Dataset> {
     let digits = Digits::parse(DIGITS, DIGITS_FILE)?;
-    let classes = nist36_classes();
+    let classes = variant.classes();
+    let chars = class_chars(variant);
     let glyphs = HANDS
         .iter()
         .map(|h| {
             let hand = Hand::parse(h.name, h.bytes)?;
-            classes
+            chars
                 .iter()
-                .map(|c| hand.rasterise(c.chars().next().expect("one char")))
+                .enumerate()
+                // A hand's small capitals are never drawn: draw its capitals instead.
+                .map(
+                    |(class, &c)| match class < CAPITALS_AND_DIGITS || h.lower_case {
+                        true => hand.rasterise(c),
+                        false => Ok(Array2::zeros((1, 1))),
+                    },
+                )
                 .collect()
         })
         .collect::<Result<Vec<Vec<Array2<f32>>>>>()?;
-    let plan = plan(split);
+    let plan = plan(variant, split);
     let mut images = Array2::zeros((plan.len(), PIXELS));
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = plan.len().div_ceil(threads);
@@ -238,8 +334,55 @@ pub fn generate_split(seed: u64, split: Split) -> Result<Dataset> {
         classes,
         shape: Shape::image(1, super::SIDE, super::SIDE),
     };
-    ds.validate(&format!("builtin {split:?}"))?;
+    ds.validate(&format!("{} {split:?}", variant.name()))?;
     Ok(ds)
+}
+
+/// How much a hand's letters wander from the font's line: the top of a glyph by up to
+/// this fraction of its height, the bottom by this many cap heights.
+const PLACE_JITTER: f32 = 0.08;
+/// Sets the place jitter's random numbers apart from the glyph distortions'.
+const PLACE_SEED: u64 = 0x11AE;
+
+/// Where every sample of `split` sits on its line, in the order of the samples: its
+/// font's outline (cap height from H, x-height from x) with a seeded wobble of a hand, or
+/// a capital's place for MNIST digits.
+pub fn line_places(variant: Variant, seed: u64, split: Split) -> Result<Vec<LinePlace>> {
+    let chars = class_chars(variant);
+    let metrics = HANDS
+        .iter()
+        .map(|h| {
+            let hand = Hand::parse(h.name, h.bytes)?;
+            let cap = hand.extent('H')?.0;
+            let x_height = match h.lower_case {
+                true => hand.extent('x')?.0 / cap,
+                false => TYPICAL_X_HEIGHT,
+            };
+            Ok((hand, cap, x_height))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    plan(variant, split)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (class, source))| {
+            let mut rng = ChaCha8Rng::seed_from_u64(sample_seed(seed ^ PLACE_SEED, split, i));
+            let (top, bottom, x_height) = match source {
+                Source::Font(f) => {
+                    let (hand, cap, x_height) = &metrics[f];
+                    let (top, bottom) = hand.extent(chars[class])?;
+                    (top / cap, bottom / cap, *x_height)
+                }
+                Source::Mnist(_) => (1.0, 0.0, TYPICAL_X_HEIGHT),
+            };
+            let height = top - bottom;
+            let top = top + height * rng.random_range(-PLACE_JITTER..PLACE_JITTER);
+            Ok(LinePlace {
+                top,
+                bottom: bottom + rng.random_range(-PLACE_JITTER..PLACE_JITTER),
+                x_height,
+            })
+        })
+        .collect()
 }
 
 /// A seed per sample (SplitMix64 of its position), so samples are independent of the
@@ -250,15 +393,6 @@ fn sample_seed(seed: u64, split: Split, index: usize) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
-}
-
-/// The shipped builtin splits, unpacked once per process and then copied from a cache.
-pub fn splits() -> Result<Splits> {
-    static CACHE: OnceLock<Result<Splits, String>> = OnceLock::new();
-    CACHE
-        .get_or_init(|| unpack(PACKED, PACKED_FILE).map_err(|e| format!("{e:#}")))
-        .clone()
-        .map_err(|e| anyhow!("loading the builtin data set: {e}"))
 }
 
 /// The packed file: gzip of `b"NNBUILTN"`, then for train, valid and test a little-endian
@@ -279,8 +413,8 @@ pub fn pack(splits: &Splits) -> Result<Vec<u8>> {
     Ok(gz.finish()?)
 }
 
-/// Reads what `pack` wrote; `what` names the file in errors.
-pub fn unpack(gz: &[u8], what: &str) -> Result<Splits> {
+/// Reads what `pack` wrote for `variant`; `what` names the file in errors.
+pub fn unpack(gz: &[u8], what: &str, variant: Variant) -> Result<Splits> {
     let mut raw = Vec::new();
     GzDecoder::new(gz)
         .read_to_end(&mut raw)
@@ -288,7 +422,7 @@ pub fn unpack(gz: &[u8], what: &str) -> Result<Splits> {
     let Some(mut rest) = raw.strip_prefix(PACKED_MAGIC.as_slice()) else {
         bail!("{what}: not a packed builtin data set (no NNBUILTN header)");
     };
-    let classes = nist36_classes();
+    let classes = variant.classes();
     let mut read = |split: Split| -> Result<Dataset> {
         let part = format!("{what}: {split:?} split");
         let count =
@@ -316,7 +450,7 @@ pub fn unpack(gz: &[u8], what: &str) -> Result<Splits> {
         bail!("{what}: {} bytes after the test split", rest.len());
     }
     Ok(Splits {
-        name: "builtin".into(),
+        name: variant.name().into(),
         train,
         valid,
         test,
@@ -336,4 +470,9 @@ fn take<'a>(rest: &mut &'a [u8], n: usize, part: &str) -> Result<&'a [u8]> {
 /// The classifier shipped in `assets/default_model.safetensors` (trained on `builtin`).
 pub fn default_model() -> Result<SavedModel> {
     SavedModel::from_bytes(DEFAULT_MODEL).context("reading the embedded default model")
+}
+
+/// The classifier shipped in `assets/mixed_case_model.safetensors` (trained on `builtin62`).
+pub fn mixed_case_model() -> Result<SavedModel> {
+    SavedModel::from_bytes(MIXED_CASE_MODEL).context("reading the embedded mixed-case model")
 }

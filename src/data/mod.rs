@@ -4,6 +4,7 @@
 
 pub mod augment;
 pub mod builtin;
+pub mod case;
 pub mod cifar;
 pub mod corrections;
 pub mod crop;
@@ -29,6 +30,13 @@ pub const PIXELS: usize = SIDE * SIDE;
 /// The 36 classes in NIST36 column order: A-Z, then 0-9.
 pub fn nist36_classes() -> Vec<String> {
     ('A'..='Z').chain('0'..='9').map(String::from).collect()
+}
+
+/// The 62 classes of `builtin62`: NIST36's, then a-z.
+pub fn mixed_case_classes() -> Vec<String> {
+    let mut classes = nist36_classes();
+    classes.extend(('a'..='z').map(String::from));
+    classes
 }
 
 /// Labelled images.
@@ -217,6 +225,9 @@ pub enum DataSource {
     /// The embedded default set (no download).
     #[default]
     Builtin,
+    /// The embedded set with lower-case letters as well (62 classes).
+    #[serde(rename = "builtin62")]
+    BuiltinMixedCase,
     /// A folder holding `nist36_{train,valid,test}.mat`.
     Nist36(PathBuf),
     /// A folder holding CIFAR-10's binary batches (`data_batch_1.bin` ... `test_batch.bin`).
@@ -234,8 +245,10 @@ impl DataSource {
     /// `builtin`, or a folder recognised by its content: CIFAR-10 batches, class
     /// sub-folders of images, else NIST36 (whose loader names any missing file).
     pub fn parse(s: &str) -> Self {
-        if s == "builtin" {
-            return Self::Builtin;
+        match s {
+            "builtin" => return Self::Builtin,
+            "builtin62" => return Self::BuiltinMixedCase,
+            _ => {}
         }
         let path = PathBuf::from(s);
         if path.join("nist36_train.mat").is_file() {
@@ -254,7 +267,8 @@ impl DataSource {
 
     pub fn load(&self) -> Result<Splits> {
         match self {
-            Self::Builtin => builtin::splits(),
+            Self::Builtin => builtin::Variant::Capitals.splits(),
+            Self::BuiltinMixedCase => builtin::Variant::MixedCase.splits(),
             Self::Nist36(dir) => nist36::load_folder(dir),
             Self::Cifar10(dir) => cifar::load_folder(dir),
             Self::ImageFolder { path, side } => image_folder::load_folder(path, *side),
@@ -265,6 +279,7 @@ impl DataSource {
     pub fn label(&self) -> String {
         match self {
             Self::Builtin => "builtin".into(),
+            Self::BuiltinMixedCase => "builtin62".into(),
             Self::Nist36(p) | Self::Cifar10(p) => p.display().to_string(),
             Self::ImageFolder { path, side } => format!("{} ({side}x{side})", path.display()),
             Self::Toy(kind) => format!("toy: {}", kind.name()),

@@ -21,16 +21,26 @@ impl<'a> Hand<'a> {
         Ok(Self { name, font })
     }
 
-    /// The glyph for `ch`, cut to its ink box. Errors if the font lacks it or it is blank.
-    pub fn rasterise(&self, ch: char) -> Result<Array2<f32>> {
+    /// How far the glyph for `ch` reaches above the baseline, at its top and its bottom
+    /// (negative below it), in pixels at the size glyphs are drawn at.
+    pub fn extent(&self, ch: char) -> Result<(f32, f32)> {
+        let bounds = self.outline(ch)?.px_bounds();
+        Ok((-bounds.min.y, -bounds.max.y))
+    }
+
+    fn outline(&self, ch: char) -> Result<ab_glyph::OutlinedGlyph> {
         let id = self.font.glyph_id(ch);
         if id.0 == 0 {
             bail!("font {}: no glyph for '{ch}'", self.name);
         }
-        let outline = self
-            .font
+        self.font
             .outline_glyph(id.with_scale(RENDER_PX))
-            .ok_or_else(|| anyhow!("font {}: glyph '{ch}' has no outline", self.name))?;
+            .ok_or_else(|| anyhow!("font {}: glyph '{ch}' has no outline", self.name))
+    }
+
+    /// The glyph for `ch`, cut to its ink box. Errors if the font lacks it or it is blank.
+    pub fn rasterise(&self, ch: char) -> Result<Array2<f32>> {
+        let outline = self.outline(ch)?;
         let bounds = outline.px_bounds();
         let (w, h) = (
             bounds.width().ceil() as usize,

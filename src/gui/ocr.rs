@@ -11,7 +11,7 @@ use crate::data::SIDE;
 use crate::data::corrections;
 use crate::nn::SavedModel;
 use crate::ocr::stages::Stage;
-use crate::ocr::{Character, OcrParams, Reading, Segmentation, load, read};
+use crate::ocr::{Case, Character, OcrParams, Reading, Segmentation, load, read_with_any};
 use anyhow::Context;
 use eframe::egui;
 use egui::{Color32, ColorImage, Pos2, Rect, Sense, Stroke, TextureHandle, Ui, Vec2};
@@ -79,6 +79,8 @@ pub struct OcrPanel {
     pub params: OcrParams,
     /// The shipped default classifier (loaded on first use) or the one a test gave.
     default_model: Option<Arc<SavedModel>>,
+    /// The shipped mixed-case classifier, loaded on first use.
+    mixed_case_model: Option<Arc<SavedModel>>,
     /// The classifier trained in this session, when it reads 32x32 characters.
     trained: Option<Arc<SavedModel>>,
     /// Read with the default even when a trained model exists.
@@ -206,14 +208,28 @@ impl OcrPanel {
         Ok(self.default_model.clone().expect("loaded above"))
     }
 
-    /// The classifier the next reading uses.
-    fn model(&mut self) -> Result<Arc<SavedModel>, String> {
+    /// The shipped mixed-case classifier, loaded on first use.
+    fn shipped_mixed_case(&mut self) -> Result<Arc<SavedModel>, String> {
+        if self.mixed_case_model.is_none() {
+            let m = crate::data::builtin::mixed_case_model().map_err(|e| format!("{e:#}"))?;
+            self.mixed_case_model = Some(Arc::new(m));
+        }
+        Ok(self.mixed_case_model.clone().expect("loaded above"))
+    }
+
+    /// The classifiers the next reading uses: the trained one, or the shipped ones of the
+    /// chosen case (both for "auto": the surer reading wins).
+    fn models(&mut self) -> Result<Vec<Arc<SavedModel>>, String> {
         if !self.use_default
             && let Some(m) = &self.trained
         {
-            return Ok(m.clone());
+            return Ok(vec![m.clone()]);
         }
-        self.shipped()
+        Ok(match self.params.case {
+            Case::Capitals => vec![self.shipped()?],
+            Case::Mixed => vec![self.shipped_mixed_case()?],
+            Case::Auto => vec![self.shipped()?, self.shipped_mixed_case()?],
+        })
     }
 
     pub fn is_running(&self) -> bool {
@@ -257,16 +273,16 @@ impl OcrPanel {
             return;
         }
         let photo = photo.clone();
-        let model = match self.model() {
+        let models = match self.models() {
             Ok(m) => m,
             Err(e) => return self.fail(e),
         };
         self.model_changed = false;
         let params = self.params.clone();
         self.running = Some(Job::spawn(ctx, "reading the photo", move || {
-            // Its own copy: reading runs the network, which keeps its buffers.
-            let mut model = SavedModel::clone(&model);
-            read(&photo, &mut model, &params)
+            // Its own copies: reading runs the networks, which keep their buffers.
+            let mut models: Vec<SavedModel> = models.iter().map(|m| SavedModel::clone(m)).collect();
+            read_with_any(&photo, &mut models, &params)
                 .map(|(seg, reading)| Done { seg, reading })
                 .map_err(|e| format!("{e:#}"))
         }));
@@ -364,6 +380,7 @@ impl OcrPanel {
     fn model_ui(&mut self, ui: &mut Ui) -> bool {
         let using_trained = self.trained.is_some() && !self.use_default;
         let mut picked = None;
+        let mut picked_case = false;
         ui.horizontal(|ui| {
             ui.label("Model:");
             let trained = egui::RadioButton::new(using_trained, "trained in this session");
@@ -374,9 +391,30 @@ impl OcrPanel {
             {
                 picked = Some(false);
             }
-            if ui.radio(!using_trained, "shipped default (CNN)").clicked() {
+            if ui.radio(!using_trained, "shipped:").clicked() {
                 picked = Some(true);
             }
+            egui::ComboBox::from_id_salt("letters")
+                .selected_text(self.params.case.name())
+                .show_ui(ui, |ui| {
+                    for case in Case::ALL {
+                        let text = match case {
+                            Case::Capitals => "capitals (A-Z, 0-9)",
+                            Case::Mixed => "mixed case (a-z too)",
+                            Case::Auto => "auto (the surer of both)",
+                        };
+                        if ui
+                            .selectable_label(self.params.case == case, text)
+                            .clicked()
+                        {
+                            self.params.case = case;
+                            self.use_default = true;
+                            picked_case = true;
+                        }
+                    }
+                })
+                .response
+                .on_hover_text("which shipped classifier reads the photo");
             if self.trained.is_some() && !self.lacks.is_empty() {
                 ui.weak(format!(
                     "the trained one knows {} fewer classes (no {})",
@@ -390,7 +428,7 @@ impl OcrPanel {
                 self.use_default = default;
                 true
             }
-            _ => false,
+            _ => picked_case,
         }
     }
 

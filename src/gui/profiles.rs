@@ -41,6 +41,7 @@ impl Profiles {
 fn key(data: &DataSource, task: Task) -> String {
     let kind = match data {
         DataSource::Builtin => "builtin",
+        DataSource::BuiltinMixedCase => "builtin62",
         DataSource::Nist36(_) => "nist36",
         DataSource::Cifar10(_) => "cifar10",
         DataSource::ImageFolder { .. } => "images",

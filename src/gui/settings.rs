@@ -316,12 +316,21 @@ fn task_ui(ui: &mut Ui, settings: &mut Settings) {
 fn data_ui(ui: &mut Ui, settings: &mut Settings, actions: &mut Vec<Action>) {
     ui.label(RichText::new("Data").strong());
     ui.horizontal(|ui| {
-        let builtin = settings.config.data == DataSource::Builtin;
-        if ui.radio(builtin, "builtin").clicked() && !builtin {
-            settings.choose_data(DataSource::Builtin);
+        for (data, name, hover) in [
+            (DataSource::Builtin, "builtin", "A-Z and 0-9, as NIST36"),
+            (
+                DataSource::BuiltinMixedCase,
+                "builtin62",
+                "A-Z, 0-9 and a-z",
+            ),
+        ] {
+            let chosen = settings.config.data == data;
+            if ui.radio(chosen, name).on_hover_text(hover).clicked() && !chosen {
+                settings.choose_data(data);
+            }
         }
         if ui
-            .button("Open data folder...")
+            .button("Open folder...")
             .on_hover_text(
                 "NIST36 (nist36_{train,valid,test}.mat), CIFAR-10 batches \
                  (data_batch_1.bin ...) or one sub-folder of images per class",
@@ -337,7 +346,7 @@ fn data_ui(ui: &mut Ui, settings: &mut Settings, actions: &mut Vec<Action>) {
             .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into())
     };
     match &mut config.data {
-        DataSource::Builtin => {}
+        DataSource::Builtin | DataSource::BuiltinMixedCase => {}
         DataSource::Nist36(dir) => {
             ui.label(format!("NIST36: {}", folder(dir)))
                 .on_hover_text(dir.display().to_string());

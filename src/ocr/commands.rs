@@ -7,14 +7,9 @@ use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// The model at `path`, or the shipped default.
-pub fn load_model(path: Option<&Path>) -> Result<SavedModel> {
-    match path {
-        Some(p) => {
-            SavedModel::load(p).with_context(|| format!("loading the model {}", p.display()))
-        }
-        None => crate::data::builtin::default_model(),
-    }
+/// The model at `path`.
+pub fn load_model(path: &Path) -> Result<SavedModel> {
+    SavedModel::load(path).with_context(|| format!("loading the model {}", path.display()))
 }
 
 fn print_timings(timings: &[Timing]) {
@@ -30,11 +25,11 @@ fn print_timings(timings: &[Timing]) {
 /// images to `debug_dir`.
 fn read_photo(
     path: &Path,
-    model: &mut SavedModel,
+    models: &mut [SavedModel],
     params: &OcrParams,
     debug_dir: Option<&Path>,
 ) -> Result<Reading> {
-    let (seg, reading) = read_file(path, model, params)?;
+    let (seg, reading) = read_file(path, models, params)?;
     eprintln!(
         "  {}: working {}x{}, pen {:.0} px, letters {:.0} px high, level {}, angle {:.1} deg{}{}",
         path.display(),
@@ -65,16 +60,15 @@ fn read_photo(
 /// `nnlab ocr`: prints each photo's text (or JSON with boxes and top-5 guesses).
 pub fn ocr(
     images: &[PathBuf],
-    model: Option<&Path>,
+    mut models: Vec<SavedModel>,
     json: bool,
     debug_dir: Option<&Path>,
     params: &OcrParams,
 ) -> Result<ExitCode> {
-    let mut model = load_model(model)?;
     let mut failed = 0;
     for path in images {
         // One unreadable photo must not keep the others from being read.
-        let reading = match read_photo(path, &mut model, params, debug_dir) {
+        let reading = match read_photo(path, &mut models, params, debug_dir) {
             Ok(reading) => reading,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -103,18 +97,17 @@ pub fn ocr(
 pub fn ocr_eval(
     truth_file: &Path,
     image_dir: &Path,
-    model: Option<&Path>,
+    mut models: Vec<SavedModel>,
     debug_dir: Option<&Path>,
     params: &OcrParams,
 ) -> Result<ExitCode> {
     let truths = read_truth(truth_file)?;
-    let mut model = load_model(model)?;
     println!(
         "{:<20} {:>8} {:>13}  text",
         "photo", "accuracy", "boxes/letters"
     );
     for t in &truths {
-        let reading = read_photo(&image_dir.join(&t.file), &mut model, params, debug_dir)?;
+        let reading = read_photo(&image_dir.join(&t.file), &mut models, params, debug_dir)?;
         let score = t.score(&reading);
         println!(
             "{:<20} {:>8.3} {:>13}  {}",

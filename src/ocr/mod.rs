@@ -6,6 +6,7 @@
 //! (8-connected components, which are letters), [`skew`] (the page's angle, levelled),
 //! [`lines`] (lines along the writing, spaces), [`classify`] (crops and the model's
 //! guesses), [`recognise`] (touching letters cut where the pieces read best),
+//! [`line_case`] (c or C, o or O by the letter's height in its line),
 //! [`stages`] (pictures of each stage) and [`eval`] (the accuracy on photos with a known
 //! text).
 //!
@@ -17,6 +18,7 @@ pub mod classify;
 pub mod commands;
 pub mod components;
 pub mod eval;
+pub mod line_case;
 pub mod lines;
 pub mod load;
 pub mod recognise;
@@ -24,6 +26,7 @@ pub mod rules;
 pub mod skew;
 pub mod stages;
 
+use crate::data::case::SAME_SHAPE;
 use crate::nn::SavedModel;
 use anyhow::{Context, Result, bail};
 use classify::Guess;
@@ -63,6 +66,43 @@ pub struct OcrParams {
     /// Take the printed rules of ruled or squared paper (and margin lines) out of the ink
     /// before looking for letters.
     pub remove_rules: bool,
+    /// Which shipped model reads (a model the user gives reads instead, whatever this says).
+    pub case: Case,
+}
+
+/// The letters a page is read as, by which of the shipped models reads it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Case {
+    /// A-Z and 0-9 (the course's classes; the default model).
+    #[default]
+    Capitals,
+    /// A-Z, a-z and 0-9 (the `builtin62` model; case from the line).
+    Mixed,
+    /// Both models read; the reading the classifier is surer of wins.
+    Auto,
+}
+
+impl Case {
+    pub const ALL: [Case; 3] = [Case::Capitals, Case::Mixed, Case::Auto];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Capitals => "capitals",
+            Self::Mixed => "mixed case",
+            Self::Auto => "auto",
+        }
+    }
+
+    /// The shipped models this case reads with.
+    pub fn models(self) -> Result<Vec<SavedModel>> {
+        use crate::data::builtin::{default_model, mixed_case_model};
+        Ok(match self {
+            Self::Capitals => vec![default_model()?],
+            Self::Mixed => vec![mixed_case_model()?],
+            Self::Auto => vec![default_model()?, mixed_case_model()?],
+        })
+    }
 }
 
 impl Default for OcrParams {
@@ -79,6 +119,7 @@ impl Default for OcrParams {
             orient_auto: false,
             by_recognition: true,
             remove_rules: true,
+            case: Case::Capitals,
         }
     }
 }
@@ -385,6 +426,29 @@ impl Reading {
     }
 }
 
+/// A mixed-case reading beside a capitals one must hold at least this share of letters
+/// that only lower case writes (a, b, d, e ...: not c/C, o/O): a page of capitals read as
+/// mixed case has a few stray ones (an R read as r), a page of notes has many.
+const MIN_LOWER_CASE_SHARE: f32 = 0.2;
+
+/// How a reading ranks among the readings of one page: its confidence, unless it is a
+/// mixed-case reading (`mixed_beside_capitals`) with too few lower-case letters.
+fn surety(reading: &Reading, mixed_beside_capitals: bool) -> f32 {
+    let chars: Vec<char> = reading
+        .characters()
+        .filter_map(|c| c.text.chars().next())
+        .collect();
+    let lower = chars
+        .iter()
+        .filter(|c| c.is_ascii_lowercase() && !SAME_SHAPE.iter().any(|p| p.0 == **c))
+        .count();
+    let share = lower as f32 / chars.len().max(1) as f32;
+    match mixed_beside_capitals && share < MIN_LOWER_CASE_SHARE {
+        true => f32::NEG_INFINITY,
+        false => reading.confidence(),
+    }
+}
+
 /// Classifies the letters of a segmentation; with [`OcrParams::by_recognition`] the
 /// doubtful boxes are re-cut by what reads best, and the segmentation's lines become the
 /// boxes read.
@@ -422,7 +486,16 @@ pub fn classify(
         clock.lap("recognition cuts");
     }
     let mut out = Vec::new();
-    for (line, boxes) in seg.lines.iter().zip(lines) {
+    for (line, mut boxes) in seg.lines.iter().zip(lines) {
+        let bboxes: Vec<BBox> = boxes.iter().map(|b| b.blob.bbox).collect();
+        let mut line_probs: Vec<Vec<f32>> = boxes
+            .iter_mut()
+            .map(|b| std::mem::take(&mut b.probs))
+            .collect();
+        line_case::decide_line(&bboxes, &mut line_probs, &model.classes);
+        for (b, p) in boxes.iter_mut().zip(line_probs) {
+            b.probs = p;
+        }
         let probs: Vec<ndarray::Array1<f32>> = boxes
             .iter()
             .map(|b| ndarray::Array1::from(b.probs.clone()))
@@ -475,7 +548,7 @@ fn one_kind_per_word(chars: &mut [Character], probs: &[ndarray::Array1<f32>], cl
 /// Reads the image file at `path` and then its text; the decoding is timed too.
 pub fn read_file(
     path: &std::path::Path,
-    model: &mut SavedModel,
+    models: &mut [SavedModel],
     params: &OcrParams,
 ) -> Result<(Segmentation, Reading)> {
     let start = Instant::now();
@@ -484,8 +557,8 @@ pub fn read_file(
         stage: "decode",
         ms: start.elapsed().as_secs_f64() * 1e3,
     };
-    let (seg, mut reading) =
-        read(&photo, model, params).with_context(|| format!("reading {}", path.display()))?;
+    let (seg, mut reading) = read_with_any(&photo, models, params)
+        .with_context(|| format!("reading {}", path.display()))?;
     reading.timings.insert(0, decode);
     Ok((seg, reading))
 }
@@ -497,6 +570,16 @@ pub fn read(
     model: &mut SavedModel,
     params: &OcrParams,
 ) -> Result<(Segmentation, Reading)> {
+    read_with_any(photo, std::slice::from_mut(model), params)
+}
+
+/// [`read`] with each of `models` (and each quarter turn, when asked), keeping the
+/// reading the classifier is surest of: how [`Case::Auto`] picks capitals or mixed case.
+pub fn read_with_any(
+    photo: &DynamicImage,
+    models: &mut [SavedModel],
+    params: &OcrParams,
+) -> Result<(Segmentation, Reading)> {
     let mut clock = Clock::start();
     let (grey, scale) = working(photo, params)?;
     clock.lap("grey + resize");
@@ -506,40 +589,53 @@ pub fn read(
     } else {
         &[0]
     };
-    let mut best: Option<(Segmentation, Reading)> = None;
+    let mut best: Option<(Segmentation, Reading, f32)> = None;
     let mut first_error = None;
     let mut others_ms = 0.0;
     for &t in turns {
-        let outcome = segment_turned(grey.clone(), t, (size, scale), params, Clock::start())
-            .and_then(|mut seg| classify(&mut seg, model, params).map(|r| (seg, r)));
-        match outcome {
-            Ok((seg, reading)) => {
-                let ms: f64 = reading.timings.iter().map(|t| t.ms).sum();
-                let better = best
-                    .as_ref()
-                    .is_none_or(|(_, b)| reading.confidence() > b.confidence());
-                if better {
-                    let replaced = best.replace((seg, reading));
-                    others_ms +=
-                        replaced.map_or(0.0, |(_, r)| r.timings.iter().map(|t| t.ms).sum());
-                } else {
-                    others_ms += ms;
+        let segmented = segment_turned(grey.clone(), t, (size, scale), params, Clock::start());
+        let several = models.len() > 1;
+        let outcomes: Vec<Result<(Segmentation, Reading, f32)>> = match segmented {
+            Ok(seg) => models
+                .iter_mut()
+                .map(|model| {
+                    let mut seg = seg.clone();
+                    let reading = classify(&mut seg, model, params)?;
+                    let surety =
+                        surety(&reading, several && model.classes.iter().any(|c| c == "a"));
+                    Ok((seg, reading, surety))
+                })
+                .collect(),
+            Err(e) => vec![Err(e)],
+        };
+        for outcome in outcomes {
+            match outcome {
+                Ok((seg, reading, surety)) => {
+                    let ms: f64 = reading.timings.iter().map(|t| t.ms).sum();
+                    let better = best.as_ref().is_none_or(|(_, _, b)| surety > *b);
+                    if better {
+                        let replaced = best.replace((seg, reading, surety));
+                        others_ms +=
+                            replaced.map_or(0.0, |(_, r, _)| r.timings.iter().map(|t| t.ms).sum());
+                    } else {
+                        others_ms += ms;
+                    }
                 }
-            }
-            Err(e) => {
-                first_error.get_or_insert(e);
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
         }
     }
-    let Some((seg, mut reading)) = best else {
+    let Some((seg, mut reading, _)) = best else {
         return Err(first_error.expect("a turn was tried"));
     };
     let mut timings = clock.timings;
     timings.append(&mut reading.timings);
     reading.timings = timings;
-    if params.orient_auto {
+    if params.orient_auto || models.len() > 1 {
         reading.timings.push(Timing {
-            stage: "other quarter turns",
+            stage: "other readings",
             ms: others_ms,
         });
     }

@@ -1,0 +1,122 @@
+//! Case from the line: c and C, o and O, s and S ... have one shape in two sizes, so a
+//! tight crop cannot tell them apart; where the letter sits on its line can. Used on the
+//! `builtin62` samples (whose places the generator knows) and in OCR (which estimates each
+//! line's baseline, x-height and cap height from the letters it reads there).
+
+use ndarray::ArrayView2;
+
+/// Where a glyph sits on its line, in cap heights above the baseline.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinePlace {
+    /// Height of the glyph's top (about 1 for a capital, `x_height` for an x).
+    pub top: f32,
+    /// Height of its bottom (about 0, below 0 for a descender as in p and y).
+    pub bottom: f32,
+    /// The line's x-height.
+    pub x_height: f32,
+}
+
+/// A line's x-height in cap heights when it cannot be measured (the median of the
+/// builtin fonts' is 0.66; hands range from about 0.5 to 0.8).
+pub const TYPICAL_X_HEIGHT: f32 = 0.66;
+/// A p or y whose bottom is this many cap heights below the baseline is lower case.
+const DESCENT: f32 = 0.15;
+
+/// The letters written alike in both cases, as (lower, upper). Not k and K: a k reaches
+/// cap height too, so its place cannot tell (its arms, lower in a k, may).
+pub const SAME_SHAPE: [(char, char); 10] = [
+    ('c', 'C'),
+    ('o', 'O'),
+    ('p', 'P'),
+    ('s', 'S'),
+    ('u', 'U'),
+    ('v', 'V'),
+    ('w', 'W'),
+    ('x', 'X'),
+    ('y', 'Y'),
+    ('z', 'Z'),
+];
+
+/// Whether a glyph at `place` is a lower-case letter of a same-shape pair: its top nearer
+/// the x-height than the cap height (on a log scale, as sizes vary by ratios), or, for p
+/// and y, a bottom below the baseline.
+pub fn is_small(place: LinePlace, lower: char) -> bool {
+    let midway = place.x_height.clamp(0.3, 0.95).sqrt();
+    place.top < midway || (matches!(lower, 'p' | 'y') && place.bottom < -DESCENT)
+}
+
+/// Moves the probability of each same-shape pair in `probs` (over `classes`) to the case
+/// `place` says; a model without lower-case classes is left as it is.
+pub fn decide_case(probs: &mut [f32], classes: &[String], place: LinePlace) {
+    let index = |c: char| classes.iter().position(|k| k.chars().eq([c]));
+    for (lower, upper) in SAME_SHAPE {
+        let (Some(l), Some(u)) = (index(lower), index(upper)) else {
+            continue;
+        };
+        let (to, from) = if is_small(place, lower) {
+            (l, u)
+        } else {
+            (u, l)
+        };
+        probs[to] += probs[from];
+        probs[from] = 0.0;
+    }
+}
+
+/// The accuracy of `outputs` (class probabilities, one row per sample) on `labels` once
+/// each sample's case is decided by its place.
+pub fn accuracy_with_places(
+    outputs: ArrayView2<f32>,
+    labels: &[usize],
+    classes: &[String],
+    places: &[LinePlace],
+) -> f32 {
+    let right = outputs
+        .rows()
+        .into_iter()
+        .zip(labels)
+        .zip(places)
+        .filter(|((row, label), place)| {
+            let mut p = row.to_vec();
+            decide_case(&mut p, classes, **place);
+            let best = (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b]));
+            best == Some(**label)
+        })
+        .count();
+    right as f32 / labels.len().max(1) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classes() -> Vec<String> {
+        ["o", "O", "0", "p", "P", "a"].map(String::from).to_vec()
+    }
+
+    #[test]
+    fn an_o_at_x_height_is_lower_case_and_at_cap_height_upper_case() {
+        let at = |top| LinePlace {
+            top,
+            bottom: 0.0,
+            x_height: 0.6,
+        };
+        let mut probs = [0.5, 0.2, 0.2, 0.0, 0.0, 0.1];
+        decide_case(&mut probs, &classes(), at(1.0));
+        assert_eq!(probs, [0.0, 0.7, 0.2, 0.0, 0.0, 0.1]);
+        decide_case(&mut probs, &classes(), at(0.62));
+        assert_eq!(probs, [0.7, 0.0, 0.2, 0.0, 0.0, 0.1]);
+    }
+
+    #[test]
+    fn a_p_below_the_baseline_is_lower_case_whatever_its_height() {
+        let mut probs = [0.0, 0.0, 0.0, 0.3, 0.6, 0.1];
+        let tall_descender = LinePlace {
+            top: 0.9,
+            bottom: -0.3,
+            x_height: 0.6,
+        };
+        decide_case(&mut probs, &classes(), tall_descender);
+        assert!((probs[3] - 0.9).abs() < 1e-6 && probs[4] == 0.0);
+    }
+}
