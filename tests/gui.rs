@@ -1388,12 +1388,7 @@ fn with_no_native_dialog_open_data_folder_opens_the_in_window_chooser_and_uses_i
     h.state_mut().settings.config.data = DataSource::Builtin;
     run_frames(&mut h, 2);
     let fixture = common::nist36_fixture();
-    choose_in_window(
-        &mut h,
-        "Open folder...",
-        &fixture,
-        "Choose this folder",
-    );
+    choose_in_window(&mut h, "Open folder...", &fixture, "Choose this folder");
     assert_eq!(h.state().settings.config.data, DataSource::Nist36(fixture));
     assert!(
         h.query_by_label("Choose this folder").is_none(),
