@@ -37,6 +37,11 @@ pub const SAME_SHAPE: [(char, char); 10] = [
     ('z', 'Z'),
 ];
 
+/// Whether a model with these classes reads lower case (the case rule applies to it).
+pub fn reads_lower_case(classes: &[String]) -> bool {
+    classes.iter().any(|c| c == "a")
+}
+
 /// Whether a glyph at `place` is a lower-case letter of a same-shape pair: its top nearer
 /// the x-height than the cap height (on a log scale, as sizes vary by ratios), or, for p
 /// and y, a bottom below the baseline.

@@ -4,7 +4,7 @@
 //! (c C, o O, s S ...) are then decided by where they sit ([`crate::data::case`]).
 
 use super::components::BBox;
-use crate::data::case::{LinePlace, SAME_SHAPE, TYPICAL_X_HEIGHT, decide_case};
+use crate::data::case::{LinePlace, SAME_SHAPE, TYPICAL_X_HEIGHT, decide_case, reads_lower_case};
 
 /// Letters whose top is the x-height (g and q descend, their top does not move).
 const AT_X_HEIGHT: &str = "aemnrgq";
@@ -20,7 +20,7 @@ const BASELINE_NEIGHBOURS: usize = 7;
 /// line's letter boxes left to right and `probs` their class probabilities. A line with
 /// no letter that shows its x-height or cap height is left to the classifier.
 pub fn decide_line(boxes: &[BBox], probs: &mut [Vec<f32>], classes: &[String]) {
-    if !classes.iter().any(|c| c == "a") {
+    if !reads_lower_case(classes) {
         return;
     }
     let best: Vec<char> = probs

@@ -26,7 +26,7 @@ pub mod rules;
 pub mod skew;
 pub mod stages;
 
-use crate::data::case::SAME_SHAPE;
+use crate::data::case::{SAME_SHAPE, reads_lower_case};
 use crate::nn::SavedModel;
 use anyhow::{Context, Result, bail};
 use classify::Guess;
@@ -601,8 +601,7 @@ pub fn read_with_any(
                 .map(|model| {
                     let mut seg = seg.clone();
                     let reading = classify(&mut seg, model, params)?;
-                    let surety =
-                        surety(&reading, several && model.classes.iter().any(|c| c == "a"));
+                    let surety = surety(&reading, several && reads_lower_case(&model.classes));
                     Ok((seg, reading, surety))
                 })
                 .collect(),
