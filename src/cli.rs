@@ -309,6 +309,11 @@ pub struct TrainArgs {
     /// batch; validation and test images stay as they are. `--augment false` turns it off.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub augment: Option<bool>,
+    /// Train on touching letters too: a share of training images get a neighbour drawn over
+    /// an edge and are cut off it as OCR cuts, a few are the pair read whole (the classifier
+    /// learns to be unsure of it). On for `--preset deep-cnn`; `--touching false` turns it off.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub touching: Option<bool>,
     /// Save the trained model here (safetensors).
     #[arg(long)]
     pub save: Option<PathBuf>,
@@ -370,6 +375,7 @@ impl TrainArgs {
             batch,
             seed,
             augment,
+            touching,
             optimizer,
             beta1,
             beta2,

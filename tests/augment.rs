@@ -1,12 +1,13 @@
 //! Training-time augmentation: the warp moves ink without inventing any, the trainer warps
-//! only training batches, and an augmented run is still reproducible from its seed.
+//! only training batches, and an augmented run is still reproducible from its seed; the same
+//! for touching letters, which only classifiers of characters take.
 
 mod common;
 
 use nnlab::data::augment::Warp;
 use nnlab::data::{DataSource, Splits, toy};
 use nnlab::nn::Shape;
-use nnlab::train::{RunConfig, Trainer};
+use nnlab::train::{RunConfig, Task, Trainer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
@@ -130,4 +131,58 @@ fn augmentation_refuses_the_toy_sets_points_with_a_reason() {
     assert!(message.contains("toy: xor"), "{message}");
     assert!(message.contains("not images"), "{message}");
     assert!(message.contains("turn augmentation off"), "{message}");
+}
+
+fn touching(on: bool, seed: u64) -> RunConfig {
+    RunConfig {
+        touching: on,
+        ..config(false, seed)
+    }
+}
+
+#[test]
+fn touching_letters_change_training_batches_only_and_reproduce_from_the_seed() {
+    let data = fixture_splits();
+    let images = data.train.images.clone();
+    let train = |on| {
+        let mut t = Trainer::new(touching(on, 6), data.clone()).unwrap();
+        let epoch = t.run_epoch(|_| {}).epoch_done.unwrap();
+        let fresh = t.evaluate(&data.valid);
+        assert_eq!(epoch.valid_acc, fresh.accuracy, "validation is not touched");
+        assert!(
+            (0.0..=1.0).contains(&epoch.train_acc),
+            "{}",
+            epoch.train_acc
+        );
+        t.saved_model().net.params()[0].2.value.clone()
+    };
+    let (first, again, plain) = (train(true), train(true), train(false));
+    assert_eq!(first, again, "same seed, same neighbours, same weights");
+    assert_ne!(first, plain, "the touching letters changed what was learnt");
+    assert_eq!(data.train.images, images, "the data set is not touched");
+}
+
+#[test]
+fn touching_letters_refuse_what_is_not_a_character_classifier() {
+    let err = |config: RunConfig, data: Splits| {
+        format!(
+            "{:#}",
+            Trainer::new(config, Arc::new(data)).err().expect("refused")
+        )
+    };
+    let points = toy::ToyKind::Xor.splits();
+    let message = err(
+        RunConfig {
+            touching: true,
+            ..RunConfig::toy(toy::ToyKind::Xor)
+        },
+        points,
+    );
+    assert!(message.contains("32x32 character images"), "{message}");
+    let autoencoder = RunConfig {
+        task: Task::Autoencode,
+        ..touching(true, 1)
+    };
+    let message = format!("{:#}", autoencoder.validate().unwrap_err());
+    assert!(message.contains("autoencoder"), "{message}");
 }

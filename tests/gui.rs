@@ -1055,6 +1055,38 @@ fn ticking_augment_reaches_the_workers_run_and_the_toy_sets_grey_it_out() {
 }
 
 #[test]
+fn ticking_touching_letters_reaches_the_workers_run_and_the_toy_sets_grey_it_out() {
+    let mut h = lab(1, 0.05, None);
+    assert!(!h.state().settings.config.touching);
+    // Below the fold of the side panel at 800 px: scrolled into sight as a user would.
+    h.get_by_label("Train on touching letters").scroll_to_me();
+    for _ in 0..10 {
+        h.step(); // the scroll is animated
+    }
+    h.get_by_label("Train on touching letters").click();
+    h.step();
+    assert!(h.state().settings.config.touching, "the box is ticked");
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to finish", |a| {
+        a.session.phase == Phase::Finished(Ending::Completed)
+    });
+    let run = h.state().session.config.clone().expect("the run's config");
+    assert!(run.touching, "the worker trains on touching letters");
+    h.get_by_label("Reset").click();
+    h.step();
+    h.get_by_label("Toy").click();
+    h.step();
+    h.get_by_label("xor").click();
+    h.step();
+    h.step();
+    let touching = h.get_by_label("Train on touching letters");
+    assert!(
+        touching.accesskit_node().is_disabled(),
+        "points are not characters"
+    );
+}
+
+#[test]
 fn with_zero_init_the_toy_networks_hidden_units_stay_identical() {
     let mut h = toy_lab("circles");
     h.get_by_label("zero").click();

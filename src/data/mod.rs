@@ -14,6 +14,7 @@ pub mod image_folder;
 pub mod mnist;
 pub mod nist36;
 pub mod render;
+pub mod touching;
 pub mod toy;
 
 use crate::nn::Shape;
@@ -242,6 +243,14 @@ pub enum DataSource {
 pub const DEFAULT_IMAGE_SIDE: usize = 32;
 
 impl DataSource {
+    /// Whether the samples are 32x32 characters (NIST36's layout).
+    pub fn is_characters(&self) -> bool {
+        matches!(
+            self,
+            Self::Builtin | Self::BuiltinMixedCase | Self::Nist36(_)
+        )
+    }
+
     /// `builtin`, or a folder recognised by its content: CIFAR-10 batches, class
     /// sub-folders of images, else NIST36 (whose loader names any missing file).
     pub fn parse(s: &str) -> Self {

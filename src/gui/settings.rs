@@ -670,7 +670,8 @@ fn schedule_ui(ui: &mut Ui, c: &mut RunConfig) {
         });
 }
 
-/// The augmentation switch; off and greyed out for the toy sets, whose samples are points.
+/// The augmentation switches: the warp (off and greyed out for the toy sets, whose samples
+/// are points) and touching letters (for classifiers of 32x32 characters only).
 fn augment_ui(ui: &mut Ui, c: &mut RunConfig) {
     let images = !matches!(c.data, DataSource::Toy(_));
     ui.add_enabled_ui(images, |ui| {
@@ -680,6 +681,20 @@ fn augment_ui(ui: &mut Ui, c: &mut RunConfig) {
                  every batch; validation and test images stay as they are.",
             )
             .on_disabled_hover_text("The toy sets' samples are 2-D points, not images.");
+    });
+    let characters = c.task == Task::Classify && c.data.is_characters();
+    if !characters {
+        c.touching = false;
+    }
+    ui.add_enabled_ui(characters, |ui| {
+        ui.checkbox(&mut c.touching, "Train on touching letters")
+            .on_hover_text(
+                "A share of training images get a neighbour drawn over an edge and are cut off \
+                 it as the OCR cuts touching letters; a few are the pair read whole, which the \
+                 classifier learns to be unsure of. Then the OCR can tell a wide letter from two \
+                 that touch.",
+            )
+            .on_disabled_hover_text("For classifiers of 32x32 characters only.");
     });
 }
 

@@ -19,8 +19,11 @@ pub enum Loss {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LossValue {
     pub loss: f64,
-    /// Rows whose largest output matches the target's (classification only).
+    /// Labelled rows whose largest output matches the target's (classification only).
     pub correct: usize,
+    /// Rows whose target names one class (its largest entry is above one half): not the
+    /// uniform target of a touching pair read whole ([`crate::data::touching`]).
+    pub labelled: usize,
 }
 
 impl Loss {
@@ -34,7 +37,7 @@ impl Loss {
         ensure_shape(grad, output.nrows(), output.ncols());
         match self {
             Self::CrossEntropy => {
-                let (mut loss, mut correct) = (0.0, 0);
+                let (mut loss, mut correct, mut labelled) = (0.0, 0, 0);
                 for ((z, t), mut g) in output
                     .axis_iter(Axis(0))
                     .zip(target.axis_iter(Axis(0)))
@@ -46,9 +49,15 @@ impl Loss {
                         .and(&t)
                         .fold(0.0, |acc, &z, &t| acc + (t * (z - log_sum)).to_f64_lossy());
                     g -= &t;
-                    correct += usize::from(argmax(z) == argmax(t));
+                    let one_class = t.iter().any(|&v| v > F::from_f64_lossy(0.5));
+                    labelled += usize::from(one_class);
+                    correct += usize::from(one_class && argmax(z) == argmax(t));
                 }
-                LossValue { loss, correct }
+                LossValue {
+                    loss,
+                    correct,
+                    labelled,
+                }
             }
             Self::SquaredError => {
                 let two = F::one() + F::one();
@@ -61,7 +70,11 @@ impl Loss {
                         loss += (d * d).to_f64_lossy();
                         *g = two * d;
                     });
-                LossValue { loss, correct: 0 }
+                LossValue {
+                    loss,
+                    correct: 0,
+                    labelled: 0,
+                }
             }
         }
     }

@@ -8,6 +8,7 @@
 use super::binarize::INK;
 use super::classify;
 use super::components::{BBox, Blob, Labels, PieceBounds};
+use crate::data::touching::least_ink_path;
 use crate::nn::SavedModel;
 use anyhow::Result;
 use image::GrayImage;
@@ -18,17 +19,15 @@ const WIDE: f32 = 0.9;
 const UNSURE: f32 = 0.6;
 /// At most this many cuts per box (four letters).
 const MAX_CUTS: usize = 3;
-/// Candidate cut paths traced per box (the best by ink crossed, spread apart).
-const MAX_PATHS: usize = 4;
+/// Candidate cut paths traced per box (the best by ink crossed, spread apart): where
+/// letters overlap, the cut that reads best is often not the cleanest.
+const MAX_PATHS: usize = 8;
 /// A piece narrower than this many pen widths is no letter (an I is about one).
 const MIN_PIECE_PENS: f32 = 1.5;
 /// Candidate cuts closer than this many letter heights are one cut.
-const MIN_CUT_SPACING: f32 = 0.12;
+const MIN_CUT_SPACING: f32 = 0.08;
 /// A cut path wanders at most this many letter heights left or right of its column.
 const PATH_BAND: f32 = 0.2;
-/// Cost of a sideways step of a cut path, in crossed ink pixels (straight cuts are
-/// preferred among equally clean ones).
-const PATH_STEP_COST: f32 = 0.05;
 /// Each letter read costs this much log-probability: a split must read clearly better
 /// than the whole (two mediocre guesses do not beat one fair one).
 const LETTER_COST: f32 = 1.0;
@@ -362,7 +361,7 @@ fn cut_paths(blob: &Blob, h: f32, page: &Page) -> Vec<Vec<u32>> {
     let band = ((PATH_BAND * h) as usize).max(1);
     let mut traced: Vec<(f32, Vec<usize>)> = starts
         .iter()
-        .map(|&x| trace_path(&ink, w, rows, x, band))
+        .map(|&x| least_ink_path(&ink, w, rows, x, band))
         .collect();
     traced.sort_by(|a, b| a.0.total_cmp(&b.0));
     let spacing = MIN_CUT_SPACING * h;
@@ -380,48 +379,6 @@ fn cut_paths(blob: &Blob, h: f32, page: &Page) -> Vec<Vec<u32>> {
     kept.into_iter()
         .map(|(_, p)| p.iter().map(|&x| blob.bbox.left + x as u32).collect())
         .collect()
-}
-
-/// The path from top to bottom crossing the least ink (one column per row, a step of at
-/// most one column per row), within `band` columns of `start`; its cost and columns.
-fn trace_path(ink: &[bool], w: usize, rows: usize, start: usize, band: usize) -> (f32, Vec<usize>) {
-    let lo = start.saturating_sub(band);
-    let hi = (start + band).min(w - 1);
-    let span = hi - lo + 1;
-    let pixel = |y: usize, i: usize| {
-        let x = lo + i;
-        (if ink[y * w + x] { 1.0 } else { 0.0 }) + 0.01 * x.abs_diff(start) as f32
-    };
-    let mut cost: Vec<f32> = (0..span).map(|i| pixel(0, i)).collect();
-    // from[y * span + i]: the column (index in the band) row y - 1 came from.
-    let mut from = vec![0usize; rows * span];
-    for y in 1..rows {
-        let mut next = vec![0f32; span];
-        for i in 0..span {
-            let mut best = (cost[i], i);
-            if i > 0 && cost[i - 1] + PATH_STEP_COST < best.0 {
-                best = (cost[i - 1] + PATH_STEP_COST, i - 1);
-            }
-            if i + 1 < span && cost[i + 1] + PATH_STEP_COST < best.0 {
-                best = (cost[i + 1] + PATH_STEP_COST, i + 1);
-            }
-            next[i] = best.0 + pixel(y, i);
-            from[y * span + i] = best.1;
-        }
-        cost = next;
-    }
-    let (mut i, total) = cost
-        .iter()
-        .enumerate()
-        .min_by(|a, b| a.1.total_cmp(b.1))
-        .map(|(i, &c)| (i, c))
-        .expect("a non-empty band");
-    let mut path = vec![0usize; rows];
-    for y in (0..rows).rev() {
-        path[y] = lo + i;
-        i = from[y * span + i];
-    }
-    (total, path)
 }
 
 /// The piece of `blob` between two cut paths (`None`: the box's own edge), tightened to
@@ -461,32 +418,4 @@ fn piece_between(
         area,
         bounds: Some(bounds),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_cut_path_goes_around_the_ink() {
-        // Two strokes 10 wide, 20 tall, 3 columns apart; a bar joins them in rows 8-9,
-        // and the left stroke leans into the gap in rows 14-19.
-        let (w, rows) = (23, 20);
-        let ink: Vec<bool> = (0..rows)
-            .flat_map(|y| (0..w).map(move |x| (x, y)))
-            .map(|(x, y)| !(10..13).contains(&x) || (8..10).contains(&y) || (y >= 14 && x < 12))
-            .collect();
-        let (cost, path) = trace_path(&ink, w, rows, 11, 3);
-        assert!(
-            (1.9..2.5).contains(&cost),
-            "crosses the bar only: cost {cost}"
-        );
-        for (y, &x) in path.iter().enumerate() {
-            assert!(
-                !ink[y * w + x] || (8..10).contains(&y),
-                "row {y}: column {x} is ink"
-            );
-        }
-        assert_eq!(path[19], 12, "bends around the leaning stroke");
-    }
 }

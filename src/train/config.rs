@@ -99,6 +99,10 @@ pub struct RunConfig {
     /// Warp every training image a little, afresh in every batch ([`crate::data::augment::Warp`]);
     /// validation and test images stay as they are. Images only (not the toy sets' points).
     pub augment: bool,
+    /// Train on touching letters too: a share of training images get a neighbour drawn over
+    /// an edge and are cut off it as OCR cuts, and a few are the pair read whole, which the
+    /// classifier learns to be unsure of ([`crate::data::touching`]). 32x32 characters only.
+    pub touching: bool,
 }
 
 impl Default for RunConfig {
@@ -130,6 +134,7 @@ impl Default for RunConfig {
             epochs: 30,
             seed: 1,
             augment: false,
+            touching: false,
         }
     }
 }
@@ -189,6 +194,9 @@ impl RunConfig {
                 "momentum is {}; it must be at least 0 and below 1",
                 self.momentum
             );
+        }
+        if self.touching && self.task != Task::Classify {
+            anyhow::bail!("touching letters train a classifier; turn them off for the autoencoder");
         }
         self.check_training()
     }

@@ -5,6 +5,7 @@ use super::health::{LayerHealth, layer_health};
 use super::metrics::{mean_finite, psnr_rows};
 use super::{RunConfig, Task};
 use crate::data::augment::BatchWarper;
+use crate::data::touching::TouchingLetters;
 use crate::data::{Dataset, Splits};
 use crate::nn::batches::{epoch_order, gather_rows};
 use crate::nn::{Loss, Network, Optimizer, SavedModel, softmax_rows};
@@ -133,6 +134,8 @@ pub struct Trainer {
     rng: ChaCha8Rng,
     /// Set when the run augments its training images.
     warper: Option<BatchWarper>,
+    /// Set when the run trains on touching letters.
+    touching: Option<TouchingLetters>,
     order: Vec<usize>,
     cursor: usize,
     epoch: usize,
@@ -141,6 +144,8 @@ pub struct Trainer {
     grad: Array2<f32>,
     epoch_loss: f64,
     epoch_correct: usize,
+    /// Training rows with one class as their target (the accuracy's denominator).
+    epoch_labelled: usize,
     epoch_seen: usize,
     epoch_started: Instant,
     first_loss: Option<f64>,
@@ -188,6 +193,11 @@ impl Trainer {
             .then(|| BatchWarper::new(data.train.shape, config.seed.wrapping_add(0xa06)))
             .transpose()
             .with_context(|| format!("augmenting {}", data.name))?;
+        let touching = config
+            .touching
+            .then(|| TouchingLetters::new(data.train.shape, config.seed.wrapping_add(0x70c)))
+            .transpose()
+            .with_context(|| format!("training on touching letters of {}", data.name))?;
         let opt = Optimizer::new(config.lr, config.optimizer_settings());
         Ok(Self {
             start: BestEpoch {
@@ -207,6 +217,7 @@ impl Trainer {
             last_valid: None,
             rng,
             warper,
+            touching,
             order,
             cursor: 0,
             epoch: 1,
@@ -215,6 +226,7 @@ impl Trainer {
             grad: Array2::zeros((0, 0)),
             epoch_loss: 0.0,
             epoch_correct: 0,
+            epoch_labelled: 0,
             epoch_seen: 0,
             epoch_started: Instant::now(),
             first_loss: None,
@@ -251,6 +263,9 @@ impl Trainer {
         let rows = &self.order[self.cursor..end];
         gather_rows(self.data.train.images.view(), rows, &mut self.x_batch);
         gather_rows(self.train_targets.view(), rows, &mut self.t_batch);
+        if let Some(touching) = &mut self.touching {
+            touching.apply(&mut self.x_batch, &mut self.t_batch);
+        }
         if let Some(warper) = &mut self.warper {
             warper.warp_rows(&mut self.x_batch);
             if self.config.task == Task::Autoencode {
@@ -285,6 +300,7 @@ impl Trainer {
         self.opt.step(&mut self.net);
         self.epoch_loss += value.loss;
         self.epoch_correct += value.correct;
+        self.epoch_labelled += value.labelled;
         self.epoch_seen += samples;
         self.cursor = end;
         if self.cursor == self.order.len() {
@@ -328,7 +344,7 @@ impl Trainer {
         let stats = EpochStats {
             epoch: self.epoch,
             train_loss: self.epoch_loss / self.epoch_seen.max(1) as f64,
-            train_acc: self.epoch_correct as f64 / self.epoch_seen.max(1) as f64,
+            train_acc: self.epoch_correct as f64 / self.epoch_labelled.max(1) as f64,
             valid_loss: valid.loss,
             valid_acc: valid.accuracy,
             valid_psnr: (self.config.task == Task::Autoencode)
@@ -358,6 +374,7 @@ impl Trainer {
         self.cursor = 0;
         self.epoch_loss = 0.0;
         self.epoch_correct = 0;
+        self.epoch_labelled = 0;
         self.epoch_seen = 0;
         self.order = epoch_order(self.data.train.len(), &mut self.rng);
         self.epoch_started = Instant::now();
