@@ -311,7 +311,7 @@ pub struct TrainArgs {
     pub augment: Option<bool>,
     /// Train on touching letters too: a share of training images get a neighbour drawn over
     /// an edge and are cut off it as OCR cuts, a few are the pair read whole (the classifier
-    /// learns to be unsure of it). On for `--preset deep-cnn`; `--touching false` turns it off.
+    /// learns to be unsure of it). The shipped model was trained so. Characters only.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub touching: Option<bool>,
     /// Save the trained model here (safetensors).
