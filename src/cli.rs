@@ -287,6 +287,10 @@ pub struct TrainArgs {
     /// L2 weight decay of dense and convolution weights (decoupled for adamw).
     #[arg(long)]
     pub weight_decay: Option<f64>,
+    /// Label smoothing: training targets give this share of their weight to all classes
+    /// evenly (0 to 0.5; validation and test keep their labels).
+    #[arg(long, value_name = "X")]
+    pub label_smoothing: Option<f64>,
     /// constant, step:N:GAMMA (times GAMMA every N epochs), exp:GAMMA (every epoch) or
     /// cosine:FLOOR (down to FLOOR times the rate in the last epoch).
     #[arg(long)]
@@ -382,6 +386,7 @@ impl TrainArgs {
             rho,
             eps,
             weight_decay,
+            label_smoothing,
             schedule,
             warmup,
             early_stop

@@ -267,6 +267,45 @@ fn the_trainer_follows_the_schedule_and_a_live_change_rescales_it() {
 }
 
 #[test]
+fn label_smoothing_makes_the_network_less_sure_and_keeps_validation_labels() {
+    let run = |label_smoothing| {
+        let mut t = trainer(RunConfig {
+            label_smoothing,
+            lr: 0.01,
+            epochs: 8,
+            ..fixture_config()
+        });
+        let mut last = None;
+        for _ in 0..8 {
+            last = t.run_epoch(|_| {}).epoch_done;
+        }
+        let epoch = last.expect("an epoch ended");
+        let data = t.data.clone();
+        let valid = t.evaluate(&data.valid);
+        assert_eq!(epoch.valid_loss, valid.loss, "validation keeps its labels");
+        let rows = valid.outputs.nrows() as f32;
+        let surest = valid
+            .outputs
+            .rows()
+            .into_iter()
+            .map(|p| p.fold(0.0f32, |m, &v| m.max(v)))
+            .sum::<f32>()
+            / rows;
+        (surest, epoch.train_acc)
+    };
+    let (sure, _) = run(0.0);
+    let (smoothed, train_acc) = run(0.3);
+    assert!(
+        smoothed < sure - 0.05,
+        "mean top probability {smoothed:.3} smoothed against {sure:.3}"
+    );
+    assert!(
+        train_acc > 0.5,
+        "smoothed targets still count as labels: {train_acc}"
+    );
+}
+
+#[test]
 fn early_stopping_ends_after_the_patience_and_keeps_the_best_weights() {
     // Five samples per class and a high rate: the validation loss soon rises.
     let mut t = trainer(RunConfig {
@@ -498,6 +537,9 @@ fn the_command_line_takes_every_new_flag_and_its_run_retrains_bit_for_bit() {
         "0.003",
         "--weight-decay",
         "0.01",
+        "--label-smoothing",
+        "0.1",
+        "--touching",
         "--schedule",
         "step:1:0.5",
         "--warmup",
@@ -522,6 +564,8 @@ fn the_command_line_takes_every_new_flag_and_its_run_retrains_bit_for_bit() {
     assert_eq!(config["schedule"], "step:1:0.5");
     assert_eq!(config["warmup"], 1);
     assert_eq!(config["early_stop"], 5);
+    assert_eq!(config["label_smoothing"], 0.1);
+    assert_eq!(config["touching"], true);
     let again = dir.path().join("again");
     let out = nnlab(&[
         "train",
@@ -563,6 +607,8 @@ fn the_command_line_refuses_a_bad_list_and_bad_flags_clearly() {
         (vec!["--schedule", "cosine:3"], "floor"),
         (vec!["--preset", "vgg"], "unknown preset"),
         (vec!["--weight-decay=-1"], "weight decay"),
+        (vec!["--label-smoothing", "0.7"], "label smoothing is 0.7"),
+        (vec!["--label-smoothing", "nan"], "label smoothing"),
     ] {
         let mut args = vec!["train", "--data", &fixture, "--epochs", "1"];
         args.extend(&flags);

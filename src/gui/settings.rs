@@ -5,6 +5,7 @@ use super::profiles::Profiles;
 use super::session::{Phase, Session};
 use crate::data::{DataSource, corrections};
 use crate::nn::{Activation, Init, OptimizerKind};
+use crate::train::config::MAX_LABEL_SMOOTHING;
 use crate::train::schedule::Schedule;
 use crate::train::trainer::Weights;
 use crate::train::{Model, RunConfig, Task};
@@ -533,7 +534,7 @@ fn rate_slider(ui: &mut Ui, lr: &mut f64, centre_id: egui::Id) -> egui::Response
     slider
 }
 
-/// The optimiser and the settings of its rule, and the weight decay.
+/// The optimiser and the settings of its rule, the weight decay and label smoothing.
 fn optimizer_ui(ui: &mut Ui, c: &mut RunConfig) {
     egui::Grid::new("optimizer")
         .num_columns(2)
@@ -573,6 +574,22 @@ fn optimizer_ui(ui: &mut Ui, c: &mut RunConfig) {
                 "Weight decay",
                 exponent_field(&mut c.weight_decay, 0.0..=1.0),
             );
+            if c.task == Task::Classify {
+                let label = ui.label("Label smoothing");
+                ui.add(
+                    DragValue::new(&mut c.label_smoothing)
+                        .range(0.0..=MAX_LABEL_SMOOTHING)
+                        .speed(0.005)
+                        .max_decimals(3),
+                )
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "Training targets give this share of their weight to all classes evenly, so \
+                     the network is not pushed towards certainty; validation and test keep their \
+                     labels.",
+                );
+                ui.end_row();
+            }
         });
 }
 

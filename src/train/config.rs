@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// The most label smoothing a run takes: beyond it a target's own class would no longer
+/// stand out (it keeps over half of the weight).
+pub const MAX_LABEL_SMOOTHING: f64 = 0.5;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Task {
@@ -88,6 +92,10 @@ pub struct RunConfig {
     pub eps: f64,
     /// L2 weight decay on dense and convolution weights (decoupled for AdamW).
     pub weight_decay: f64,
+    /// Label smoothing: training targets give this much of their weight to all classes
+    /// evenly (`(1 - s) one_hot + s / classes`), so the network is not pushed towards
+    /// certainty on hands that write O like 0. Validation and test keep their labels.
+    pub label_smoothing: f64,
     pub schedule: Schedule,
     /// Epochs of linear warm-up before the schedule.
     pub warmup: usize,
@@ -127,6 +135,7 @@ impl Default for RunConfig {
             rho: 0.99,
             eps: 1e-8,
             weight_decay: 0.0,
+            label_smoothing: 0.0,
             schedule: Schedule::Constant,
             warmup: 0,
             early_stop: 0,
@@ -193,6 +202,12 @@ impl RunConfig {
             anyhow::bail!(
                 "momentum is {}; it must be at least 0 and below 1",
                 self.momentum
+            );
+        }
+        if !(0.0..=MAX_LABEL_SMOOTHING).contains(&self.label_smoothing) {
+            anyhow::bail!(
+                "label smoothing is {}; it must be between 0 and {MAX_LABEL_SMOOTHING}",
+                self.label_smoothing
             );
         }
         if self.touching && self.task != Task::Classify {

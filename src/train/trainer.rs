@@ -161,6 +161,18 @@ pub fn targets(task: Task, ds: &Dataset) -> Array2<f32> {
     }
 }
 
+/// The targets the training split trains towards: [`targets`], label-smoothed for a
+/// classifier when the run asks for it.
+fn training_targets(config: &RunConfig, ds: &Dataset) -> Array2<f32> {
+    let mut t = targets(config.task, ds);
+    let s = config.label_smoothing as f32;
+    if config.task == Task::Classify && s > 0.0 {
+        let even = s / t.ncols().max(1) as f32;
+        t.mapv_inplace(|v| (1.0 - s) * v + even);
+    }
+    t
+}
+
 impl Trainer {
     /// A fresh network for `config` on `data`.
     pub fn new(config: RunConfig, data: Arc<Splits>) -> Result<Self> {
@@ -209,7 +221,7 @@ impl Trainer {
             opt,
             best: None,
             loss: config.loss(),
-            train_targets: targets(config.task, &data.train),
+            train_targets: training_targets(&config, &data.train),
             net,
             data,
             history: Vec::new(),
