@@ -173,7 +173,7 @@ impl LabApp {
                 && !self.tabs.sweep.is_running()
             {
                 // A loaded model brings its own settings; show them.
-                self.settings.config = config.clone();
+                self.settings.config = (**config).clone();
             }
             let sweeping = self.tabs.sweep.is_running();
             self.tabs.sweep.apply(&event);

@@ -142,7 +142,7 @@ impl Session {
                 self.phase = Phase::Training;
                 self.data = Some(data);
                 self.network = network;
-                self.config = Some(config);
+                self.config = Some(*config);
                 self.weights = Some(initial.clone());
                 self.initial_weights = Some(initial);
             }

@@ -202,7 +202,7 @@ pub enum Event {
     Started {
         data: Arc<Splits>,
         network: String,
-        config: RunConfig,
+        config: Box<RunConfig>,
         initial: Arc<WeightSnapshot>,
     },
     Progress(Progress),

@@ -440,7 +440,7 @@ impl Worker {
         let event = Event::Started {
             data: trainer.data.clone(),
             network,
-            config: trainer.config.clone(),
+            config: Box::new(trainer.config.clone()),
             initial: Arc::new(first_layer(&trainer)),
         };
         // A loaded model waits, paused, for the user; a fresh or fine-tuned one trains.
@@ -658,7 +658,7 @@ impl Worker {
         let event = Event::Started {
             data: trainer.data.clone(),
             network: trainer.net.spec().describe(),
-            config: trainer.config.clone(),
+            config: Box::new(trainer.config.clone()),
             initial: Arc::new(first_layer(&trainer)),
         };
         let mut run = Run::new(trainer, Activity::Ended);
