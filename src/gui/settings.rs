@@ -534,7 +534,7 @@ fn rate_slider(ui: &mut Ui, lr: &mut f64, centre_id: egui::Id) -> egui::Response
     slider
 }
 
-/// The optimiser and the settings of its rule, the weight decay and label smoothing.
+/// The optimiser and the settings of its rule, and the weight decay.
 fn optimizer_ui(ui: &mut Ui, c: &mut RunConfig) {
     egui::Grid::new("optimizer")
         .num_columns(2)
@@ -574,22 +574,6 @@ fn optimizer_ui(ui: &mut Ui, c: &mut RunConfig) {
                 "Weight decay",
                 exponent_field(&mut c.weight_decay, 0.0..=1.0),
             );
-            if c.task == Task::Classify {
-                let label = ui.label("Label smoothing");
-                ui.add(
-                    DragValue::new(&mut c.label_smoothing)
-                        .range(0.0..=MAX_LABEL_SMOOTHING)
-                        .speed(0.005)
-                        .max_decimals(3),
-                )
-                .labelled_by(label.id)
-                .on_hover_text(
-                    "Training targets give this share of their weight to all classes evenly, so \
-                     the network is not pushed towards certainty; validation and test keep their \
-                     labels.",
-                );
-                ui.end_row();
-            }
         });
 }
 
@@ -673,6 +657,9 @@ fn schedule_ui(ui: &mut Ui, c: &mut RunConfig) {
         .spacing([8.0, 4.0])
         .show(ui, |ui| {
             rate_schedule_ui(ui, c);
+            if c.task == Task::Classify {
+                label_smoothing_row(ui, c);
+            }
             row(
                 ui,
                 "Batch size",
@@ -685,6 +672,23 @@ fn schedule_ui(ui: &mut Ui, c: &mut RunConfig) {
             );
             row(ui, "Seed", DragValue::new(&mut c.seed));
         });
+}
+
+/// Label smoothing, in a grid row (in the schedule's grid: its labels are as wide).
+fn label_smoothing_row(ui: &mut Ui, c: &mut RunConfig) {
+    let label = ui.label("Label smoothing");
+    ui.add(
+        DragValue::new(&mut c.label_smoothing)
+            .range(0.0..=MAX_LABEL_SMOOTHING)
+            .speed(0.005)
+            .max_decimals(3),
+    )
+    .labelled_by(label.id)
+    .on_hover_text(
+        "Training targets give this share of their weight to all classes evenly, so the \
+         network is not pushed towards certainty; validation and test keep their labels.",
+    );
+    ui.end_row();
 }
 
 /// The augmentation switches: the warp (off and greyed out for the toy sets, whose samples
