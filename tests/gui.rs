@@ -1027,12 +1027,22 @@ fn assert_shows(h: &Harness<'_, LabApp>, kind: ToyKind) {
     );
 }
 
+/// Scrolls the side panel until the widget `label` is in sight, as a user would (the
+/// panel's lower settings are below the fold at 800 px), and clicks it.
+fn click_below_the_fold(h: &mut Harness<'_, LabApp>, label: &str) {
+    h.get_by_label(label).scroll_to_me();
+    for _ in 0..10 {
+        h.step(); // the scroll is animated
+    }
+    h.get_by_label(label).click();
+    h.step();
+}
+
 #[test]
 fn ticking_augment_reaches_the_workers_run_and_the_toy_sets_grey_it_out() {
     let mut h = lab(1, 0.05, None);
     assert!(!h.state().settings.config.augment);
-    h.get_by_label("Augment training images").click();
-    h.step();
+    click_below_the_fold(&mut h, "Augment training images");
     assert!(h.state().settings.config.augment, "the box is ticked");
     h.get_by_label("Train").click();
     wait_for(&mut h, "the run to finish", |a| {
@@ -1058,13 +1068,7 @@ fn ticking_augment_reaches_the_workers_run_and_the_toy_sets_grey_it_out() {
 fn ticking_touching_letters_reaches_the_workers_run_and_the_toy_sets_grey_it_out() {
     let mut h = lab(1, 0.05, None);
     assert!(!h.state().settings.config.touching);
-    // Below the fold of the side panel at 800 px: scrolled into sight as a user would.
-    h.get_by_label("Train on touching letters").scroll_to_me();
-    for _ in 0..10 {
-        h.step(); // the scroll is animated
-    }
-    h.get_by_label("Train on touching letters").click();
-    h.step();
+    click_below_the_fold(&mut h, "Train on touching letters");
     assert!(h.state().settings.config.touching, "the box is ticked");
     h.get_by_label("Train").click();
     wait_for(&mut h, "the run to finish", |a| {
