@@ -1039,42 +1039,22 @@ fn click_below_the_fold(h: &mut Harness<'_, LabApp>, label: &str) {
 }
 
 #[test]
-fn ticking_augment_reaches_the_workers_run_and_the_toy_sets_grey_it_out() {
+fn ticking_augment_and_touching_letters_reaches_the_workers_run_and_the_toy_sets_grey_them_out() {
     let mut h = lab(1, 0.05, None);
-    assert!(!h.state().settings.config.augment);
+    let ticked = |h: &Harness<'_, LabApp>| {
+        let c = &h.state().settings.config;
+        (c.augment, c.touching)
+    };
+    assert_eq!(ticked(&h), (false, false));
     click_below_the_fold(&mut h, "Augment training images");
-    assert!(h.state().settings.config.augment, "the box is ticked");
+    click_below_the_fold(&mut h, "Train on touching letters");
+    assert_eq!(ticked(&h), (true, true), "both boxes are ticked");
     h.get_by_label("Train").click();
     wait_for(&mut h, "the run to finish", |a| {
         a.session.phase == Phase::Finished(Ending::Completed)
     });
     let run = h.state().session.config.clone().expect("the run's config");
     assert!(run.augment, "the worker trains with augmentation");
-    h.get_by_label("Reset").click();
-    h.step();
-    h.get_by_label("Toy").click();
-    h.step();
-    h.get_by_label("xor").click();
-    h.step();
-    h.step();
-    let augment = h.get_by_label("Augment training images");
-    assert!(
-        augment.accesskit_node().is_disabled(),
-        "points are not images"
-    );
-}
-
-#[test]
-fn ticking_touching_letters_reaches_the_workers_run_and_the_toy_sets_grey_it_out() {
-    let mut h = lab(1, 0.05, None);
-    assert!(!h.state().settings.config.touching);
-    click_below_the_fold(&mut h, "Train on touching letters");
-    assert!(h.state().settings.config.touching, "the box is ticked");
-    h.get_by_label("Train").click();
-    wait_for(&mut h, "the run to finish", |a| {
-        a.session.phase == Phase::Finished(Ending::Completed)
-    });
-    let run = h.state().session.config.clone().expect("the run's config");
     assert!(run.touching, "the worker trains on touching letters");
     h.get_by_label("Reset").click();
     h.step();
@@ -1083,11 +1063,15 @@ fn ticking_touching_letters_reaches_the_workers_run_and_the_toy_sets_grey_it_out
     h.get_by_label("xor").click();
     h.step();
     h.step();
-    let touching = h.get_by_label("Train on touching letters");
-    assert!(
-        touching.accesskit_node().is_disabled(),
-        "points are not characters"
-    );
+    for (label, why) in [
+        ("Augment training images", "points are not images"),
+        ("Train on touching letters", "points are not characters"),
+    ] {
+        assert!(
+            h.get_by_label(label).accesskit_node().is_disabled(),
+            "{why}"
+        );
+    }
 }
 
 #[test]
