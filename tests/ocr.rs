@@ -747,7 +747,7 @@ fn pairs_read_right(
 
 /// Touching letters, split and read by the shipped model (trained on touching letters) in
 /// hands it never trained on (the builtin test split's), every letter first and second,
-/// overlapping by 10-25% of the first's ink width: it reads 0.61 of the pairs (issue #13
+/// overlapping by 10-25% of the first's ink width: it reads 0.64 of the pairs (issue #13
 /// asks for 0.9), 0.20 before it was trained on touching letters, 0.23 cut by width.
 #[test]
 fn touching_letters_are_split_where_they_read_best() {
@@ -785,7 +785,7 @@ fn touching_letters_are_split_where_they_read_best() {
         &mut model,
     );
     eprintln!("pairs right: {by_recognition:.3} by recognition, {by_width:.3} by width");
-    assert!(by_recognition >= 0.55, "pairs right: {by_recognition:.3}");
+    assert!(by_recognition >= 0.6, "pairs right: {by_recognition:.3}");
     assert!(by_recognition > by_width + 0.25, "by width: {by_width:.3}");
 }
 

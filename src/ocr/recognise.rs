@@ -1,7 +1,8 @@
 //! Segmentation by recognition: where a box may hold touching letters (wide for its line,
 //! or read with low confidence), candidate cut paths are traced through it (around the
 //! ink, slanted or curved where the letters are), and the cuts (none to three) whose
-//! pieces the classifier reads best, together, win; two close boxes that read better as
+//! pieces the classifier reads best, together, win (where letters overlap, the strip
+//! between two neighbouring cuts may go to both pieces); two close boxes that read better as
 //! one letter (a broken stroke) are merged by the same rule. Every candidate piece of the
 //! page is classified in one batch.
 
@@ -253,8 +254,10 @@ fn best_line(
     out.into_iter().rev().flatten().collect()
 }
 
-/// The best cuts of one box: a path through its nodes (edges, cut paths) of at most
-/// [`MAX_CUTS`] + 1 pieces maximising the sum of the pieces' scores.
+/// The best cuts of one box: a run of at most [`MAX_CUTS`] + 1 pieces from its left edge
+/// to its right, maximising the sum of the pieces' scores. A piece may begin one node
+/// before the last one ended: the strip between two neighbouring cuts is then read with
+/// both letters (where letters overlap, each needs the strokes they share).
 fn best_cuts(
     whole: &ReadBox,
     h: f32,
@@ -264,45 +267,51 @@ fn best_cuts(
     page: &Page,
 ) -> (f32, Vec<ReadBox>) {
     let whole_score = score(whole, h, &page.classes);
-    if pieces.is_empty() {
-        return (whole_score, vec![whole.clone()]);
+    let scores: Vec<(usize, usize, usize, f32)> = pieces
+        .iter()
+        .map(|&(i, j, r)| (i, j, r, score(&read[r], h, &page.classes)))
+        .collect();
+    let mut best: Option<(f32, Vec<usize>)> = None;
+    let mut run = Vec::new();
+    extend_run(&scores, n, 0, None, 0.0, &mut run, &mut best);
+    match best {
+        Some((total, run)) if run.len() >= 2 && total > whole_score => {
+            (total, run.iter().map(|&r| read[r].clone()).collect())
+        }
+        _ => (whole_score, vec![whole.clone()]),
     }
-    let max_pieces = MAX_CUTS + 1;
-    // best[node][count]: best score reaching `node` with `count` pieces, and the piece used.
-    let mut best: Vec<Vec<Option<(f32, usize)>>> = vec![vec![None; max_pieces + 1]; n + 1];
-    best[0][0] = Some((0.0, usize::MAX));
-    for node in 1..=n {
-        for &(i, j, r) in pieces.iter().filter(|p| p.1 == node) {
-            let s = score(&read[r], h, &page.classes);
-            for count in 1..=max_pieces {
-                if let Some((prev, _)) = best[i][count - 1] {
-                    let total = prev + s;
-                    if best[j][count].is_none_or(|(b, _)| total > b) {
-                        best[j][count] = Some((total, r));
-                    }
-                }
-            }
+}
+
+/// Tries every next piece of a run that has reached node `at` (its last piece began at
+/// `began`), keeping the best complete run in `best`.
+fn extend_run(
+    scores: &[(usize, usize, usize, f32)],
+    n: usize,
+    at: usize,
+    began: Option<usize>,
+    total: f32,
+    run: &mut Vec<usize>,
+    best: &mut Option<(f32, Vec<usize>)>,
+) {
+    if at == n {
+        if best.as_ref().is_none_or(|(b, _)| total > *b) {
+            *best = Some((total, run.clone()));
+        }
+        return;
+    }
+    if run.len() > MAX_CUTS {
+        return;
+    }
+    for &(i, j, r, s) in scores {
+        // At the node the run reached, or one node back (the strip read with both letters)
+        // when that is not where its last piece began.
+        let starts_here = i == at || (i + 1 == at && began.is_some_and(|b| i > b));
+        if starts_here && j > at {
+            run.push(r);
+            extend_run(scores, n, j, Some(i), total + s, run, best);
+            run.pop();
         }
     }
-    let Some((count, (total, _))) = (2..=max_pieces)
-        .filter_map(|c| best[n][c].map(|b| (c, b)))
-        .max_by(|a, b| a.1.0.total_cmp(&b.1.0))
-    else {
-        return (whole_score, vec![whole.clone()]);
-    };
-    if total <= whole_score {
-        return (whole_score, vec![whole.clone()]);
-    }
-    let mut out = Vec::new();
-    let (mut node, mut c) = (n, count);
-    while c > 0 {
-        let (_, r) = best[node][c].expect("on the best path");
-        out.push(read[r].clone());
-        node = pieces.iter().find(|p| p.2 == r).expect("a listed piece").0;
-        c -= 1;
-    }
-    out.reverse();
-    (total, out)
 }
 
 /// The ink of `blob` in its box, row by row (`true` = its own ink).
@@ -418,4 +427,33 @@ fn piece_between(
         area,
         bounds: Some(bounds),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The best run over `scores` (from node 0 to node `n`) as its pieces' indices.
+    fn best_run(scores: &[(usize, usize, usize, f32)], n: usize) -> Vec<usize> {
+        let mut best = None;
+        extend_run(scores, n, 0, None, 0.0, &mut Vec::new(), &mut best);
+        best.expect("a run").1
+    }
+
+    #[test]
+    fn overlapping_letters_share_the_strip_between_two_cuts() {
+        // Nodes 0..=3: the edges 0 and 3, cuts 1 and 2 around where two letters overlap.
+        let scores = [
+            (0, 1, 0, -3.0),
+            (1, 3, 1, -3.0),
+            (0, 2, 2, -0.5), // the first letter with the strip
+            (2, 3, 3, -3.0),
+            (1, 3, 4, -0.5), // the second letter with the strip
+        ];
+        assert_eq!(best_run(&scores, 3), vec![2, 4]);
+        // A piece never begins where the last one began (it would hold it whole), however
+        // well the two would score.
+        let nested = [(0, 1, 0, 0.5), (0, 3, 1, -1.0), (1, 3, 2, -9.0)];
+        assert_eq!(best_run(&nested, 3), vec![1]);
+    }
 }
