@@ -108,7 +108,13 @@ impl ConfusionView {
     ) -> Option<(usize, usize)> {
         let n = m.nrows();
         let (outer, response) = ui.allocate_exact_size(Vec2::splat(side), Sense::click());
-        let grid = Rect::from_min_max(outer.min + Vec2::splat(LABEL_MARGIN), outer.max);
+        // Labels of cells thinner than the text alternate between staggered places (62
+        // classes at 1024x700 give 6-point cells), so neighbours do not overlap.
+        let size = label_size((side - LABEL_MARGIN) / n as f32);
+        let levels = label_levels((side - LABEL_MARGIN) / n as f32);
+        let step = size + 2.0;
+        let margin = LABEL_MARGIN + (levels - 1) as f32 * step;
+        let grid = Rect::from_min_max(outer.min + Vec2::splat(margin), outer.max);
         self.grid = Some((grid, n));
         let cell = grid.width() / n as f32;
         let painter = ui.painter_at(outer);
@@ -124,19 +130,20 @@ impl ConfusionView {
                 painter.rect_filled(r.shrink(0.5), 0.0, sequential(share.sqrt()));
             }
         }
-        let font = FontId::proportional(label_size(cell));
+        let font = FontId::proportional(size);
         let text = ui.visuals().text_color();
         for (i, name) in classes.iter().enumerate().take(n) {
             let c = (i as f32 + 0.5) * cell;
+            let level = (i % levels) as f32 * step;
             painter.text(
-                Pos2::new(grid.left() - 3.0, grid.top() + c),
+                Pos2::new(grid.left() - 3.0 - level, grid.top() + c),
                 Align2::RIGHT_CENTER,
                 name,
                 font.clone(),
                 text,
             );
             painter.text(
-                Pos2::new(grid.left() + c, grid.top() - 2.0),
+                Pos2::new(grid.left() + c, grid.top() - 2.0 - level),
                 Align2::CENTER_BOTTOM,
                 name,
                 font.clone(),
@@ -281,6 +288,12 @@ fn label_size(cell: f32) -> f32 {
     (cell * 0.8).clamp(10.0, 12.0)
 }
 
+/// In how many staggered places the labels of cells of side `cell` alternate: one where a
+/// label fits its cell, more where it would overlap its neighbours.
+fn label_levels(cell: f32) -> usize {
+    ((label_size(cell) + 1.0) / cell).ceil().max(1.0) as usize
+}
+
 /// The ten most confused pairs as buttons; returns the cell of the one clicked.
 fn pairs_ui(ui: &mut Ui, m: &Array2<usize>, classes: &[String]) -> Option<(usize, usize)> {
     ui.label(RichText::new("Most confused pairs").strong());
@@ -357,5 +370,12 @@ mod tests {
         assert_eq!(label_size(8.0), 10.0);
         assert_eq!(label_size(11.3), 10.0);
         assert_eq!(label_size(30.0), 12.0);
+    }
+
+    #[test]
+    fn labels_of_thin_cells_alternate_between_staggered_places() {
+        assert_eq!(label_levels(11.3), 1, "36 classes at 1024x700");
+        assert_eq!(label_levels(6.5), 2, "62 classes at 1024x700");
+        assert_eq!(label_levels(3.0), 4);
     }
 }
