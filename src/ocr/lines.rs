@@ -5,8 +5,12 @@ use super::components::{BBox, Blob, Labels, median};
 
 /// A box joins the line whose predicted centre at its column is nearest, when nearer than
 /// this many letter heights (neighbouring lines are over a letter height apart; letters of
-/// one line scatter by a fraction of it).
+/// one line scatter by a fraction of it)...
 const MAX_DRIFT: f32 = 0.5;
+/// ...or when this share of the box (or of a letter height, if the box is taller) lies
+/// within a letter height around that centre: a q, g or y hangs below its line, so its
+/// own centre sits off the line's.
+const BAND_SHARE: f32 = 0.4;
 /// A line's course where the next box must land is fitted to its last few boxes (so a
 /// rising or curved line is followed, and one odd box does not derail it).
 const LINE_MEMORY: usize = 5;
@@ -37,20 +41,33 @@ pub struct TextLine {
 pub fn group_lines(mut blobs: Vec<Blob>, letter_height: f32) -> Vec<Vec<Blob>> {
     blobs.sort_by(|a, b| a.centre().0.total_cmp(&b.centre().0));
     let tolerance = MAX_DRIFT * letter_height;
-    let mut lines: Vec<Vec<Blob>> = Vec::new();
+    // Per line its boxes and the points its course is fitted to.
+    let mut lines: Vec<(Vec<Blob>, Vec<(f32, f32)>)> = Vec::new();
     for b in blobs {
         let (x, y) = b.centre();
+        let (top, bottom) = (b.bbox.top as f32, b.bbox.bottom as f32);
+        let in_band = |c: f32| {
+            let overlap = bottom.min(c + letter_height / 2.0) - top.max(c - letter_height / 2.0);
+            overlap >= BAND_SHARE * (bottom - top).min(letter_height)
+        };
         let best = lines
             .iter()
             .enumerate()
-            .map(|(i, line)| (i, (predicted_centre(line, x, letter_height) - y).abs()))
-            .filter(|&(_, d)| d < tolerance)
-            .min_by(|a, b| a.1.total_cmp(&b.1));
+            .map(|(i, (_, course))| (i, predicted_centre(course, x, letter_height)))
+            .filter(|&(_, c)| (c - y).abs() < tolerance || in_band(c))
+            .min_by(|a, b| (a.1 - y).abs().total_cmp(&(b.1 - y).abs()));
         match best {
-            Some((i, _)) => lines[i].push(b),
-            None => lines.push(vec![b]),
+            Some((i, c)) => {
+                let (line, course) = &mut lines[i];
+                line.push(b);
+                // A box that hangs below the line (or rises above it) joins without
+                // dragging its course along.
+                course.push((x, if (c - y).abs() < tolerance { y } else { c }));
+            }
+            None => lines.push((vec![b], vec![(x, y)])),
         }
     }
+    let mut lines: Vec<Vec<Blob>> = lines.into_iter().map(|(line, _)| line).collect();
     lines.sort_by_key(|line| {
         let mut centres: Vec<u32> = line.iter().map(|b| b.bbox.top + b.bbox.bottom).collect();
         median(&mut centres)
@@ -58,13 +75,11 @@ pub fn group_lines(mut blobs: Vec<Blob>, letter_height: f32) -> Vec<Vec<Blob>> {
     lines
 }
 
-/// The centre row of `line` at column `x`: a line through its last [`LINE_MEMORY`]
-/// boxes' centres, its slope drawn towards level by [`SLOPE_PRIOR`].
-pub fn predicted_centre(line: &[Blob], x: f32, letter_height: f32) -> f32 {
-    let recent: Vec<(f32, f32)> = line[line.len().saturating_sub(LINE_MEMORY)..]
-        .iter()
-        .map(Blob::centre)
-        .collect();
+/// The centre row at column `x` of a line whose course runs through `points`: a line
+/// through the last [`LINE_MEMORY`] of them, its slope drawn towards level by
+/// [`SLOPE_PRIOR`].
+fn predicted_centre(points: &[(f32, f32)], x: f32, letter_height: f32) -> f32 {
+    let recent = &points[points.len().saturating_sub(LINE_MEMORY)..];
     let n = recent.len() as f32;
     let mean_x = recent.iter().map(|c| c.0).sum::<f32>() / n;
     let mean_y = recent.iter().map(|c| c.1).sum::<f32>() / n;
@@ -186,4 +201,49 @@ fn tighten(area: BBox, own: &[u32], labels: &Labels) -> Option<Blob> {
         area: count,
         bounds: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(left: u32, top: u32, right: u32, bottom: u32) -> Blob {
+        Blob {
+            bbox: BBox {
+                left,
+                top,
+                right,
+                bottom,
+            },
+            labels: Vec::new(),
+            area: (right - left) * (bottom - top),
+            bounds: None,
+        }
+    }
+
+    #[test]
+    fn a_letter_hanging_below_its_line_joins_it_without_dragging_it_down() {
+        // x-height letters 40 high on a line centred at row 120, a long tail hanging below
+        // (its centre 60 off the line's, over half a letter height), then capitals a little
+        // higher (centre 102.5); a second line far lower.
+        let row = |x0: u32, n: u32, top: u32, bottom: u32| -> Vec<Blob> {
+            (0..n)
+                .map(|i| blob(x0 + 50 * i, top, x0 + 50 * i + 40, bottom))
+                .collect()
+        };
+        let mut all = row(10, 4, 100, 140);
+        all.push(blob(210, 100, 250, 260));
+        all.extend(row(260, 3, 75, 130));
+        all.extend(row(10, 6, 330, 370));
+        let lines = group_lines(all, 50.0);
+        let tops: Vec<Vec<u32>> = lines
+            .iter()
+            .map(|l| l.iter().map(|b| b.bbox.top).collect())
+            .collect();
+        assert_eq!(
+            tops,
+            [vec![100, 100, 100, 100, 100, 75, 75, 75], vec![330; 6]],
+            "the tail and the capitals after it stay on the line"
+        );
+    }
 }
