@@ -36,13 +36,15 @@ pub struct TextLine {
     pub letter_height: f32,
 }
 
+/// The points (box centres, x and y) a line's course is fitted to.
+type Course = Vec<(f32, f32)>;
+
 /// Groups boxes into lines, top to bottom, each left to right: going left to right, each
 /// box joins the line whose course (fitted to its last boxes) passes nearest its centre.
 pub fn group_lines(mut blobs: Vec<Blob>, letter_height: f32) -> Vec<Vec<Blob>> {
     blobs.sort_by(|a, b| a.centre().0.total_cmp(&b.centre().0));
     let tolerance = MAX_DRIFT * letter_height;
-    // Per line its boxes and the points its course is fitted to.
-    let mut lines: Vec<(Vec<Blob>, Vec<(f32, f32)>)> = Vec::new();
+    let mut lines: Vec<(Vec<Blob>, Course)> = Vec::new();
     for b in blobs {
         let (x, y) = b.centre();
         let (top, bottom) = (b.bbox.top as f32, b.bbox.bottom as f32);
