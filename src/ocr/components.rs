@@ -220,8 +220,16 @@ fn touches(bbox: &BBox, off_page: &GrayImage) -> bool {
     off as f32 >= ALONG_EDGE * all as f32
 }
 
+/// A dot is smaller than this many letter heights...
+const DOT_SIZE: f32 = 0.45;
+/// ...over a stem narrower than this...
+const DOT_STEM_WIDTH: f32 = 0.6;
+/// ...and at most this far above it.
+const DOT_GAP: f32 = 0.6;
+
 /// Merges blobs whose boxes overlap mostly horizontally (one above the other within a
-/// letter height: broken strokes, the parts of a letter the threshold cut apart).
+/// letter height: broken strokes, the parts of a letter the threshold cut apart; the dot
+/// of an i or j).
 pub fn merge_stacked(mut blobs: Vec<Blob>, letter: f32) -> Vec<Blob> {
     blobs.sort_by_key(|b| b.bbox.left);
     let mut merged = true;
@@ -249,7 +257,20 @@ pub fn merge_stacked(mut blobs: Vec<Blob>, letter: f32) -> Vec<Blob> {
 /// narrower one and, together, they are not taller than a letter and a half.
 fn stacked(a: &BBox, b: &BBox, letter: f32) -> bool {
     let narrower = a.width().min(b.width());
-    2 * a.x_overlap(b) > narrower && (a.union(b).height() as f32) < 1.5 * letter
+    2 * a.x_overlap(b) > narrower
+        && ((a.union(b).height() as f32) < 1.5 * letter
+            || dotted(a, b, letter)
+            || dotted(b, a, letter))
+}
+
+/// Whether `dot` is the dot of an i or j over the narrow stem `stem`: small, above it and
+/// close (the stem of a j with its tail and dot spans more than a letter and a half).
+fn dotted(dot: &BBox, stem: &BBox, letter: f32) -> bool {
+    let small = (dot.width().max(dot.height()) as f32) < DOT_SIZE * letter;
+    let gap = stem.top as f32 - dot.bottom as f32;
+    small
+        && (stem.width() as f32) < DOT_STEM_WIDTH * letter
+        && (0.0..DOT_GAP * letter).contains(&gap)
 }
 
 /// Drops specks: blobs whose larger side is under `min_size` letter heights or whose ink is
@@ -308,5 +329,20 @@ mod tests {
         let page = GrayImage::new(400, 300);
         let (kept, _) = drop_non_letters(vec![blob(0, 10, 20, 40), letters[0].clone()], &page);
         assert_eq!(kept.len(), 1);
+    }
+
+    #[test]
+    fn the_dot_of_a_j_joins_its_stem_and_a_period_above_a_wide_letter_does_not() {
+        // Letter height 40: a j's stem with its tail (rows 100-160) and its dot 12 above.
+        let dot = blob(20, 76, 30, 88);
+        let merged = merge_stacked(vec![blob(15, 100, 35, 160), dot.clone()], 40.0);
+        assert_eq!(merged.len(), 1, "the dot joins the j");
+        assert_eq!(merged[0].bbox.top, 76);
+        // The same dot over a wide letter (an M of the next line) stays apart.
+        let apart = merge_stacked(vec![blob(0, 100, 45, 140), dot.clone()], 40.0);
+        assert_eq!(apart.len(), 2);
+        // And so does a dot far above a stem.
+        let far = merge_stacked(vec![blob(15, 130, 35, 190), dot], 40.0);
+        assert_eq!(far.len(), 2);
     }
 }
