@@ -141,8 +141,15 @@ impl TouchingLetters {
         let n = images.nrows();
         // Drawn in row order before the parallel part, so the result never depends on threads.
         self.touches.clear();
+        let has_ink = |row: usize| images.row(row).iter().any(|&v| v > INK);
         for row in 0..n {
-            let touch = self.draw(row, n);
+            let touch = match self.draw(row, n) {
+                // A blank image (or neighbour) has no letter to cut or pair.
+                Touch::Piece(p) | Touch::Pair(p) if !(has_ink(row) && has_ink(p.neighbour)) => {
+                    Touch::Alone
+                }
+                touch => touch,
+            };
             self.touches.push(touch);
         }
         for (touch, mut target) in self.touches.iter().zip(targets.rows_mut()) {
@@ -344,6 +351,23 @@ mod tests {
         assert!(
             2 * changed > pieces,
             "{changed} of {pieces} pieces hold other ink"
+        );
+    }
+
+    #[test]
+    fn blank_images_keep_their_pixels_and_labels() {
+        let mut images = Array2::zeros((64, SIDE * SIDE));
+        let mut targets = Array2::zeros((64, 2));
+        for i in 0..64 {
+            targets[[i, i % 2]] = 1.0;
+        }
+        let before = targets.clone();
+        let mut t = TouchingLetters::new(Shape::image(1, SIDE, SIDE), 3).unwrap();
+        t.apply(&mut images, &mut targets);
+        assert!(images.iter().all(|&v| v == 0.0));
+        assert_eq!(
+            targets, before,
+            "no blank pair is trained towards 'no idea'"
         );
     }
 
