@@ -287,23 +287,26 @@ pub fn drop_specks(blobs: Vec<Blob>, letter: f32, min_size: f32, min_area: f32) 
         .collect()
 }
 
+/// A blob of one component filling the box from (`left`, `top`) to (`right`, `bottom`), for
+/// the tests of the stages that take boxes.
+#[cfg(test)]
+pub(crate) fn blob(left: u32, top: u32, right: u32, bottom: u32) -> Blob {
+    Blob {
+        bbox: BBox {
+            left,
+            top,
+            right,
+            bottom,
+        },
+        labels: vec![1],
+        area: (right - left) * (bottom - top),
+        bounds: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn blob(left: u32, top: u32, right: u32, bottom: u32) -> Blob {
-        Blob {
-            bbox: BBox {
-                left,
-                top,
-                right,
-                bottom,
-            },
-            labels: vec![1],
-            area: (right - left) * (bottom - top),
-            bounds: None,
-        }
-    }
 
     #[test]
     fn slivers_along_the_desk_go_and_letters_near_it_stay() {

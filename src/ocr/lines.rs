@@ -207,21 +207,8 @@ fn tighten(area: BBox, own: &[u32], labels: &Labels) -> Option<Blob> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::components::blob;
     use super::*;
-
-    fn blob(left: u32, top: u32, right: u32, bottom: u32) -> Blob {
-        Blob {
-            bbox: BBox {
-                left,
-                top,
-                right,
-                bottom,
-            },
-            labels: Vec::new(),
-            area: (right - left) * (bottom - top),
-            bounds: None,
-        }
-    }
 
     #[test]
     fn a_letter_hanging_below_its_line_joins_it_without_dragging_it_down() {
