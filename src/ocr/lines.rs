@@ -36,7 +36,8 @@ pub struct TextLine {
     pub letter_height: f32,
 }
 
-/// The points (box centres, x and y) a line's course is fitted to.
+/// The points (x, y) a line's course is fitted to: its boxes' centres, or the course's own
+/// centre at a box that hangs off it.
 type Course = Vec<(f32, f32)>;
 
 /// Groups boxes into lines, top to bottom, each left to right: going left to right, each
