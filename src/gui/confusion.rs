@@ -110,8 +110,8 @@ impl ConfusionView {
         let (outer, response) = ui.allocate_exact_size(Vec2::splat(side), Sense::click());
         // Labels of cells thinner than the text alternate between staggered places (62
         // classes at 1024x700 give 6-point cells), so neighbours do not overlap.
-        let size = label_size((side - LABEL_MARGIN) / n as f32);
-        let levels = label_levels((side - LABEL_MARGIN) / n as f32);
+        let unstaggered = (side - LABEL_MARGIN) / n as f32;
+        let (size, levels) = (label_size(unstaggered), label_levels(unstaggered));
         let step = size + 2.0;
         let margin = LABEL_MARGIN + (levels - 1) as f32 * step;
         let grid = Rect::from_min_max(outer.min + Vec2::splat(margin), outer.max);
