@@ -702,7 +702,7 @@ fn draw_pairs(
     page
 }
 
-/// The share of `pairs` on `page` read exactly (each character belongs to the pair whose
+/// Which of `pairs` on `page` are read exactly (each character belongs to the pair whose
 /// place on the page holds its box's centre; the page is read level, so no rotation moves
 /// the boxes).
 fn pairs_read_right(
@@ -710,7 +710,7 @@ fn pairs_read_right(
     pairs: &[[char; 2]],
     model: &mut SavedModel,
     params: &OcrParams,
-) -> f32 {
+) -> Vec<bool> {
     let params = OcrParams {
         angle: Some(0.0),
         ..params.clone()
@@ -742,7 +742,7 @@ fn pairs_read_right(
         wrong.len(),
         truth.len()
     );
-    1.0 - wrong.len() as f32 / truth.len() as f32
+    read_pairs.iter().zip(&truth).map(|(r, t)| r == t).collect()
 }
 
 /// Touching letters, split and read by the shipped model (trained on touching letters) in
@@ -767,14 +767,32 @@ fn touching_letters_are_split_where_they_read_best() {
     let overlap = |i: usize| 0.10 + 0.15 * (i % 4) as f32 / 3.0;
     let mut model = nnlab::data::builtin::default_model().unwrap();
     let hands = 3;
+    let read_right =
+        |params: &OcrParams, model: &mut SavedModel, overlap: &dyn Fn(usize) -> f32| {
+            (0..hands)
+                .flat_map(|nth| {
+                    let page = draw_pairs(&data.test, &pairs, nth, overlap);
+                    pairs_read_right(&page, &pairs, model, params)
+                })
+                .collect::<Vec<bool>>()
+        };
+    let apart = read_right(&OcrParams::default(), &mut model, &|_| -0.4);
     let rate = |params: &OcrParams, model: &mut SavedModel| {
-        (0..hands)
-            .map(|nth| {
-                let page = draw_pairs(&data.test, &pairs, nth, overlap);
-                pairs_read_right(&page, &pairs, model, params)
-            })
-            .sum::<f32>()
-            / hands as f32
+        let touching = read_right(params, model, &overlap);
+        let share = |v: &[bool]| v.iter().filter(|&&b| b).count() as f32 / v.len() as f32;
+        let given_apart: Vec<bool> = touching
+            .iter()
+            .zip(&apart)
+            .filter(|&(_, &a)| a)
+            .map(|(&t, _)| t)
+            .collect();
+        eprintln!(
+            "touching {:.3}, apart {:.3}, touching of those right apart {:.3}",
+            share(&touching),
+            share(&apart),
+            share(&given_apart)
+        );
+        share(&touching)
     };
     let by_recognition = rate(&OcrParams::default(), &mut model);
     let by_width = rate(

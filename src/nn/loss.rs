@@ -3,7 +3,7 @@
 
 use super::Float;
 use super::buffer::ensure_shape;
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis, Zip};
+use ndarray::{Array2, ArrayView1, ArrayView2, Zip};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,20 +38,38 @@ impl Loss {
         match self {
             Self::CrossEntropy => {
                 let (mut loss, mut correct, mut labelled) = (0.0, 0, 0);
-                for ((z, t), mut g) in output
-                    .axis_iter(Axis(0))
-                    .zip(target.axis_iter(Axis(0)))
-                    .zip(grad.axis_iter_mut(Axis(0)))
-                {
-                    let log_sum = softmax_into(z, g.view_mut());
+                let classes = output.ncols().max(1);
+                // Row slices, not ndarray's iterators: these rows are a few dozen wide, so
+                // a step's loss would otherwise cost as much as a small layer.
+                let (output, target) = (output.as_standard_layout(), target.as_standard_layout());
+                let rows = output
+                    .as_slice()
+                    .expect("standard layout")
+                    .chunks_exact(classes)
+                    .zip(
+                        target
+                            .as_slice()
+                            .expect("standard layout")
+                            .chunks_exact(classes),
+                    )
+                    .zip(
+                        grad.as_slice_mut()
+                            .expect("owned buffers are contiguous")
+                            .chunks_exact_mut(classes),
+                    );
+                let half = F::from_f64_lossy(0.5);
+                for ((z, t), g) in rows {
+                    let log_sum = softmax_into(z, g);
                     // -sum t log p with log p = z - log_sum; d/dz = p - t.
-                    loss -= Zip::from(&z)
-                        .and(&t)
-                        .fold(0.0, |acc, &z, &t| acc + (t * (z - log_sum)).to_f64_lossy());
-                    g -= &t;
-                    let one_class = t.iter().any(|&v| v > F::from_f64_lossy(0.5));
+                    loss -= z.iter().zip(t).fold(0.0, |acc, (&z, &t)| {
+                        acc + (t * (z - log_sum)).to_f64_lossy()
+                    });
+                    g.iter_mut().zip(t).for_each(|(g, &t)| *g -= t);
+                    let one_class = t.iter().any(|&v| v > half);
                     labelled += usize::from(one_class);
-                    correct += usize::from(one_class && argmax(z) == argmax(t));
+                    correct += usize::from(
+                        one_class && argmax(ArrayView1::from(z)) == argmax(ArrayView1::from(t)),
+                    );
                 }
                 LossValue {
                     loss,
@@ -82,15 +100,15 @@ impl Loss {
 
 /// Writes softmax(z) of one row into `p` and returns log(sum(exp(z))).
 /// Subtracting the row's max keeps `exp` from overflowing.
-fn softmax_into<F: Float>(z: ArrayView1<F>, mut p: ArrayViewMut1<F>) -> F {
-    let max = z.fold(F::neg_infinity(), |m, &v| m.max(v));
+fn softmax_into<F: Float>(z: &[F], p: &mut [F]) -> F {
+    let max = z.iter().fold(F::neg_infinity(), |m, &v| m.max(v));
     let mut sum = F::zero();
-    Zip::from(&mut p).and(&z).for_each(|p, &v| {
+    for (p, &v) in p.iter_mut().zip(z) {
         *p = (v - max).exp();
         sum += *p;
-    });
+    }
     let inv = F::one() / sum;
-    p.mapv_inplace(|v| v * inv);
+    p.iter_mut().for_each(|v| *v = *v * inv);
     max + sum.ln()
 }
 
@@ -108,7 +126,14 @@ pub fn argmax<F: Float>(row: ArrayView1<F>) -> usize {
 /// Row-wise softmax, numerically stable.
 pub fn softmax_rows<F: Float>(z: ArrayView2<F>) -> Array2<F> {
     let mut p = Array2::zeros(z.raw_dim());
-    for (row, out) in z.axis_iter(Axis(0)).zip(p.axis_iter_mut(Axis(0))) {
+    let width = z.ncols().max(1);
+    let z = z.as_standard_layout();
+    let rows = z.as_slice().expect("standard layout").chunks_exact(width);
+    let out = p
+        .as_slice_mut()
+        .expect("a new array")
+        .chunks_exact_mut(width);
+    for (row, out) in rows.zip(out) {
         softmax_into(row, out);
     }
     p

@@ -9,7 +9,7 @@
 use super::{RunConfig, Trainer};
 use crate::data::{Dataset, PIXELS, Splits, nist36_classes};
 use crate::nn::gemm_f32::Isa;
-use crate::nn::{Activation, Init, Network, NetworkSpec, Shape};
+use crate::nn::{Activation, Init, Network, NetworkSpec, OptimizerKind, Shape};
 use anyhow::{Context, Result, anyhow, bail};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -54,7 +54,7 @@ fn mlp_epoch(data: &Arc<Splits>, batch: usize, epochs: usize) -> Result<f64> {
     let config = RunConfig {
         batch,
         lr: 1e-3,
-        momentum: 0.0,
+        optimizer: OptimizerKind::Sgd,
         ..RunConfig::default()
     };
     epoch_seconds(config, data, epochs)
