@@ -108,7 +108,7 @@ fn softmax_into<F: Float>(z: &[F], p: &mut [F]) -> F {
         sum += *p;
     }
     let inv = F::one() / sum;
-    p.iter_mut().for_each(|v| *v = *v * inv);
+    p.iter_mut().for_each(|v| *v *= inv);
     max + sum.ln()
 }
 
