@@ -187,12 +187,13 @@ const MIXED_PAGE: [&str; 3] = [
     "Pack my Box",
 ];
 
-/// The mean page accuracy this build keeps at least (measured 0.80 over the six hands, 0.66
-/// before the model was trained on touching letters, descenders joined their lines and
-/// dots their stems; the goal, 0.9, is not reached:
+/// The mean page accuracy this build keeps at least (measured 0.83 over the six hands, 0.80
+/// while digits measured the cap height, 0.66 before the model was trained on touching
+/// letters, descenders joined their lines and dots their stems; the goal, 0.9, is
+/// not reached:
 /// the model reads single test-hand characters at 0.88 with case, and i, j and f come apart
 /// or join their neighbours on the page).
-const PAGE_ACCURACY_FLOOR: f64 = 0.75;
+const PAGE_ACCURACY_FLOOR: f64 = 0.8;
 
 #[test]
 fn pages_in_mixed_case_by_new_hands_read_with_case() {

@@ -1,6 +1,6 @@
 //! Case from the line, for a model that reads lower case: each line's baseline, cap height
 //! and x-height are measured on the letters whose case the shape tells (a, e, n, r sit at
-//! x-height; A, H, b, d, 7 reach cap height), and the letters written alike in both cases
+//! x-height; A, H, b, d reach cap height), and the letters written alike in both cases
 //! (c C, o O, s S ...) are then decided by where they sit ([`crate::data::case`]).
 
 use super::components::BBox;
@@ -44,7 +44,8 @@ fn places(boxes: &[BBox], best: &[char]) -> Option<Vec<LinePlace>> {
     let on_baseline: Vec<(f32, f32)> = boxes
         .iter()
         .zip(best)
-        .filter(|(_, c)| !DESCENDERS.contains(**c))
+        // A p or y the classifier reads as P or Y still hangs below the line.
+        .filter(|(_, c)| !DESCENDERS.contains(c.to_ascii_lowercase()))
         .map(|(b, _)| (centre_x(b), b.bottom as f32))
         .collect();
     if on_baseline.is_empty() {
@@ -65,9 +66,10 @@ fn places(boxes: &[BBox], best: &[char]) -> Option<Vec<LinePlace>> {
         median(&mut h)
     };
     let x_height = height_of(&|c| AT_X_HEIGHT.contains(c));
+    // Digits tell nothing of the cap height: many hands write them at x-height (old-style
+    // figures), and they are what o, s, z, l are misread as (0 5 2 1).
     let cap = height_of(&|c| {
         ASCENDERS.contains(c)
-            || c.is_ascii_digit()
             || (c.is_ascii_uppercase() && !SAME_SHAPE.iter().any(|&(_, u)| u == c))
     });
     let (cap, x_height) = match (cap, x_height) {
@@ -152,6 +154,33 @@ mod tests {
         decide_line(&tall, &mut probs, &classes);
         let read: Vec<&str> = probs.iter().map(|p| classes[argmax(p)].as_str()).collect();
         assert_eq!(read, ["H", "O", "S"]);
+    }
+
+    /// "Hos 42d" with digits written at x-height, and an o read as 0: the digits do not
+    /// bring the cap height down to the o's.
+    #[test]
+    fn digits_do_not_measure_the_cap_height() {
+        let classes: Vec<String> = ["H", "O", "o", "0", "4", "2", "d", "a"]
+            .map(String::from)
+            .to_vec();
+        let one = |i: usize| {
+            (0..8)
+                .map(|j| f32::from(u8::from(i == j)))
+                .collect::<Vec<f32>>()
+        };
+        let mut o = vec![0.0; 8];
+        (o[1], o[2], o[3]) = (0.4, 0.3, 0.3);
+        let boxes = [
+            bbox(0, 100, 160),
+            bbox(30, 121, 160),
+            bbox(60, 120, 160),
+            bbox(90, 122, 160),
+            bbox(120, 121, 160),
+            bbox(150, 99, 160),
+        ];
+        let mut probs = vec![one(0), o, one(3), one(4), one(5), one(6)];
+        decide_line(&boxes, &mut probs, &classes);
+        assert!(probs[1][2] > probs[1][1], "the o is small: {:?}", probs[1]);
     }
 
     #[test]
