@@ -48,16 +48,11 @@ pub fn group_lines(mut blobs: Vec<Blob>, letter_height: f32) -> Vec<Vec<Blob>> {
     let mut lines: Vec<(Vec<Blob>, Course)> = Vec::new();
     for b in blobs {
         let (x, y) = b.centre();
-        let (top, bottom) = (b.bbox.top as f32, b.bbox.bottom as f32);
-        let in_band = |c: f32| {
-            let overlap = bottom.min(c + letter_height / 2.0) - top.max(c - letter_height / 2.0);
-            overlap >= BAND_SHARE * (bottom - top).min(letter_height)
-        };
         let best = lines
             .iter()
             .enumerate()
             .map(|(i, (_, course))| (i, predicted_centre(course, x, letter_height)))
-            .filter(|&(_, c)| (c - y).abs() < tolerance || in_band(c))
+            .filter(|&(_, c)| (c - y).abs() < tolerance || in_band(&b.bbox, c, letter_height))
             .min_by(|a, b| (a.1 - y).abs().total_cmp(&(b.1 - y).abs()));
         match best {
             Some((i, c)) => {
@@ -70,12 +65,62 @@ pub fn group_lines(mut blobs: Vec<Blob>, letter_height: f32) -> Vec<Vec<Blob>> {
             None => lines.push((vec![b], vec![(x, y)])),
         }
     }
-    let mut lines: Vec<Vec<Blob>> = lines.into_iter().map(|(line, _)| line).collect();
-    lines.sort_by_key(|line| {
-        let mut centres: Vec<u32> = line.iter().map(|b| b.bbox.top + b.bbox.bottom).collect();
-        median(&mut centres)
-    });
+    let mut lines = join_interleaved(
+        lines.into_iter().map(|(line, _)| line).collect(),
+        letter_height,
+    );
+    lines.sort_by_key(|line| middle(line));
     lines
+}
+
+/// Twice the median centre row of a line's boxes.
+fn middle(line: &[Blob]) -> u32 {
+    let mut centres: Vec<u32> = line.iter().map(|b| b.bbox.top + b.bbox.bottom).collect();
+    median(&mut centres).unwrap_or(0)
+}
+
+/// Joins lines that are one line begun twice: a j or y at the start of a line sets a
+/// course too low for the letters after it, which then begin a second line along the same
+/// stretch of page. A line is joined to a longer one when their boxes interleave along the
+/// page and every one of its boxes lies in the band of that line's middle (as
+/// [`in_band`] lets a box join a line).
+fn join_interleaved(mut lines: Vec<Vec<Blob>>, letter_height: f32) -> Vec<Vec<Blob>> {
+    let span = |line: &[Blob]| {
+        let left = line.iter().map(|b| b.bbox.left).min().unwrap_or(0);
+        let right = line.iter().map(|b| b.bbox.right).max().unwrap_or(0);
+        (left, right)
+    };
+    let same = |short: &[Blob], long: &[Blob]| {
+        let ((s_left, s_right), (l_left, l_right)) = (span(short), span(long));
+        let centre = middle(long) as f32 / 2.0;
+        s_left < l_right
+            && l_left < s_right
+            && short
+                .iter()
+                .all(|b| in_band(&b.bbox, centre, letter_height))
+    };
+    'join: loop {
+        for i in 0..lines.len() {
+            for j in 0..lines.len() {
+                if i != j && lines[i].len() <= lines[j].len() && same(&lines[i], &lines[j]) {
+                    let short = lines.swap_remove(i);
+                    let long = if j == lines.len() { i } else { j };
+                    lines[long].extend(short);
+                    lines[long].sort_by(|a, b| a.centre().0.total_cmp(&b.centre().0));
+                    continue 'join;
+                }
+            }
+        }
+        return lines;
+    }
+}
+
+/// Whether a box lies in the band a letter height tall around row `centre`: at least
+/// [`BAND_SHARE`] of it (or of a letter height, if the box is taller) inside.
+fn in_band(b: &BBox, centre: f32, letter_height: f32) -> bool {
+    let (top, bottom) = (b.top as f32, b.bottom as f32);
+    let overlap = bottom.min(centre + letter_height / 2.0) - top.max(centre - letter_height / 2.0);
+    overlap >= BAND_SHARE * (bottom - top).min(letter_height)
 }
 
 /// The centre row at column `x` of a line whose course runs through `points`: a line
@@ -234,6 +279,29 @@ mod tests {
             tops,
             [vec![100, 100, 100, 100, 100, 75, 75, 75], vec![330; 6]],
             "the tail and the capitals after it stay on the line"
+        );
+    }
+
+    /// A line that begins with a long j: the letters after it start a line of their own
+    /// (their centres are far from the j's), and a y further on joins the j's; they are
+    /// one line, the line below stays apart.
+    #[test]
+    fn a_line_begun_by_a_descender_is_one_line() {
+        let mut all = vec![blob(10, 100, 40, 230)];
+        all.extend((0..5).map(|i| blob(60 + 50 * i, 100, 100 + 50 * i, 140)));
+        all.push(blob(310, 100, 350, 200));
+        all.extend((0..6).map(|i| blob(10 + 50 * i, 330, 50 + 50 * i, 370)));
+        let lines = group_lines(all, 50.0);
+        let lefts: Vec<Vec<u32>> = lines
+            .iter()
+            .map(|l| l.iter().map(|b| b.bbox.left).collect())
+            .collect();
+        assert_eq!(
+            lefts,
+            [
+                vec![10, 60, 110, 160, 210, 260, 310],
+                vec![10, 60, 110, 160, 210, 260]
+            ]
         );
     }
 }
