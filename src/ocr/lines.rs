@@ -81,38 +81,36 @@ fn middle(line: &[Blob]) -> u32 {
 
 /// Joins lines that are one line begun twice: a j or y at the start of a line sets a
 /// course too low for the letters after it, which then begin a second line along the same
-/// stretch of page. A line is joined to a longer one when their boxes interleave along the
-/// page and every one of its boxes lies in the band of that line's middle (as
-/// [`in_band`] lets a box join a line).
+/// stretch of page. Longest first, a line joins a longer one when their boxes interleave
+/// along the page and every one of its boxes lies in the band of that line's middle (as
+/// [`in_band`] lets a box join a line). One pass, so a page of specks stays quick.
 fn join_interleaved(mut lines: Vec<Vec<Blob>>, letter_height: f32) -> Vec<Vec<Blob>> {
-    let span = |line: &[Blob]| {
+    lines.sort_by_key(|line| std::cmp::Reverse(line.len()));
+    // Each kept line with its span along the page and its middle row.
+    let mut kept: Vec<(Vec<Blob>, (u32, u32), f32)> = Vec::new();
+    for line in lines {
         let left = line.iter().map(|b| b.bbox.left).min().unwrap_or(0);
         let right = line.iter().map(|b| b.bbox.right).max().unwrap_or(0);
-        (left, right)
-    };
-    let same = |short: &[Blob], long: &[Blob]| {
-        let ((s_left, s_right), (l_left, l_right)) = (span(short), span(long));
-        let centre = middle(long) as f32 / 2.0;
-        s_left < l_right
-            && l_left < s_right
-            && short
-                .iter()
-                .all(|b| in_band(&b.bbox, centre, letter_height))
-    };
-    'join: loop {
-        for i in 0..lines.len() {
-            for j in 0..lines.len() {
-                if i != j && lines[i].len() <= lines[j].len() && same(&lines[i], &lines[j]) {
-                    let short = lines.swap_remove(i);
-                    let long = if j == lines.len() { i } else { j };
-                    lines[long].extend(short);
-                    lines[long].sort_by(|a, b| a.centre().0.total_cmp(&b.centre().0));
-                    continue 'join;
-                }
+        let longer = kept.iter_mut().find(|(_, (l, r), centre)| {
+            left < *r
+                && *l < right
+                && line
+                    .iter()
+                    .all(|b| in_band(&b.bbox, *centre, letter_height))
+        });
+        match longer {
+            Some((boxes, span, _)) => {
+                boxes.extend(line);
+                boxes.sort_by(|a, b| a.centre().0.total_cmp(&b.centre().0));
+                *span = (span.0.min(left), span.1.max(right));
+            }
+            None => {
+                let centre = middle(&line) as f32 / 2.0;
+                kept.push((line, (left, right), centre));
             }
         }
-        return lines;
     }
+    kept.into_iter().map(|(line, _, _)| line).collect()
 }
 
 /// Whether a box lies in the band a letter height tall around row `centre`: at least
