@@ -254,27 +254,32 @@ mod tests {
     use super::super::components::blob;
     use super::*;
 
+    /// `n` boxes 40 wide, 50 apart, from column `x0`, between rows `top` and `bottom`.
+    fn row(x0: u32, n: u32, top: u32, bottom: u32) -> Vec<Blob> {
+        (0..n)
+            .map(|i| blob(x0 + 50 * i, top, x0 + 50 * i + 40, bottom))
+            .collect()
+    }
+
+    /// `field` of each box, line by line, as [`group_lines`] groups `blobs` (letters 50 high).
+    fn grouped(blobs: Vec<Blob>, field: fn(&BBox) -> u32) -> Vec<Vec<u32>> {
+        group_lines(blobs, 50.0)
+            .iter()
+            .map(|l| l.iter().map(|b| field(&b.bbox)).collect())
+            .collect()
+    }
+
     #[test]
     fn a_letter_hanging_below_its_line_joins_it_without_dragging_it_down() {
         // x-height letters 40 high on a line centred at row 120, a long tail hanging below
         // (its centre 60 off the line's, over half a letter height), then capitals a little
         // higher (centre 102.5); a second line far lower.
-        let row = |x0: u32, n: u32, top: u32, bottom: u32| -> Vec<Blob> {
-            (0..n)
-                .map(|i| blob(x0 + 50 * i, top, x0 + 50 * i + 40, bottom))
-                .collect()
-        };
         let mut all = row(10, 4, 100, 140);
         all.push(blob(210, 100, 250, 260));
         all.extend(row(260, 3, 75, 130));
         all.extend(row(10, 6, 330, 370));
-        let lines = group_lines(all, 50.0);
-        let tops: Vec<Vec<u32>> = lines
-            .iter()
-            .map(|l| l.iter().map(|b| b.bbox.top).collect())
-            .collect();
         assert_eq!(
-            tops,
+            grouped(all, |b| b.top),
             [vec![100, 100, 100, 100, 100, 75, 75, 75], vec![330; 6]],
             "the tail and the capitals after it stay on the line"
         );
@@ -286,16 +291,11 @@ mod tests {
     #[test]
     fn a_line_begun_by_a_descender_is_one_line() {
         let mut all = vec![blob(10, 100, 40, 230)];
-        all.extend((0..5).map(|i| blob(60 + 50 * i, 100, 100 + 50 * i, 140)));
+        all.extend(row(60, 5, 100, 140));
         all.push(blob(310, 100, 350, 200));
-        all.extend((0..6).map(|i| blob(10 + 50 * i, 330, 50 + 50 * i, 370)));
-        let lines = group_lines(all, 50.0);
-        let lefts: Vec<Vec<u32>> = lines
-            .iter()
-            .map(|l| l.iter().map(|b| b.bbox.left).collect())
-            .collect();
+        all.extend(row(10, 6, 330, 370));
         assert_eq!(
-            lefts,
+            grouped(all, |b| b.left),
             [
                 vec![10, 60, 110, 160, 210, 260, 310],
                 vec![10, 60, 110, 160, 210, 260]
