@@ -158,21 +158,10 @@ impl Rotation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ocr::components::BBox;
 
     fn blob_at(x: f32, y: f32) -> Blob {
         let (x, y) = (x.round() as u32, y.round() as u32);
-        Blob {
-            bbox: BBox {
-                left: x - 10,
-                top: y - 15,
-                right: x + 10,
-                bottom: y + 15,
-            },
-            labels: vec![1],
-            area: 300,
-            bounds: None,
-        }
+        crate::ocr::components::blob(x - 10, y - 15, x + 10, y + 15)
     }
 
     #[test]
