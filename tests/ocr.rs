@@ -3,6 +3,7 @@
 //! message.
 
 use image::{DynamicImage, GrayImage, ImageFormat, Luma};
+use nnlab::data::touching::ink_columns;
 use nnlab::data::{DataSource, Dataset, SIDE};
 use nnlab::nn::SavedModel;
 use nnlab::ocr::{OcrParams, load, read, segment};
@@ -662,15 +663,6 @@ fn an_upside_down_page_reads_right_with_orient_auto() {
     assert_eq!(reading.text(), upright);
 }
 
-/// The columns of a glyph holding ink: (first, last + 1), in glyph pixels.
-fn ink_columns(g: ndarray::ArrayView2<f32>) -> (u32, u32) {
-    let cols: Vec<u32> = (0..g.ncols())
-        .filter(|&x| g.column(x).iter().any(|&v| v > 0.5))
-        .map(|x| x as u32)
-        .collect();
-    (cols[0], cols[cols.len() - 1] + 1)
-}
-
 const PAIRS_PER_LINE: usize = 6;
 
 /// A page of letter pairs (each a word) drawn with the `nth` sample of each letter, the
@@ -691,8 +683,12 @@ fn draw_pairs(
         let x = MARGIN + (i % PER_LINE) as u32 * (2 * cell + WORD_GAP);
         let y = MARGIN + (i / PER_LINE) as u32 * LINE_PITCH;
         let (a, b) = (nth_glyph(ds, *a, nth), nth_glyph(ds, *b, nth));
-        let (a_left, a_right) = ink_columns(a);
-        let (b_left, _) = ink_columns(b);
+        let inked = |g| {
+            ink_columns(g)
+                .map(|(l, r)| (l as u32, r as u32))
+                .expect("ink")
+        };
+        let ((a_left, a_right), (b_left, _)) = (inked(a), inked(b));
         let a_width = (a_right - a_left) as f32;
         // b's ink starts `overlap` of a's ink width before a's ink ends.
         let b_ink = (a_right as f32 - overlap(i) * a_width) * ZOOM as f32;

@@ -214,8 +214,8 @@ impl TouchingLetters {
     }
 }
 
-/// The columns of `g` holding ink: (first, last + 1).
-fn ink_columns(g: ArrayView2<f32>) -> Option<(i32, i32)> {
+/// The columns of `g` holding ink: (first, last + 1); `None` for a blank image.
+pub fn ink_columns(g: ArrayView2<f32>) -> Option<(i32, i32)> {
     let has_ink = |x: usize| g.column(x).iter().any(|&v| v > INK);
     let first = (0..g.ncols()).find(|&x| has_ink(x))?;
     let last = (0..g.ncols()).rev().find(|&x| has_ink(x))?;
