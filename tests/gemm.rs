@@ -3,7 +3,7 @@
 //! the engine passes them: tails of every width, transposed operands, `beta`, a bias.
 
 use ndarray::{Array1, Array2, ArrayView2};
-use nnlab::nn::gemm::gemm_with;
+use nnlab::nn::gemm::{add_product_with, gemm_with};
 use nnlab::nn::gemm_f32::Isa;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -197,5 +197,37 @@ fn the_kernel_leaves_columns_outside_c_alone() {
             .map(|(x, y)| (x - y).abs())
             .fold(0.0, f32::max);
         assert!(err < 1e-5, "{isa:?}: error {err:e}");
+    }
+}
+
+#[test]
+fn the_convolution_products_sum_as_a_plain_loop_does() {
+    // Each tile sums every entry over k in order from c's old value, so every tiling (and
+    // the plain build) gives the same bits; the shapes leave rows and columns over.
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for (m, k, n) in [
+        (1, 1, 1),
+        (7, 9, 900),
+        (16, 72, 784),
+        (5, 3, 71),
+        (9, 16, 200),
+    ] {
+        let (a, b, c0) = (
+            random(m, k, &mut rng),
+            random(k, n, &mut rng),
+            random(m, n, &mut rng),
+        );
+        let mut expected = c0.clone();
+        for i in 0..m {
+            for j in 0..n {
+                expected[[i, j]] = (0..k).fold(c0[[i, j]], |s, q| s + a[[i, q]] * b[[q, j]]);
+            }
+        }
+        for isa in [Some(Isa::Avx512), Some(Isa::Avx2), None] {
+            let mut c = c0.clone();
+            let (a, b) = (a.as_slice().unwrap(), b.as_slice().unwrap());
+            add_product_with(isa, a, b, c.as_slice_mut().unwrap(), k);
+            assert_eq!(c, expected, "{m}x{k}x{n} in the tiles of {isa:?}");
+        }
     }
 }

@@ -208,8 +208,11 @@ impl<F: Float> Optimizer<F> {
                 let w = p.value.as_slice_mut().expect("parameters are contiguous");
                 let g = p.grad.as_slice().expect("gradients are contiguous");
                 let decay = decaying[k] && s.weight_decay > 0.0;
-                // Elementwise over every weight each step: 8 wide where the CPU can.
-                super::gemm::with_avx2_fma(|| update(s.kind, &c, decay, w, g, &mut moments[k]));
+                // Elementwise over every weight each step: 16 or 8 wide where the CPU can.
+                super::gemm::vectorised(
+                    #[inline(always)]
+                    || update(s.kind, &c, decay, w, g, &mut moments[k]),
+                );
             }
             k += 1;
         });
