@@ -140,24 +140,35 @@ impl<F: Float> MaxPool2d<F> {
         self.out.view()
     }
 
-    /// Each output's gradient goes to the input that won it.
+    /// Each output's gradient goes to the input that won it; rows are independent, so the
+    /// cores share them.
     pub fn backward(&mut self, grad_out: ArrayView2<F>) {
-        let (n, out_len) = (grad_out.nrows(), self.window.output.len());
-        ensure_shape(&mut self.grad_in, n, self.window.input.len());
-        self.grad_in.fill(F::zero());
+        let (n, in_len, out_len) = (
+            grad_out.nrows(),
+            self.window.input.len(),
+            self.window.output.len(),
+        );
+        ensure_shape(&mut self.grad_in, n, in_len);
         let grad_out = grad_out.as_standard_layout();
         let g = grad_out.as_slice().expect("standard layout");
-        for ((mut dst, src), winners) in self
-            .grad_in
-            .rows_mut()
-            .into_iter()
-            .zip(g.chunks_exact(out_len))
-            .zip(self.winners.chunks_exact(out_len))
-        {
-            for (&v, &at) in src.iter().zip(winners) {
-                dst[at as usize] += v;
+        let grad_in = self.grad_in.as_slice_mut().expect("owned");
+        let per = parallel::planes_per_core(n, in_len);
+        let parts = grad_in
+            .chunks_mut(per * in_len)
+            .zip(g.chunks(per * out_len))
+            .zip(self.winners.chunks(per * out_len));
+        parallel::for_each(parts, |((grad_in, g), winners)| {
+            grad_in.fill(F::zero());
+            let rows = grad_in
+                .chunks_exact_mut(in_len)
+                .zip(g.chunks_exact(out_len))
+                .zip(winners.chunks_exact(out_len));
+            for ((dst, src), winners) in rows {
+                for (&v, &at) in src.iter().zip(winners) {
+                    dst[at as usize] += v;
+                }
             }
-        }
+        });
     }
 
     pub fn grad_input(&self) -> ArrayView2<'_, F> {
