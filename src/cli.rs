@@ -250,7 +250,7 @@ pub struct TrainArgs {
     #[arg(long, value_parser = parse_layers)]
     pub layers: Option<LayerList>,
     /// A layer list to start from, with its network's defaults: course-mlp, course-cnn,
-    /// lenet5 or deep-cnn (its output layer fits the data's class count).
+    /// lenet5, deep-cnn or vgg-cnn (its output layer fits the data's class count).
     #[arg(long)]
     pub preset: Option<Preset>,
     #[arg(long)]

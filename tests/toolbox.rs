@@ -605,7 +605,7 @@ fn the_command_line_refuses_a_bad_list_and_bad_flags_clearly() {
         (vec!["--layers", "conv 8"], "conv OUT KERNEL"),
         (vec!["--optimizer", "lion"], "unknown optimizer"),
         (vec!["--schedule", "cosine:3"], "floor"),
-        (vec!["--preset", "vgg"], "unknown preset"),
+        (vec!["--preset", "resnet50"], "unknown preset"),
         (vec!["--weight-decay=-1"], "weight decay"),
         (vec!["--label-smoothing", "0.7"], "label smoothing is 0.7"),
         (vec!["--label-smoothing", "nan"], "label smoothing"),
