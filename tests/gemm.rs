@@ -115,6 +115,33 @@ fn a_product_shared_by_the_cores_matches_too() {
     }
 }
 
+/// The general product shared by the cores, by rows or by
+/// columns, gives the bits of one thread's product: each entry sums the same terms in the
+/// same order whichever core computes it.
+#[test]
+fn the_general_product_shared_by_rows_or_columns_gives_one_threads_bits() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    // An input gradient g wᵀ of the course CNN (wide: split by columns), its transpose
+    // (tall: split by rows), and one whose sums run past a packing block.
+    for (m, n, k) in [(32, 2704, 48), (2704, 32, 48), (24, 3000, 300)] {
+        let a = random(m, k, &mut rng);
+        let b = random(n, k, &mut rng);
+        let mut shared = Array2::<f32>::zeros((m, n));
+        gemm_with(
+            None,
+            1.0,
+            &a.view(),
+            &b.t(),
+            0.0,
+            None,
+            &mut shared.view_mut(),
+        );
+        let mut one = Array2::<f32>::zeros((m, n));
+        ndarray::linalg::general_mat_mul(1.0, &a, &b.t(), 0.0, &mut one);
+        assert_eq!(shared, one, "{m} x {n} x {k}");
+    }
+}
+
 #[test]
 fn the_kernels_give_the_same_bits() {
     // Each entry is summed in the order of k with one FMA per term on every kernel, so

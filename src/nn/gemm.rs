@@ -83,7 +83,10 @@ pub fn gemm_with<F: Float>(
     }
 }
 
-/// The product on ndarray's general GEMM, split by rows when it is big.
+/// The product on ndarray's general GEMM, split across the cores when it is big: by rows,
+/// or by columns when `c` is wider than tall (an input gradient `g wᵀ` of a few dozen rows:
+/// split by rows, every core would pack all of `wᵀ`). Its products pack their operands,
+/// which pays for a second core from half the kernel's size on.
 fn general<F: Float>(
     alpha: F,
     a: &ArrayView2<F>,
@@ -91,18 +94,30 @@ fn general<F: Float>(
     beta: F,
     c: &mut ArrayViewMut2<F>,
 ) {
-    let macs = a.nrows() * a.ncols() * b.ncols();
-    if macs < PARALLEL_MACS || a.nrows() < 16 {
+    let (m, n) = c.dim();
+    let macs = m * a.ncols() * n;
+    let axis = if m >= n { Axis(0) } else { Axis(1) };
+    let len = m.max(n);
+    if macs < PARALLEL_MACS / 2 || len < 16 {
         general_mat_mul(alpha, a, b, beta, c);
         return;
     }
-    let rows = a.nrows().div_ceil(parallel::cores());
-    let blocks = a
-        .axis_chunks_iter(Axis(0), rows)
-        .zip(c.axis_chunks_iter_mut(Axis(0), rows));
-    parallel::for_each(blocks, |(a, mut c)| {
-        general_mat_mul(alpha, &a, b, beta, &mut c)
-    });
+    let part = len.div_ceil(parallel::cores());
+    if axis == Axis(0) {
+        let blocks = a
+            .axis_chunks_iter(Axis(0), part)
+            .zip(c.axis_chunks_iter_mut(Axis(0), part));
+        parallel::for_each(blocks, |(a, mut c)| {
+            general_mat_mul(alpha, &a, b, beta, &mut c)
+        });
+    } else {
+        let blocks = b
+            .axis_chunks_iter(Axis(1), part)
+            .zip(c.axis_chunks_iter_mut(Axis(1), part));
+        parallel::for_each(blocks, |(b, mut c)| {
+            general_mat_mul(alpha, a, &b, beta, &mut c)
+        });
+    }
 }
 
 /// A product that the cores share (its pointers stay valid for the whole pass).
