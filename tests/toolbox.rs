@@ -133,6 +133,46 @@ fn every_optimizer_and_weight_decay_match_hand_computed_steps() {
     }
 }
 
+/// A tensor big enough for the cores to share its update steps every weight as a lone one:
+/// the even weights of a 1000 -> 200 layer follow `tiny`'s w1, the odd ones its w2.
+#[test]
+fn a_shared_update_steps_every_weight_as_alone() {
+    let grads = [[0.2, -0.1, 0.05], [-0.1, 0.3, 0.02], [0.4, 0.0, -0.03]];
+    let pick = |v: &[f64; 3], i: usize| if i % 2 == 0 { v[0] } else { v[1] };
+    for kind in OptimizerKind::ALL {
+        let spec = NetworkSpec {
+            input: Shape::flat(1000),
+            layers: vec![LayerSpec::Dense(DenseSpec { out: 200 })],
+        };
+        let mut net = Network::<f64>::new(spec, Init::Zero, 0).unwrap();
+        let fill = |net: &mut Network<f64>, v: &[f64; 3], grads: bool| {
+            net.for_each_param(|_, name, p| {
+                let target = if grads { &mut p.grad } else { &mut p.value };
+                for (i, x) in target.iter_mut().enumerate() {
+                    *x = if name == "weight" { pick(v, i) } else { v[2] };
+                }
+            })
+        };
+        fill(&mut net, &[0.5, -0.3, 0.1], false);
+        let mut opt = Optimizer::new(0.1, settings(kind, 0.01));
+        for (g, lr) in grads.iter().zip([0.1, 0.1, 0.05]) {
+            fill(&mut net, g, true);
+            opt.lr = lr;
+            opt.step(&mut net);
+        }
+        let alone = three_steps(kind, 0.01);
+        let weights = &net.params()[0].2.value;
+        for (i, &w) in weights.iter().enumerate() {
+            assert_eq!(
+                w,
+                pick(&[alone[0], alone[1], 0.0], i),
+                "{} weight {i}",
+                kind.name()
+            );
+        }
+    }
+}
+
 #[test]
 fn weight_decay_shrinks_dense_and_conv_weights_only() {
     let spec = NetworkSpec {
