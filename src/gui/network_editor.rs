@@ -82,10 +82,38 @@ pub fn ui(ui: &mut Ui, config: &mut RunConfig, session: &Session) {
     });
     let checked = layer_list::check(input, &config.layers, classes);
     let mut edit = None;
+    // A conv row with its four fields, its shape, count and buttons is wider than the side
+    // panel: the list scrolls sideways rather than hide its shapes.
+    egui::ScrollArea::horizontal()
+        .id_salt("layer-list-scroll")
+        .show(ui, |ui| layer_grid(ui, config, input, &checked, &mut edit));
+    match edit {
+        Some(Edit::Up(i)) => config.layers.swap(i - 1, i),
+        Some(Edit::Down(i)) => config.layers.swap(i, i + 1),
+        Some(Edit::Remove(i)) => {
+            config.layers.remove(i);
+        }
+        None => {}
+    }
+    ui.label(format!("Total: {} parameters", count_text(checked.total)));
+    match &checked.error {
+        Some(e) => ui.label(RichText::new(format!("Cannot train: {e}")).color(Color32::RED)),
+        None => ui.weak(layer_list::text(&config.layers)),
+    };
+}
+
+/// The rows of the list: number, name and fields, output shape, parameter count, buttons.
+fn layer_grid(
+    ui: &mut Ui,
+    config: &mut RunConfig,
+    input: Shape,
+    checked: &layer_list::ListCheck,
+    edit: &mut Option<Edit>,
+) {
     let rows = config.layers.len();
     egui::Grid::new("layer-list")
         .num_columns(5)
-        .spacing([6.0, 3.0])
+        .spacing([4.0, 3.0])
         .striped(true)
         .show(ui, |ui| {
             ui.weak("#");
@@ -108,43 +136,33 @@ pub fn ui(ui: &mut Ui, config: &mut RunConfig, session: &Session) {
                         .on_hover_text("move up")
                         .clicked()
                     {
-                        edit = Some(Edit::Up(i));
+                        *edit = Some(Edit::Up(i));
                     }
                     if ui
                         .add_enabled(i + 1 < rows, egui::Button::new("Down").small())
                         .on_hover_text("move down")
                         .clicked()
                     {
-                        edit = Some(Edit::Down(i));
+                        *edit = Some(Edit::Down(i));
                     }
                     if ui
                         .add(egui::Button::new("Remove").small())
                         .on_hover_text("remove")
                         .clicked()
                     {
-                        edit = Some(Edit::Remove(i));
+                        *edit = Some(Edit::Remove(i));
                     }
                 });
                 ui.end_row();
             }
         });
-    match edit {
-        Some(Edit::Up(i)) => config.layers.swap(i - 1, i),
-        Some(Edit::Down(i)) => config.layers.swap(i, i + 1),
-        Some(Edit::Remove(i)) => {
-            config.layers.remove(i);
-        }
-        None => {}
-    }
-    ui.label(format!("Total: {} parameters", count_text(checked.total)));
-    match &checked.error {
-        Some(e) => ui.label(RichText::new(format!("Cannot train: {e}")).color(Color32::RED)),
-        None => ui.weak(layer_list::text(&config.layers)),
-    };
 }
 
 /// A row's name and the fields of its settings.
 fn row_ui(ui: &mut Ui, layer: &mut LayerSpec) {
+    // Fields as wide as their numbers (up to 4096), not the default button width.
+    ui.spacing_mut().interact_size.x = 16.0;
+    ui.spacing_mut().item_spacing.x = 3.0;
     let field = |ui: &mut Ui, v: &mut usize, name: &str, min: usize| {
         ui.add(DragValue::new(v).range(min..=4096))
             .on_hover_text(name);
