@@ -113,7 +113,7 @@ fn layer_grid(
     let rows = config.layers.len();
     egui::Grid::new("layer-list")
         .num_columns(5)
-        .spacing([4.0, 3.0])
+        .spacing([6.0, 3.0])
         .striped(true)
         .show(ui, |ui| {
             ui.weak("#");
