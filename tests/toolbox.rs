@@ -138,7 +138,7 @@ fn every_optimizer_and_weight_decay_match_hand_computed_steps() {
 #[test]
 fn a_shared_update_steps_every_weight_as_alone() {
     let grads = [[0.2, -0.1, 0.05], [-0.1, 0.3, 0.02], [0.4, 0.0, -0.03]];
-    let pick = |v: &[f64; 3], i: usize| if i % 2 == 0 { v[0] } else { v[1] };
+    let pick = |v: &[f64; 3], i: usize| if i.is_multiple_of(2) { v[0] } else { v[1] };
     for kind in OptimizerKind::ALL {
         let spec = NetworkSpec {
             input: Shape::flat(1000),
