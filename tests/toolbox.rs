@@ -823,6 +823,30 @@ mod editor {
         );
     }
 
+    #[test]
+    fn a_preset_chosen_in_the_editor_brings_its_rows_and_its_recipe() {
+        let mut h = lab();
+        h.get_by_label("Preset").click();
+        h.step();
+        h.step();
+        h.get_by_label("vgg-cnn").click();
+        h.step();
+        h.step();
+        let config = &h.state().settings.config;
+        assert_eq!(
+            config.layers,
+            nnlab::nn::layer_list::Preset::VggCnn.layers(36)
+        );
+        assert_eq!(
+            (config.optimizer, config.lr, config.epochs),
+            (nnlab::nn::OptimizerKind::AdamW, 2e-3, 40)
+        );
+        assert!(h.query_by_label("Total: 208,084 parameters").is_some());
+        // The rows' shapes: the last stage's two convolutions, batch norms and ReLUs.
+        assert_eq!(h.query_all_by_label("64x8x8").count(), 6);
+        assert!(h.query_by_label_contains("Cannot train").is_none());
+    }
+
     /// Answers every dialog with the path it holds at the time (a test changes it).
     struct PathDialog(std::sync::Arc<std::sync::Mutex<PathBuf>>);
 
