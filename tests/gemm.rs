@@ -115,9 +115,9 @@ fn a_product_shared_by_the_cores_matches_too() {
     }
 }
 
-/// The general product shared by the cores, by rows or by
-/// columns, gives the bits of one thread's product: each entry sums the same terms in the
-/// same order whichever core computes it.
+/// The general product shared by the cores, by rows or by columns, gives the bits of one
+/// thread's product: each entry sums the same terms in the same order whichever core
+/// computes it.
 #[test]
 fn the_general_product_shared_by_rows_or_columns_gives_one_threads_bits() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
