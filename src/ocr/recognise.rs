@@ -10,10 +10,12 @@ use super::binarize::INK;
 use super::classify;
 use super::components::{BBox, Blob, Labels, PieceBounds};
 use crate::data::touching::least_ink_path;
-use crate::nn::SavedModel;
+use crate::nn::{SavedModel, parallel};
 use anyhow::Result;
 use image::GrayImage;
 
+/// Boxes cropped per part of the shared crop pass (parts are claimed as the cores free up).
+const CROPS_PER_PART: usize = 8;
 /// A box wider than this many of its line's letter heights may hold touching letters...
 const WIDE: f32 = 0.9;
 /// ...and so may one whose best guess is less probable than this.
@@ -81,10 +83,17 @@ pub fn read_boxes(
     if blobs.is_empty() {
         return Ok(Vec::new());
     }
-    let crops: Vec<Vec<f32>> = blobs
-        .iter()
-        .map(|b| classify::crop(b, labels, binary))
-        .collect();
+    // Cropping (a resample and a thinning per box) costs more than reading the crops, and
+    // a page's recognition cuts make hundreds: the cores share them.
+    let mut crops: Vec<Vec<f32>> = vec![Vec::new(); blobs.len()];
+    let parts = crops
+        .chunks_mut(CROPS_PER_PART)
+        .zip(blobs.chunks(CROPS_PER_PART));
+    parallel::for_each(parts, |(crops, blobs)| {
+        for (crop, blob) in crops.iter_mut().zip(blobs) {
+            *crop = classify::crop(blob, labels, binary);
+        }
+    });
     let probs = classify::probabilities(model, &crops)?;
     Ok(blobs
         .into_iter()
