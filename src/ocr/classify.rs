@@ -18,12 +18,11 @@ pub const TOP_K: usize = 5;
 /// like every training sample.
 pub fn crop(blob: &Blob, labels: &Labels, binary: &GrayImage) -> Vec<f32> {
     let b = blob.bbox;
-    let ink = Array2::from_shape_fn((b.height() as usize, b.width() as usize), |(y, x)| {
-        let (px, py) = (b.left + x as u32, b.top + y as u32);
-        if binary.get_pixel(px, py)[0] == INK && blob.owns(px, py, labels.get_pixel(px, py)[0]) {
-            1.0
-        } else {
-            0.0
+    let mut ink = Array2::zeros((b.height() as usize, b.width() as usize));
+    let width = binary.width() as usize;
+    blob.for_each_pixel(labels, |x, y| {
+        if binary.as_raw()[y as usize * width + x as usize] == INK {
+            ink[[(y - b.top) as usize, (x - b.left) as usize]] = 1.0;
         }
     });
     normalize_glyph(ink.view()).to_vec()

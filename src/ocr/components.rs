@@ -82,20 +82,34 @@ pub struct PieceBounds {
 }
 
 impl PieceBounds {
-    fn contains(&self, x: u32, y: u32) -> bool {
-        let Some(i) = y.checked_sub(self.top).map(|i| i as usize) else {
-            return false;
-        };
-        i < self.left.len() && self.left[i] <= x && x < self.right[i]
+    /// The columns `[left, right)` the piece keeps in row `y` (`None` outside its rows).
+    fn columns(&self, y: u32) -> Option<(u32, u32)> {
+        let i = y.checked_sub(self.top)? as usize;
+        Some((*self.left.get(i)?, *self.right.get(i)?))
     }
 }
 
 impl Blob {
-    /// Whether the pixel `(x, y)`, of component `label`, is this blob's ink.
-    pub fn owns(&self, x: u32, y: u32, label: u32) -> bool {
-        label != 0
-            && self.labels.contains(&label)
-            && self.bounds.as_ref().is_none_or(|b| b.contains(x, y))
+    /// Calls `f(x, y)` for every pixel of this blob's components in its box (a piece: only
+    /// between its cuts), row by row. A neighbour reaching into the box is left out.
+    pub fn for_each_pixel(&self, labels: &Labels, mut f: impl FnMut(u32, u32)) {
+        let b = self.bbox;
+        let width = labels.width() as usize;
+        for y in b.top..b.bottom {
+            let (from, to) = match &self.bounds {
+                None => (b.left, b.right),
+                Some(p) => p
+                    .columns(y)
+                    .map_or((0, 0), |(l, r)| (l.max(b.left), r.min(b.right))),
+            };
+            let row = &labels.as_raw()[y as usize * width..][..width];
+            for x in from..to {
+                let label = row[x as usize];
+                if label != 0 && self.labels.contains(&label) {
+                    f(x, y);
+                }
+            }
+        }
     }
 
     pub fn centre(&self) -> (f32, f32) {

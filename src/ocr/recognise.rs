@@ -326,15 +326,14 @@ fn extend_run(
 /// The ink of `blob` in its box, row by row (`true` = its own ink).
 fn own_ink(blob: &Blob, page: &Page) -> Vec<bool> {
     let b = blob.bbox;
-    let mut ink = Vec::with_capacity((b.width() * b.height()) as usize);
-    for y in b.top..b.bottom {
-        for x in b.left..b.right {
-            ink.push(
-                page.binary.get_pixel(x, y)[0] == INK
-                    && blob.owns(x, y, page.labels.get_pixel(x, y)[0]),
-            );
+    let w = b.width() as usize;
+    let mut ink = vec![false; w * b.height() as usize];
+    let width = page.binary.width() as usize;
+    blob.for_each_pixel(page.labels, |x, y| {
+        if page.binary.as_raw()[y as usize * width + x as usize] == INK {
+            ink[(y - b.top) as usize * w + (x - b.left) as usize] = true;
         }
-    }
+    });
     ink
 }
 
@@ -416,20 +415,19 @@ fn piece_between(
     };
     let mut found: Option<BBox> = None;
     let mut area = 0;
-    for (i, y) in (b.top..b.bottom).enumerate() {
-        for x in bounds.left[i]..bounds.right[i] {
-            if blob.owns(x, y, page.labels.get_pixel(x, y)[0]) {
-                area += 1;
-                let px = BBox {
-                    left: x,
-                    top: y,
-                    right: x + 1,
-                    bottom: y + 1,
-                };
-                found = Some(found.map_or(px, |f| f.union(&px)));
-            }
+    blob.for_each_pixel(page.labels, |x, y| {
+        let i = (y - b.top) as usize;
+        if bounds.left[i] <= x && x < bounds.right[i] {
+            area += 1;
+            let px = BBox {
+                left: x,
+                top: y,
+                right: x + 1,
+                bottom: y + 1,
+            };
+            found = Some(found.map_or(px, |f| f.union(&px)));
         }
-    }
+    });
     found.map(|bbox| Blob {
         bbox,
         labels: blob.labels.clone(),
