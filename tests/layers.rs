@@ -84,21 +84,21 @@ fn the_draw_canvas_followed_through_the_default_cnn_shows_one_map_per_channel_an
     assert_eq!(h.state().settings.tab, Tab::Layers);
     wait_for_inspection(&mut h);
     h.get_by_label("Input: the Draw canvas");
-    // The shipped default is the deep-cnn preset: three padded conv-BN-ReLU-pool stages of
-    // 16, 32 and 64 channels, dropout, dense 128, ReLU, dropout, dense 36.
+    // The shipped default is the vgg-cnn preset: three stages of two padded conv-BN-ReLU
+    // (16, 32 and 64 channels) and a pool, dropout, dense 128, ReLU, dropout, dense 36.
     assert_eq!(
         maps(&h, "layer 1 Conv(16, 3x3, pad 1)"),
         16,
         "one map per channel"
     );
     assert_eq!(maps(&h, "layer 2 BatchNorm"), 16);
-    assert_eq!(maps(&h, "layer 4 MaxPool(2)"), 16);
-    assert_eq!(maps(&h, "layer 5 Conv(32, 3x3, pad 1)"), 32);
-    h.get_by_label("layer 15 Dense(128) units");
+    assert_eq!(maps(&h, "layer 7 MaxPool(2)"), 16);
+    assert_eq!(maps(&h, "layer 8 Conv(32, 3x3, pad 1)"), 32);
+    h.get_by_label("layer 24 Dense(128) units");
     assert_eq!(
         h.query_all_by_label_contains("16 x 32 x 32").count(),
-        3,
-        "the convolution, its batch norm and its ReLU"
+        6,
+        "the two convolutions, their batch norms and their ReLUs"
     );
     assert_eq!(
         h.query_all_by_label_contains("128 units").count(),
@@ -110,11 +110,11 @@ fn the_draw_canvas_followed_through_the_default_cnn_shows_one_map_per_channel_an
     assert!(h.query_by_label_contains("all 128 values equal").is_none());
 
     // With 16 maps a row the layer may lie below the fold: clicked through accessibility.
-    h.get_by_label("layer 5 Conv(32, 3x3, pad 1) map 3")
+    h.get_by_label("layer 8 Conv(32, 3x3, pad 1) map 3")
         .click_accesskit();
     h.step();
     h.step();
-    assert_eq!(h.state().tabs.layers.kernel_of, Some((4, 3)));
+    assert_eq!(h.state().tabs.layers.kernel_of, Some((7, 3)));
     h.get_by_label_contains("Kernel of map 3: 16 input channel(s) of 3 x 3");
 
     h.get_by_label("gradients").click();

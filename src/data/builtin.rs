@@ -467,6 +467,9 @@ fn take<'a>(rest: &mut &'a [u8], n: usize, part: &str) -> Result<&'a [u8]> {
     Ok(head)
 }
 
+/// What the shipped default classifier is, in the words the GUI shows.
+pub const DEFAULT_MODEL_IS: &str = "the vgg-cnn preset trained on builtin";
+
 /// The classifier shipped in `assets/default_model.safetensors` (trained on `builtin`).
 pub fn default_model() -> Result<SavedModel> {
     SavedModel::from_bytes(DEFAULT_MODEL).context("reading the embedded default model")

@@ -8,6 +8,7 @@ use super::palette::{ink_image, texture};
 use super::session::Session;
 use super::tab::{TabContext, TabPanel};
 use crate::data::SIDE;
+use crate::data::builtin::DEFAULT_MODEL_IS;
 use crate::data::crop::normalize_glyph;
 use crate::nn::SavedModel;
 use crate::ocr::classify::{Guess, argmax, probabilities, top_guesses};
@@ -181,9 +182,10 @@ impl DrawPanel {
             Some(Ok(r)) => {
                 ui.label(match &r.source {
                     Some(_) => format!("Model: the network of this session ({})", session.network),
-                    None => "Model: the shipped default (the deep-cnn preset trained on builtin); train or \
-                             load a letter classifier to use yours."
-                        .to_string(),
+                    None => format!(
+                        "Model: the shipped default ({DEFAULT_MODEL_IS}); train or load a letter \
+                         classifier to use yours."
+                    ),
                 });
             }
             Some(Err(e)) => {

@@ -10,6 +10,7 @@ use super::job::Job;
 use super::palette::{diverging, sequential, texture};
 use super::session::Session;
 use super::tab::{TabContext, TabPanel};
+use crate::data::builtin::DEFAULT_MODEL_IS;
 use crate::nn::SavedModel;
 use crate::nn::Shape;
 use crate::nn::inspect::{Inspection, LayerOutput, inspect};
@@ -151,9 +152,10 @@ impl LayersPanel {
         };
         ui.label(match &session.model {
             Some(_) => format!("Network: this session's ({})", session.network),
-            None => "Network: the shipped default (the deep-cnn preset trained on builtin); train or load \
-                     a model to see yours."
-                .to_string(),
+            None => format!(
+                "Network: the shipped default ({DEFAULT_MODEL_IS}); train or load a model to see \
+                 yours."
+            ),
         });
         let sample = self.sample_ui(ui, session);
         let Some(sample) = sample else {
