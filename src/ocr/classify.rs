@@ -13,18 +13,27 @@ use serde::Serialize;
 /// How many guesses are kept per character.
 pub const TOP_K: usize = 5;
 
-/// The 32x32 model input for one blob: the thresholded ink (before strokes were joined)
-/// of its own components only (a neighbour reaching into its box is left out), normalised
-/// like every training sample.
-pub fn crop(blob: &Blob, labels: &Labels, binary: &GrayImage) -> Vec<f32> {
+/// The thresholded ink (before strokes were joined) of `blob`'s own components in its box,
+/// row by row (`true` = ink): a neighbour reaching into the box is left out.
+pub fn own_ink(blob: &Blob, labels: &Labels, binary: &GrayImage) -> Vec<bool> {
     let b = blob.bbox;
-    let mut ink = Array2::zeros((b.height() as usize, b.width() as usize));
+    let w = b.width() as usize;
+    let mut ink = vec![false; w * b.height() as usize];
     let width = binary.width() as usize;
     blob.for_each_pixel(labels, |x, y| {
         if binary.as_raw()[y as usize * width + x as usize] == INK {
-            ink[[(y - b.top) as usize, (x - b.left) as usize]] = 1.0;
+            ink[(y - b.top) as usize * w + (x - b.left) as usize] = true;
         }
     });
+    ink
+}
+
+/// The 32x32 model input for one blob: its [`own_ink`], normalised like every training
+/// sample.
+pub fn crop(blob: &Blob, labels: &Labels, binary: &GrayImage) -> Vec<f32> {
+    let (h, w) = (blob.bbox.height() as usize, blob.bbox.width() as usize);
+    let ink = own_ink(blob, labels, binary);
+    let ink = Array2::from_shape_fn((h, w), |(y, x)| f32::from(u8::from(ink[y * w + x])));
     normalize_glyph(ink.view()).to_vec()
 }
 

@@ -6,7 +6,6 @@
 //! one letter (a broken stroke) are merged by the same rule. Every candidate piece of the
 //! page is classified in one batch.
 
-use super::binarize::INK;
 use super::classify;
 use super::components::{BBox, Blob, Labels, PieceBounds};
 use crate::data::touching::least_ink_path;
@@ -323,27 +322,13 @@ fn extend_run(
     }
 }
 
-/// The ink of `blob` in its box, row by row (`true` = its own ink).
-fn own_ink(blob: &Blob, page: &Page) -> Vec<bool> {
-    let b = blob.bbox;
-    let w = b.width() as usize;
-    let mut ink = vec![false; w * b.height() as usize];
-    let width = page.binary.width() as usize;
-    blob.for_each_pixel(page.labels, |x, y| {
-        if page.binary.as_raw()[y as usize * width + x as usize] == INK {
-            ink[(y - b.top) as usize * w + (x - b.left) as usize] = true;
-        }
-    });
-    ink
-}
-
 /// Candidate cut paths through a box, left to right, each the column (absolute) it takes
 /// in every row of the box. A path starts from a column where the ink is thin (a minimum
 /// of the column profile) or where the outline dips (a valley of the top or bottom
 /// contour: where two letters meet) and follows the least ink to the bottom.
 fn cut_paths(blob: &Blob, h: f32, page: &Page) -> Vec<Vec<u32>> {
     let (w, rows) = (blob.bbox.width() as usize, blob.bbox.height() as usize);
-    let ink = own_ink(blob, page);
+    let ink = classify::own_ink(blob, page.labels, page.binary);
     let margin = (MIN_PIECE_PENS * page.stroke_width).ceil().max(2.0) as usize;
     if w < 2 * margin + 1 || rows == 0 {
         return Vec::new();
