@@ -112,6 +112,31 @@ impl Blob {
         }
     }
 
+    /// This blob cut down to its pixels that `keep` keeps, the box tightened to them and the
+    /// ink counted (`None` when none is kept).
+    pub fn tightened(&self, labels: &Labels, keep: impl Fn(u32, u32) -> bool) -> Option<Blob> {
+        let mut found: Option<BBox> = None;
+        let mut area = 0;
+        self.for_each_pixel(labels, |x, y| {
+            if keep(x, y) {
+                area += 1;
+                let px = BBox {
+                    left: x,
+                    top: y,
+                    right: x + 1,
+                    bottom: y + 1,
+                };
+                found = Some(found.map_or(px, |f| f.union(&px)));
+            }
+        });
+        found.map(|bbox| Blob {
+            bbox,
+            labels: self.labels.clone(),
+            area,
+            bounds: self.bounds.clone(),
+        })
+    }
+
     pub fn centre(&self) -> (f32, f32) {
         let b = self.bbox;
         (

@@ -202,12 +202,8 @@ fn split_blob(b: &Blob, pieces: u32, labels: &Labels) -> Vec<Blob> {
     cuts.push(b.bbox.width());
     cuts.windows(2)
         .filter_map(|c| {
-            let part = BBox {
-                left: b.bbox.left + c[0],
-                right: b.bbox.left + c[1],
-                ..b.bbox
-            };
-            tighten(part, &b.labels, labels)
+            let (left, right) = (b.bbox.left + c[0], b.bbox.left + c[1]);
+            b.tightened(labels, |x, _| left <= x && x < right)
         })
         .collect()
 }
@@ -221,32 +217,6 @@ fn column_ink(b: &Blob, labels: &Labels) -> Vec<u32> {
                 .count() as u32
         })
         .collect()
-}
-
-/// The part of `area` holding ink of the components `own` as a blob (None if it has none).
-fn tighten(area: BBox, own: &[u32], labels: &Labels) -> Option<Blob> {
-    let mut found: Option<BBox> = None;
-    let mut count = 0;
-    for y in area.top..area.bottom {
-        for x in area.left..area.right {
-            if own.contains(&labels.get_pixel(x, y)[0]) {
-                count += 1;
-                let px = BBox {
-                    left: x,
-                    top: y,
-                    right: x + 1,
-                    bottom: y + 1,
-                };
-                found = Some(found.map_or(px, |f| f.union(&px)));
-            }
-        }
-    }
-    found.map(|bbox| Blob {
-        bbox,
-        labels: own.to_vec(),
-        area: count,
-        bounds: None,
-    })
 }
 
 #[cfg(test)]

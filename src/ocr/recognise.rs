@@ -7,7 +7,7 @@
 //! page is classified in one batch.
 
 use super::classify;
-use super::components::{BBox, Blob, Labels, PieceBounds};
+use super::components::{Blob, Labels, PieceBounds};
 use crate::data::touching::least_ink_path;
 use crate::nn::{SavedModel, parallel};
 use anyhow::Result;
@@ -398,26 +398,13 @@ fn piece_between(
         left: left.cloned().unwrap_or_else(|| vec![b.left; rows]),
         right: right.cloned().unwrap_or_else(|| vec![b.right; rows]),
     };
-    let mut found: Option<BBox> = None;
-    let mut area = 0;
-    blob.for_each_pixel(page.labels, |x, y| {
+    let piece = blob.tightened(page.labels, |x, y| {
         let i = (y - b.top) as usize;
-        if bounds.left[i] <= x && x < bounds.right[i] {
-            area += 1;
-            let px = BBox {
-                left: x,
-                top: y,
-                right: x + 1,
-                bottom: y + 1,
-            };
-            found = Some(found.map_or(px, |f| f.union(&px)));
-        }
-    });
-    found.map(|bbox| Blob {
-        bbox,
-        labels: blob.labels.clone(),
-        area,
+        bounds.left[i] <= x && x < bounds.right[i]
+    })?;
+    Some(Blob {
         bounds: Some(bounds),
+        ..piece
     })
 }
 
