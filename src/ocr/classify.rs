@@ -74,6 +74,21 @@ pub fn top_guesses(p: ArrayView1<f32>, classes: &[String]) -> Vec<Guess> {
         .collect()
 }
 
+/// The shape a class is drawn with: letters of either case and the digits drawn like a
+/// letter share one (`o`, `O` and `0` are all `O`; `l`, `I` and `1` are all `I`).
+pub fn shape_of(class: &str) -> char {
+    let c = class.chars().next().unwrap_or(' ');
+    match c {
+        '0' => 'O',
+        '1' | 'l' => 'I',
+        '2' => 'Z',
+        '5' => 'S',
+        '6' => 'G',
+        '8' => 'B',
+        _ => c.to_ascii_uppercase(),
+    }
+}
+
 /// Whether a class is a digit (else a letter).
 pub fn is_digit(class: &str) -> bool {
     class.chars().all(|c| c.is_ascii_digit())

@@ -57,18 +57,18 @@ pub struct ReadBox {
 
 impl ReadBox {
     /// How sure the classifier is that this is one character: the probability of its best
-    /// letter plus that of its best digit (O or 0, I or 1, S or 5 is the word step's choice,
-    /// not the cut's), or of its best class when the model knows one kind only.
+    /// shape, summed over the classes drawn alike (O and 0, I and 1, S and 5, c and C: which
+    /// of them is the word step's and the line's choice, not the cut's).
     fn confidence(&self, classes: &[String]) -> f32 {
-        let best = |digit: bool| {
-            self.probs
-                .iter()
-                .zip(classes)
-                .filter(|(_, c)| classify::is_digit(c) == digit)
-                .map(|(&p, _)| p)
-                .fold(0.0, f32::max)
-        };
-        (best(true) + best(false)).min(1.0)
+        let mut shapes: Vec<(char, f32)> = Vec::new();
+        for (&p, c) in self.probs.iter().zip(classes) {
+            let shape = classify::shape_of(c);
+            match shapes.iter_mut().find(|(s, _)| *s == shape) {
+                Some((_, sum)) => *sum += p,
+                None => shapes.push((shape, p)),
+            }
+        }
+        shapes.iter().map(|&(_, p)| p).fold(0.0, f32::max).min(1.0)
     }
 }
 
