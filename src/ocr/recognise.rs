@@ -411,6 +411,7 @@ fn piece_between(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ocr::components::BBox;
 
     /// The best run over `scores` (from node 0 to node `n`) as its pieces' indices.
     fn best_run(scores: &[(usize, usize, usize, f32)], n: usize) -> Vec<usize> {
@@ -434,5 +435,37 @@ mod tests {
         // well the two would score.
         let nested = [(0, 1, 0, 0.5), (0, 3, 1, -1.0), (1, 3, 2, -9.0)];
         assert_eq!(best_run(&nested, 3), vec![1]);
+    }
+
+    #[test]
+    fn a_box_read_as_either_of_two_classes_drawn_alike_is_sure() {
+        let classes: Vec<String> = ["C", "O", "0", "c", "e", "o"].map(String::from).into();
+        let read = |probs: [f32; 6]| ReadBox {
+            blob: Blob {
+                bbox: BBox {
+                    left: 0,
+                    top: 0,
+                    right: 1,
+                    bottom: 1,
+                },
+                labels: Vec::new(),
+                area: 1,
+                bounds: None,
+            },
+            crop: Vec::new(),
+            probs: probs.into(),
+        };
+        // c or C, o or O or 0: which one is the line's and the word's choice.
+        assert_eq!(
+            read([0.5, 0.0, 0.0, 0.5, 0.0, 0.0]).confidence(&classes),
+            1.0
+        );
+        let o = read([0.0, 0.3, 0.3, 0.0, 0.1, 0.3]).confidence(&classes);
+        assert!((o - 0.9).abs() < 1e-6, "{o}");
+        // c or e are two shapes: the box is unsure.
+        assert_eq!(
+            read([0.0, 0.0, 0.0, 0.5, 0.5, 0.0]).confidence(&classes),
+            0.5
+        );
     }
 }
