@@ -37,6 +37,9 @@ pub const SAME_SHAPE: [(char, char); 10] = [
     ('z', 'Z'),
 ];
 
+/// The letters a dotless i reads as.
+const DOTLESS_I: [char; 2] = ['l', 'I'];
+
 /// Whether a model with these classes reads lower case (the case rule applies to it).
 pub fn reads_lower_case(classes: &[String]) -> bool {
     classes.iter().any(|c| c == "a")
@@ -65,6 +68,16 @@ pub fn decide_case(probs: &mut [f32], classes: &[String], place: LinePlace) {
         };
         probs[to] += probs[from];
         probs[from] = 0.0;
+    }
+    // A stroke read as l or I whose top is at x-height is an i that lost its dot (too faint
+    // or too far to join it): l and I reach cap height.
+    if let Some(i) = index('i').filter(|_| is_small(place, 'i')) {
+        for stroke in DOTLESS_I {
+            if let Some(k) = index(stroke) {
+                probs[i] += probs[k];
+                probs[k] = 0.0;
+            }
+        }
     }
 }
 
@@ -111,6 +124,25 @@ mod tests {
         assert_eq!(probs, [0.0, 0.7, 0.2, 0.0, 0.0, 0.1]);
         decide_case(&mut probs, &classes(), at(0.62));
         assert_eq!(probs, [0.7, 0.0, 0.2, 0.0, 0.0, 0.1]);
+    }
+
+    #[test]
+    fn a_stroke_read_as_l_or_i_at_x_height_is_a_dotless_i() {
+        let classes = ["I", "1", "i", "l"].map(String::from).to_vec();
+        let at = |top| LinePlace {
+            top,
+            bottom: 0.0,
+            x_height: 0.6,
+        };
+        let mut probs = [0.3, 0.2, 0.1, 0.4];
+        decide_case(&mut probs, &classes, at(1.0));
+        assert_eq!(probs, [0.3, 0.2, 0.1, 0.4], "at cap height: l, I or 1");
+        decide_case(&mut probs, &classes, at(0.6));
+        // The digit stays: whether the word is digits is the word step's choice.
+        assert!(
+            (probs[2] - 0.8).abs() < 1e-6 && probs[1] == 0.2,
+            "{probs:?}"
+        );
     }
 
     #[test]
