@@ -37,6 +37,11 @@ pub const SAME_SHAPE: [(char, char); 10] = [
     ('z', 'Z'),
 ];
 
+/// A capital whose top is at x-height (above it by at most this share of the way to the cap
+/// height) is [`SMALL_CAPITAL`] times as likely as its crop says.
+const NEAR_X_HEIGHT: f32 = 0.25;
+const SMALL_CAPITAL: f32 = 0.1;
+
 /// The letters a dotless i reads as.
 const DOTLESS_I: [char; 2] = ['l', 'I'];
 
@@ -77,6 +82,19 @@ pub fn decide_case(probs: &mut [f32], classes: &[String], place: LinePlace) {
                 probs[i] += probs[k];
                 probs[k] = 0.0;
             }
+        }
+    }
+    // Any other capital there is unlikely too (a in a hand whose a looks like Q).
+    if reads_lower_case(classes)
+        && place.top < place.x_height + NEAR_X_HEIGHT * (1.0 - place.x_height)
+    {
+        let capital = |c: &String| c.len() == 1 && c.chars().all(|c| c.is_ascii_uppercase());
+        for (p, _) in probs.iter_mut().zip(classes).filter(|(_, c)| capital(c)) {
+            *p *= SMALL_CAPITAL;
+        }
+        let total: f32 = probs.iter().sum();
+        if total > 0.0 {
+            probs.iter_mut().for_each(|p| *p /= total);
         }
     }
 }
@@ -143,6 +161,27 @@ mod tests {
             (probs[2] - 0.8).abs() < 1e-6 && probs[1] == 0.2,
             "{probs:?}"
         );
+    }
+
+    #[test]
+    fn a_capital_at_x_height_gives_way_to_a_fair_lower_case_reading() {
+        let classes = ["Q", "a", "2"].map(String::from).to_vec();
+        let at = |top| LinePlace {
+            top,
+            bottom: 0.0,
+            x_height: 0.6,
+        };
+        let mut probs = [0.6, 0.3, 0.1];
+        decide_case(&mut probs, &classes, at(0.95));
+        assert_eq!(probs, [0.6, 0.3, 0.1], "at cap height it may be a Q");
+        decide_case(&mut probs, &classes, at(0.62));
+        assert!(probs[1] > probs[0] && probs[2] > probs[0], "{probs:?}");
+        assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        // A model without lower case is left as it is.
+        let capitals = ["Q", "A", "2"].map(String::from).to_vec();
+        let mut probs = [0.6, 0.3, 0.1];
+        decide_case(&mut probs, &capitals, at(0.62));
+        assert_eq!(probs, [0.6, 0.3, 0.1]);
     }
 
     #[test]
