@@ -42,8 +42,8 @@ pub const SAME_SHAPE: [(char, char); 10] = [
 const NEAR_X_HEIGHT: f32 = 0.25;
 const SMALL_CAPITAL: f32 = 0.1;
 
-/// The letters a dotless i reads as.
-const DOTLESS_I: [char; 2] = ['l', 'I'];
+/// What an i or a j without its dot reads as.
+const DOTLESS: [(char, &[char]); 2] = [('i', &['l', 'I']), ('j', &['J'])];
 
 /// Whether a model with these classes reads lower case (the case rule applies to it).
 pub fn reads_lower_case(classes: &[String]) -> bool {
@@ -75,12 +75,15 @@ pub fn decide_case(probs: &mut [f32], classes: &[String], place: LinePlace) {
         probs[from] = 0.0;
     }
     // A stroke read as l or I whose top is at x-height is an i that lost its dot (too faint
-    // or too far to join it): l and I reach cap height.
-    if let Some(i) = index('i').filter(|_| is_small(place, 'i')) {
-        for stroke in DOTLESS_I {
-            if let Some(k) = index(stroke) {
-                probs[i] += probs[k];
-                probs[k] = 0.0;
+    // or too far to join it), one read as J a j: l, I and J reach cap height.
+    for (dotted, strokes) in DOTLESS {
+        let Some(to) = index(dotted).filter(|_| is_small(place, dotted)) else {
+            continue;
+        };
+        for stroke in strokes {
+            if let Some(from) = index(*stroke) {
+                probs[to] += probs[from];
+                probs[from] = 0.0;
             }
         }
     }
