@@ -148,7 +148,7 @@ mod tests {
     }
 
     #[test]
-    fn a_stroke_read_as_l_or_i_at_x_height_is_a_dotless_i() {
+    fn a_stroke_read_as_l_i_or_j_at_x_height_is_a_dotless_i_or_j() {
         let classes = ["I", "1", "i", "l"].map(String::from).to_vec();
         let at = |top| LinePlace {
             top,
@@ -163,6 +163,13 @@ mod tests {
         assert!(
             (probs[2] - 0.8).abs() < 1e-6 && probs[1] == 0.2,
             "{probs:?}"
+        );
+        let classes = ["J", "j", "y"].map(String::from).to_vec();
+        let mut probs = [0.5, 0.1, 0.4];
+        decide_case(&mut probs, &classes, at(0.6));
+        assert!(
+            (probs[1] - 0.6).abs() < 1e-6,
+            "a J at x-height is a j: {probs:?}"
         );
     }
 
