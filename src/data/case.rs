@@ -43,7 +43,7 @@ const NEAR_X_HEIGHT: f32 = 0.25;
 const SMALL_CAPITAL: f32 = 0.1;
 
 /// What an i or a j without its dot reads as.
-const DOTLESS: [(char, &[char]); 2] = [('i', &['l', 'I']), ('j', &['J'])];
+const DOTLESS: [char; 3] = ['l', 'I', 'J'];
 
 /// Whether a model with these classes reads lower case (the case rule applies to it).
 pub fn reads_lower_case(classes: &[String]) -> bool {
@@ -74,14 +74,16 @@ pub fn decide_case(probs: &mut [f32], classes: &[String], place: LinePlace) {
         probs[to] += probs[from];
         probs[from] = 0.0;
     }
-    // A stroke read as l or I whose top is at x-height is an i that lost its dot (too faint
-    // or too far to join it), one read as J a j: l, I and J reach cap height.
-    for (dotted, strokes) in DOTLESS {
-        let Some(to) = index(dotted).filter(|_| is_small(place, dotted)) else {
-            continue;
-        };
-        for stroke in strokes {
-            if let Some(from) = index(*stroke) {
+    // A stroke at x-height read as l, I or J (which reach cap height) is an i or a j that
+    // lost its dot (too faint, or too far to join it): a j if it hangs below the baseline
+    // or hooks like a J.
+    if is_small(place, 'i') {
+        for stroke in DOTLESS {
+            let dotted = match stroke == 'J' || place.bottom < -DESCENT {
+                true => 'j',
+                false => 'i',
+            };
+            if let (Some(from), Some(to)) = (index(stroke), index(dotted)) {
                 probs[to] += probs[from];
                 probs[from] = 0.0;
             }
