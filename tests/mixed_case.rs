@@ -190,12 +190,15 @@ const MIXED_PAGE: [&str; 3] = [
     "Pack my Box",
 ];
 
-/// The mean page accuracy this build keeps at least (measured 0.85 over the six hands; 0.80
-/// before a line begun by a j was joined to the letters after it, 0.66 before the model
-/// was trained on touching letters, descenders joined their lines and dots their stems).
-/// The goal, 0.9, is not reached: the model reads single test-hand characters at
-/// 0.88 with case, and i, j and f come apart or join their neighbours on the page.
-const PAGE_ACCURACY_FLOOR: f64 = 0.8;
+/// The mean page accuracy this build keeps at least (measured 0.88 over the six hands, 0.92
+/// over the nine validation hands that write lower case; 0.85 before a box's confidence
+/// summed the classes drawn alike and a stroke at x-height read as l, I or J became a
+/// dotless i or j, and a capital there gave way; 0.80 before a line begun by a j was
+/// joined to the letters after it, 0.66 before the model was trained on touching letters,
+/// descenders joined their lines and dots their stems). The goal, 0.9, is not
+/// reached on these hands: one of them (swanky-and-moo-moo, 0.66) joins most of its
+/// letters, and the model reads single test-hand characters at 0.88 with case.
+const PAGE_ACCURACY_FLOOR: f64 = 0.85;
 
 #[test]
 fn pages_in_mixed_case_by_new_hands_read_with_case() {
