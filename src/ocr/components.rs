@@ -265,11 +265,14 @@ const DOT_SIZE: f32 = 0.45;
 const DOT_STEM_WIDTH: f32 = 0.6;
 /// ...and at most this far above it.
 const DOT_GAP: f32 = 0.6;
+/// A dot's centre is at most this many letter heights left or right of its stem's.
+const DOT_OFFSET: f32 = 0.3;
 
 /// Merges blobs whose boxes overlap mostly horizontally (one above the other within a
 /// letter height: broken strokes, the parts of a letter the threshold cut apart; the dot
 /// of an i or j).
-pub fn merge_stacked(mut blobs: Vec<Blob>, letter: f32) -> Vec<Blob> {
+pub fn merge_stacked(blobs: Vec<Blob>, letter: f32) -> Vec<Blob> {
+    let mut blobs = attach_dots(blobs, letter);
     blobs.sort_by_key(|b| b.bbox.left);
     let mut merged = true;
     while merged {
@@ -287,6 +290,30 @@ pub fn merge_stacked(mut blobs: Vec<Blob>, letter: f32) -> Vec<Blob> {
                 }
             }
             i += 1;
+        }
+    }
+    blobs
+}
+
+/// Gives each dot to the stem it is the dot of, the nearest by centre, before boxes merge by
+/// overlap: the dot of the i in "ui" often leans over the u, which would take it (and then
+/// read, with the dotless stem beside it, as a w).
+fn attach_dots(mut blobs: Vec<Blob>, letter: f32) -> Vec<Blob> {
+    let mut i = 0;
+    while i < blobs.len() {
+        let dot = blobs[i].bbox;
+        let offset = |k: usize| (blobs[k].centre().0 - (dot.left + dot.right) as f32 / 2.0).abs();
+        let stem = (0..blobs.len())
+            .filter(|&k| k != i && dotted(&dot, &blobs[k].bbox, letter))
+            .filter(|&k| offset(k) < DOT_OFFSET * letter)
+            .min_by(|&a, &b| offset(a).total_cmp(&offset(b)));
+        match stem {
+            Some(k) => {
+                let dot = blobs.remove(i);
+                blobs[if k > i { k - 1 } else { k }].merge(&dot);
+                // The blob now at `i` is the next one: look at it too.
+            }
+            None => i += 1,
         }
     }
     blobs
@@ -386,5 +413,20 @@ mod tests {
         // And so does a dot far above a stem.
         let far = merge_stacked(vec![blob(15, 130, 35, 190), dot], 40.0);
         assert_eq!(far.len(), 2);
+    }
+
+    #[test]
+    fn the_dot_of_the_i_in_ui_joins_the_i_though_it_leans_over_the_u() {
+        // Letter height 40: a u (x 0-20) and an i's stem (24-28) at x-height, the i's dot
+        // (14-24) over the gap and the u's right arm.
+        let (u, stem, dot) = (
+            blob(0, 110, 20, 130),
+            blob(24, 108, 28, 130),
+            blob(14, 96, 24, 104),
+        );
+        let merged = merge_stacked(vec![u.clone(), stem, dot], 40.0);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].bbox, u.bbox, "the u is left alone");
+        assert_eq!(merged[1].bbox.top, 96, "the i has its dot");
     }
 }
