@@ -21,6 +21,9 @@ pub struct LinePlace {
 pub const TYPICAL_X_HEIGHT: f32 = 0.66;
 /// A p or y whose bottom is this many cap heights below the baseline is lower case.
 const DESCENT: f32 = 0.15;
+/// A J whose bottom is this many cap heights below the baseline is a j (a few hands' capital
+/// J hangs a little below the line: a j's hook, at least this far in nine of ten).
+const J_DESCENT: f32 = 0.25;
 
 /// The letters written alike in both cases, as (lower, upper). Not k and K: a k reaches
 /// cap height too, so its place cannot tell (its arms, lower in a k, may).
@@ -88,6 +91,14 @@ pub fn decide_case(probs: &mut [f32], classes: &[String], place: LinePlace) {
                 probs[from] = 0.0;
             }
         }
+    }
+    // A J hanging below the baseline is a j with its dot (a capital J sits on the line in
+    // most hands).
+    if place.bottom < -J_DESCENT
+        && let (Some(from), Some(to)) = (index('J'), index('j'))
+    {
+        probs[to] += probs[from];
+        probs[from] = 0.0;
     }
     // Any other capital there is unlikely too (a in a hand whose a looks like Q).
     if reads_lower_case(classes)
@@ -173,6 +184,19 @@ mod tests {
             (probs[1] - 0.6).abs() < 1e-6,
             "a J at x-height is a j: {probs:?}"
         );
+        // With its dot a j reaches cap height; hanging below the line it is still a j.
+        let hanging = |bottom| LinePlace {
+            top: 1.0,
+            bottom,
+            x_height: 0.6,
+        };
+        let mut probs = [0.5, 0.1, 0.4];
+        decide_case(&mut probs, &classes, hanging(0.0));
+        assert_eq!(probs, [0.5, 0.1, 0.4], "a J on the line");
+        decide_case(&mut probs, &classes, hanging(-0.1));
+        assert_eq!(probs, [0.5, 0.1, 0.4], "a J just below the line");
+        decide_case(&mut probs, &classes, hanging(-0.35));
+        assert!((probs[1] - 0.6).abs() < 1e-6, "a j: {probs:?}");
     }
 
     #[test]
