@@ -2,9 +2,9 @@
 //! or read with low confidence), candidate cut paths are traced through it (around the
 //! ink, slanted or curved where the letters are), and the cuts (none to three) whose
 //! pieces the classifier reads best, together, win (where letters overlap, the strip
-//! between two neighbouring cuts may go to both pieces); two close boxes that read better as
-//! one letter (a broken stroke) are merged by the same rule. Every candidate piece of the
-//! page is classified in one batch.
+//! between two neighbouring cuts may go to both pieces); two close boxes that read better,
+//! and surely, as one letter (a broken stroke) are merged by the same rule. Every candidate
+//! piece of the page is classified in one batch.
 
 use super::classify;
 use super::components::{Blob, Labels, PieceBounds};
@@ -69,6 +69,12 @@ impl ReadBox {
             }
         }
         shapes.iter().map(|&(_, p)| p).fold(0.0, f32::max).min(1.0)
+    }
+
+    /// Whether the classifier reads an i or a j here: a letter with its dot, whole.
+    fn dotted(&self, classes: &[String]) -> bool {
+        let best = (0..self.probs.len()).max_by(|&a, &b| self.probs[a].total_cmp(&self.probs[b]));
+        best.is_some_and(|b| matches!(classes[b].as_str(), "i" | "j"))
     }
 }
 
@@ -185,16 +191,8 @@ fn plan_line(boxes: &[ReadBox], h: f32, page: &Page, batch: &mut Vec<Blob>) -> L
     let merges = boxes
         .windows(2)
         .map(|w| {
-            let unsure = w.iter().any(|b| b.confidence(&page.classes) < UNSURE);
             let (a, b) = (&w[0].blob, &w[1].blob);
-            let gap = b.bbox.left as f32 - a.bbox.right as f32;
-            let merged_width = a.bbox.union(&b.bbox).width() as f32;
-            let mergeable = unsure
-                && a.bounds.is_none()
-                && b.bounds.is_none()
-                && gap <= MERGE_GAP_PENS * page.stroke_width
-                && merged_width <= MAX_LETTER_WIDTH * h;
-            mergeable.then(|| {
+            may_be_one_letter(&w[0], &w[1], h, page).then(|| {
                 let mut m = a.clone();
                 m.merge(b);
                 batch.push(m);
@@ -207,6 +205,23 @@ fn plan_line(boxes: &[ReadBox], h: f32, page: &Page, batch: &mut Vec<Blob>) -> L
         nodes,
         merges,
     }
+}
+
+/// Whether neighbours `a` and `b` may be one letter broken in two: close, not too wide
+/// together, one of them read unsure, and neither an i or a j with its dot (the i of "in"
+/// and "it" is whole already; merged, they read as an m and an H).
+fn may_be_one_letter(a: &ReadBox, b: &ReadBox, h: f32, page: &Page) -> bool {
+    let unsure = [a, b].iter().any(|r| r.confidence(&page.classes) < UNSURE);
+    let dotted = [a, b].iter().any(|r| r.dotted(&page.classes));
+    let (a, b) = (&a.blob, &b.blob);
+    let gap = b.bbox.left as f32 - a.bbox.right as f32;
+    let merged_width = a.bbox.union(&b.bbox).width() as f32;
+    unsure
+        && !dotted
+        && a.bounds.is_none()
+        && b.bounds.is_none()
+        && gap <= MERGE_GAP_PENS * page.stroke_width
+        && merged_width <= MAX_LETTER_WIDTH * h
 }
 
 /// How well a box reads as one letter: the log-probability of its best guess, the width
@@ -242,6 +257,8 @@ fn best_line(
         let merged = (k >= 2)
             .then(|| plan.merges[k - 2])
             .flatten()
+            // A letter mended reads surely; an unsure merge is two letters read as a guess.
+            .filter(|&m| read[m].confidence(&page.classes) >= UNSURE)
             .map(|m| best[k - 2].0 + score(&read[m], h, &page.classes));
         best.push(match merged {
             Some(s) if s > alone => (s, true),
@@ -437,16 +454,15 @@ mod tests {
         assert_eq!(best_run(&nested, 3), vec![1]);
     }
 
-    #[test]
-    fn a_box_read_as_either_of_two_classes_drawn_alike_is_sure() {
-        let classes: Vec<String> = ["C", "O", "0", "c", "e", "o"].map(String::from).into();
-        let read = |probs: [f32; 6]| ReadBox {
+    /// A box from column `left` to `right` (40 rows) read as `probs`.
+    fn read_box(left: u32, right: u32, probs: &[f32]) -> ReadBox {
+        ReadBox {
             blob: Blob {
                 bbox: BBox {
-                    left: 0,
+                    left,
                     top: 0,
-                    right: 1,
-                    bottom: 1,
+                    right,
+                    bottom: 40,
                 },
                 labels: Vec::new(),
                 area: 1,
@@ -454,7 +470,13 @@ mod tests {
             },
             crop: Vec::new(),
             probs: probs.into(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_box_read_as_either_of_two_classes_drawn_alike_is_sure() {
+        let classes: Vec<String> = ["C", "O", "0", "c", "e", "o"].map(String::from).into();
+        let read = |probs: [f32; 6]| read_box(0, 1, &probs);
         // c or C, o or O or 0: which one is the line's and the word's choice.
         assert_eq!(
             read([0.5, 0.0, 0.0, 0.5, 0.0, 0.0]).confidence(&classes),
@@ -467,5 +489,45 @@ mod tests {
             read([0.0, 0.0, 0.0, 0.5, 0.5, 0.0]).confidence(&classes),
             0.5
         );
+    }
+
+    #[test]
+    fn neighbours_merge_into_a_letter_read_surely_and_never_an_i_with_its_dot() {
+        let classes: Vec<String> = ["i", "l", "n", "m", "H"].map(String::from).into();
+        let (labels, binary) = (Labels::new(1, 1), GrayImage::new(1, 1));
+        let page = Page {
+            labels: &labels,
+            binary: &binary,
+            stroke_width: 4.0,
+            classes: classes.clone(),
+        };
+        let h = 40.0;
+        // A stroke and an unsure n, 4 px apart, may be one letter (an m broken in two)...
+        let stroke = read_box(0, 6, &[0.0, 0.9, 0.1, 0.0, 0.0]);
+        let n = read_box(10, 30, &[0.0, 0.0, 0.5, 0.3, 0.2]);
+        assert!(may_be_one_letter(&stroke, &n, h, &page));
+        // ...an i with its dot is whole: "in" is no m...
+        let i = read_box(0, 6, &[0.9, 0.1, 0.0, 0.0, 0.0]);
+        assert!(!may_be_one_letter(&i, &n, h, &page));
+        // ...two sure letters stay two, and so do two far apart.
+        let sure_n = read_box(10, 30, &[0.0, 0.0, 0.9, 0.1, 0.0]);
+        assert!(!may_be_one_letter(&stroke, &sure_n, h, &page));
+        let far_n = read_box(20, 40, &[0.0, 0.0, 0.5, 0.3, 0.2]);
+        assert!(!may_be_one_letter(&stroke, &far_n, h, &page));
+
+        // The merge wins only when it reads surely: an m at 0.9 does, an H at 0.5 does not
+        // (though its log-probability beats the pair's).
+        let line = |second: &ReadBox, merged: &[f32]| {
+            let plan = LinePlan {
+                pieces: vec![Vec::new(), Vec::new()],
+                nodes: vec![1, 1],
+                merges: vec![Some(0)],
+            };
+            let read = [read_box(0, 30, merged)];
+            best_line(vec![stroke.clone(), second.clone()], h, &plan, &read, &page).len()
+        };
+        assert_eq!(line(&n, &[0.0, 0.0, 0.05, 0.9, 0.05]), 1, "an m mended");
+        let broken = read_box(10, 30, &[0.0, 0.0, 0.2, 0.2, 0.2]);
+        assert_eq!(line(&broken, &[0.0, 0.0, 0.2, 0.3, 0.5]), 2, "no H");
     }
 }
