@@ -40,8 +40,8 @@ pub const SAME_SHAPE: [(char, char); 10] = [
     ('z', 'Z'),
 ];
 
-/// A capital whose top is at x-height (above it by at most this share of the way to the cap
-/// height) is [`SMALL_CAPITAL`] times as likely as its crop says.
+/// A capital or digit whose top is at x-height (above it by at most this share of the way to
+/// the cap height) is [`SMALL_CAPITAL`] times as likely as its crop says.
 const NEAR_X_HEIGHT: f32 = 0.25;
 const SMALL_CAPITAL: f32 = 0.1;
 
@@ -100,11 +100,16 @@ pub fn decide_case(probs: &mut [f32], classes: &[String], place: LinePlace) {
         probs[to] += probs[from];
         probs[from] = 0.0;
     }
-    // Any other capital there is unlikely too (a in a hand whose a looks like Q).
+    // Any other capital there is unlikely too (a in a hand whose a looks like Q), and so is
+    // a digit (digits stand as tall as capitals: an a is no 2, a z no 3).
     if reads_lower_case(classes)
         && place.top < place.x_height + NEAR_X_HEIGHT * (1.0 - place.x_height)
     {
-        let capital = |c: &String| c.len() == 1 && c.chars().all(|c| c.is_ascii_uppercase());
+        let capital = |c: &String| {
+            c.len() == 1
+                && c.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        };
         for (p, _) in probs.iter_mut().zip(classes).filter(|(_, c)| capital(c)) {
             *p *= SMALL_CAPITAL;
         }
@@ -156,8 +161,17 @@ mod tests {
         let mut probs = [0.5, 0.2, 0.2, 0.0, 0.0, 0.1];
         decide_case(&mut probs, &classes(), at(1.0));
         assert_eq!(probs, [0.0, 0.7, 0.2, 0.0, 0.0, 0.1]);
+        // At x-height the O's share goes to the o, and the 0 (a digit there) counts a tenth.
         decide_case(&mut probs, &classes(), at(0.62));
-        assert_eq!(probs, [0.7, 0.0, 0.2, 0.0, 0.0, 0.1]);
+        let total = 0.7 + 0.02 + 0.1;
+        let expected = [0.7 / total, 0.0, 0.02 / total, 0.0, 0.0, 0.1 / total];
+        assert!(
+            probs
+                .iter()
+                .zip(expected)
+                .all(|(p, e)| (p - e).abs() < 1e-6),
+            "{probs:?}"
+        );
     }
 
     #[test]
@@ -200,18 +214,26 @@ mod tests {
     }
 
     #[test]
-    fn a_capital_at_x_height_gives_way_to_a_fair_lower_case_reading() {
-        let classes = ["Q", "a", "2"].map(String::from).to_vec();
+    fn a_capital_or_digit_at_x_height_gives_way_to_a_fair_lower_case_reading() {
+        let classes = ["Q", "a", "2", "z"].map(String::from).to_vec();
         let at = |top| LinePlace {
             top,
             bottom: 0.0,
             x_height: 0.6,
         };
-        let mut probs = [0.6, 0.3, 0.1];
+        let mut probs = [0.4, 0.2, 0.3, 0.1];
         decide_case(&mut probs, &classes, at(0.95));
-        assert_eq!(probs, [0.6, 0.3, 0.1], "at cap height it may be a Q");
+        assert_eq!(
+            probs,
+            [0.4, 0.2, 0.3, 0.1],
+            "at cap height it may be a Q or a 2"
+        );
         decide_case(&mut probs, &classes, at(0.62));
-        assert!(probs[1] > probs[0] && probs[2] > probs[0], "{probs:?}");
+        assert!(
+            probs[1] > probs[0] && probs[1] > probs[2],
+            "an a: {probs:?}"
+        );
+        assert!(probs[3] > probs[0] && probs[3] > probs[2], "{probs:?}");
         assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         // A model without lower case is left as it is.
         let capitals = ["Q", "A", "2"].map(String::from).to_vec();
