@@ -70,6 +70,9 @@ pub struct Blob {
     pub area: u32,
     /// For a piece cut out of touching letters: the columns it keeps in each row.
     pub bounds: Option<PieceBounds>,
+    /// The dot of an i or j that this blob took though it is no narrow stem: one of its
+    /// letters is an i or a j.
+    pub dot: Option<BBox>,
 }
 
 /// The columns `[left[i], right[i])` a piece keeps in row `top + i` (a cut may be slanted
@@ -134,6 +137,10 @@ impl Blob {
             labels: self.labels.clone(),
             area,
             bounds: self.bounds.clone(),
+            // The piece holds the dot when it reaches up to it over its columns.
+            dot: self
+                .dot
+                .filter(|d| 2 * bbox.x_overlap(d) > d.width() && bbox.top <= d.bottom),
         })
     }
 
@@ -150,6 +157,7 @@ impl Blob {
         self.bbox = self.bbox.union(&other.bbox);
         self.labels.extend_from_slice(&other.labels);
         self.area += other.area;
+        self.dot = self.dot.or(other.dot);
     }
 }
 
@@ -176,6 +184,7 @@ pub fn find_blobs(joined: &GrayImage) -> (Labels, Vec<Blob>) {
             labels: vec![l],
             area: 0,
             bounds: None,
+            dot: None,
         });
         b.area += 1;
         b.bbox.left = b.bbox.left.min(x);
@@ -265,6 +274,9 @@ const DOT_SIZE: f32 = 0.45;
 const DOT_STEM_WIDTH: f32 = 0.6;
 /// ...and at most this far above it.
 const DOT_GAP: f32 = 0.6;
+/// Over letters joined to an i (a blob wider than a stem) a dot is at most this many letter
+/// heights above them (a period of the line above may be further up).
+const JOINED_DOT_GAP: f32 = 0.2;
 /// A dot's centre is at most this many letter heights left or right of its stem's.
 const DOT_OFFSET: f32 = 0.3;
 
@@ -295,22 +307,35 @@ pub fn merge_stacked(blobs: Vec<Blob>, letter: f32) -> Vec<Blob> {
     blobs
 }
 
-/// Gives each dot to the stem it is the dot of, the nearest by centre, before boxes merge by
-/// overlap: the dot of the i in "ui" often leans over the u, which would take it (and then
-/// read, with the dotless stem beside it, as a w).
+/// Gives each dot to the letter it is the dot of, before boxes merge by overlap: the narrow
+/// stem nearest by centre (the dot of the i in "ui" often leans over the u, which would take
+/// it and then read, with the dotless stem beside it, as a w), else the blob right under it
+/// (an i joined to its neighbours), which then knows it holds an i or a j.
 fn attach_dots(mut blobs: Vec<Blob>, letter: f32) -> Vec<Blob> {
     let mut i = 0;
     while i < blobs.len() {
         let dot = blobs[i].bbox;
         let offset = |k: usize| (blobs[k].centre().0 - (dot.left + dot.right) as f32 / 2.0).abs();
-        let stem = (0..blobs.len())
-            .filter(|&k| k != i && dotted(&dot, &blobs[k].bbox, letter))
-            .filter(|&k| offset(k) < DOT_OFFSET * letter)
+        let others = (0..blobs.len()).filter(|&k| k != i);
+        let stem = others
+            .clone()
+            .filter(|&k| dotted(&dot, &blobs[k].bbox, letter) && offset(k) < DOT_OFFSET * letter)
             .min_by(|&a, &b| offset(a).total_cmp(&offset(b)));
-        match stem {
+        let under = || {
+            others
+                .filter(|&k| dot.x_overlap(&blobs[k].bbox) > 0)
+                .filter(|&k| dot_above(&dot, &blobs[k].bbox, letter, JOINED_DOT_GAP * letter))
+                .min_by_key(|&k| blobs[k].bbox.top)
+        };
+        match stem.or_else(under) {
             Some(k) => {
                 let dot = blobs.remove(i);
-                blobs[if k > i { k - 1 } else { k }].merge(&dot);
+                let k = if k > i { k - 1 } else { k };
+                let joined = (blobs[k].bbox.width() as f32) >= DOT_STEM_WIDTH * letter;
+                blobs[k].merge(&dot);
+                if joined {
+                    blobs[k].dot = Some(dot.bbox);
+                }
                 // The blob now at `i` is the next one: look at it too.
             }
             None => i += 1,
@@ -332,11 +357,16 @@ fn stacked(a: &BBox, b: &BBox, letter: f32) -> bool {
 /// Whether `dot` is the dot of an i or j over the narrow stem `stem`: small, above it and
 /// close (the stem of a j with its tail and dot spans more than a letter and a half).
 fn dotted(dot: &BBox, stem: &BBox, letter: f32) -> bool {
-    let small = (dot.width().max(dot.height()) as f32) < DOT_SIZE * letter;
-    let gap = stem.top as f32 - dot.bottom as f32;
-    small
+    dot_above(dot, stem, letter, DOT_GAP * letter)
         && (stem.width() as f32) < DOT_STEM_WIDTH * letter
-        && (0.0..DOT_GAP * letter).contains(&gap)
+}
+
+/// Whether `dot` is small enough for a dot (in `letter` heights) and at most `gap` pixels
+/// above `b`.
+fn dot_above(dot: &BBox, b: &BBox, letter: f32, within: f32) -> bool {
+    let small = (dot.width().max(dot.height()) as f32) < DOT_SIZE * letter;
+    let gap = b.top as f32 - dot.bottom as f32;
+    small && (0.0..within).contains(&gap)
 }
 
 /// Drops specks: blobs whose larger side is under `min_size` letter heights or whose ink is
@@ -367,6 +397,7 @@ pub(crate) fn blob(left: u32, top: u32, right: u32, bottom: u32) -> Blob {
         labels: vec![1],
         area: (right - left) * (bottom - top),
         bounds: None,
+        dot: None,
     }
 }
 
@@ -428,5 +459,24 @@ mod tests {
         assert_eq!(merged.len(), 2);
         assert_eq!(merged[0].bbox, u.bbox, "the u is left alone");
         assert_eq!(merged[1].bbox.top, 96, "the i has its dot");
+        assert_eq!(merged[1].dot, None, "an i alone is read as one");
+    }
+
+    #[test]
+    fn a_dot_over_letters_joined_to_their_i_joins_them_and_says_they_hold_an_i() {
+        // Letter height 40: u and i joined into one blob (x 0-30) at x-height, the i's dot
+        // over its right edge, too far out for the usual rule (which wants half the dot over
+        // the blob).
+        let (ui, dot) = (blob(0, 108, 30, 130), blob(26, 96, 34, 104));
+        let merged = merge_stacked(vec![ui, dot.clone()], 40.0);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].bbox.top, 96);
+        assert_eq!(merged[0].dot, Some(dot.bbox));
+        // A speck far above stays apart.
+        let far = blob(26, 60, 34, 68);
+        assert_eq!(
+            merge_stacked(vec![blob(0, 108, 30, 130), far], 40.0).len(),
+            2
+        );
     }
 }

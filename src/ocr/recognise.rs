@@ -45,6 +45,10 @@ const MAX_LETTER_WIDTH: f32 = 1.4;
 /// two, when one of them reads as no letter with confidence.
 const MERGE_GAP_PENS: f32 = 1.5;
 
+/// A box holding the dot of an i or j is another letter this many times less likely than
+/// its crop says: it is an i or a j, or holds one among letters joined to it.
+const DOT_DOUBT: f32 = 0.1;
+
 /// A box and what the classifier read in it.
 #[derive(Clone, Debug)]
 pub struct ReadBox {
@@ -58,10 +62,15 @@ pub struct ReadBox {
 impl ReadBox {
     /// How sure the classifier is that this is one character: the probability of its best
     /// shape, summed over the classes drawn alike (O and 0, I and 1, S and 5, c and C: which
-    /// of them is the word step's and the line's choice, not the cut's).
+    /// of them is the word step's and the line's choice, not the cut's), with
+    /// [`DOT_DOUBT`] for a box holding a dot.
     fn confidence(&self, classes: &[String]) -> f32 {
         let mut shapes: Vec<(char, f32)> = Vec::new();
         for (&p, c) in self.probs.iter().zip(classes) {
+            let p = match self.blob.dot.is_some() && !matches!(c.as_str(), "i" | "j") {
+                true => p * DOT_DOUBT,
+                false => p,
+            };
             let shape = classify::shape_of(c);
             match shapes.iter_mut().find(|(s, _)| *s == shape) {
                 Some((_, sum)) => *sum += p,
@@ -467,6 +476,7 @@ mod tests {
                 labels: Vec::new(),
                 area: 1,
                 bounds: None,
+                dot: None,
             },
             crop: Vec::new(),
             probs: probs.into(),
@@ -489,6 +499,23 @@ mod tests {
             read([0.0, 0.0, 0.0, 0.5, 0.5, 0.0]).confidence(&classes),
             0.5
         );
+    }
+
+    #[test]
+    fn a_box_holding_an_i_dot_is_sure_only_as_an_i_or_j() {
+        let classes: Vec<String> = ["i", "j", "w"].map(String::from).into();
+        let dotted = |probs: &[f32]| {
+            let mut b = read_box(0, 30, probs);
+            b.blob.dot = Some(b.blob.bbox);
+            b
+        };
+        assert_eq!(dotted(&[0.9, 0.1, 0.0]).confidence(&classes), 0.9);
+        let w = dotted(&[0.0, 0.0, 1.0]).confidence(&classes);
+        assert!(
+            (w - DOT_DOUBT).abs() < 1e-6,
+            "a u and an i joined, read as w: {w}"
+        );
+        assert_eq!(read_box(0, 30, &[0.0, 0.0, 1.0]).confidence(&classes), 1.0);
     }
 
     #[test]
