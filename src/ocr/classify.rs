@@ -122,8 +122,60 @@ pub fn one_kind_per_word(probs: &[ArrayView1<f32>], classes: &[String]) -> Vec<u
         .collect()
 }
 
+/// In a word whose letters after the first are lower case, an I after the first letter is
+/// an l (drawn alike, the l a shade taller): "wiII" is "will", "JuIia" "Julia". `chosen`
+/// holds the word's class indices.
+pub fn l_in_lower_case_words(chosen: &mut [usize], classes: &[String]) {
+    let index = |name: &str| classes.iter().position(|c| c == name);
+    let (Some(capital_i), Some(l)) = (index("I"), index("l")) else {
+        return;
+    };
+    let lower = |k: usize| classes[k].chars().all(|c| c.is_ascii_lowercase());
+    let rest = chosen.iter().skip(1).filter(|&&k| k != capital_i);
+    if rest.clone().count() > 0 && rest.clone().all(|&k| lower(k)) {
+        for k in chosen.iter_mut().skip(1).filter(|k| **k == capital_i) {
+            *k = l;
+        }
+    }
+}
+
 pub fn argmax(p: &ArrayView1<f32>) -> usize {
     (0..p.len())
         .max_by(|&a, &b| p[a].total_cmp(&p[b]))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_i_inside_a_lower_case_word_is_an_l() {
+        let classes: Vec<String> = ["I", "J", "T", "l", "i", "t", "w", "u", "a"]
+            .map(String::from)
+            .into();
+        let word = |text: &str| -> Vec<usize> {
+            text.chars()
+                .map(|c| classes.iter().position(|k| k.starts_with(c)).unwrap())
+                .collect()
+        };
+        let fixed = |text: &str| {
+            let mut chosen = word(text);
+            l_in_lower_case_words(&mut chosen, &classes);
+            chosen
+                .iter()
+                .map(|&k| classes[k].as_str())
+                .collect::<String>()
+        };
+        assert_eq!(fixed("wiII"), "will");
+        assert_eq!(fixed("JuIia"), "Julia", "a capital first letter stays");
+        assert_eq!(fixed("It"), "It", "an I begins a word");
+        assert_eq!(fixed("wIT"), "wIT", "beside a capital it may be one");
+        assert_eq!(fixed("II"), "II", "no lower case to go by");
+        // A model without lower case has no l to turn to.
+        let capitals: Vec<String> = ["I", "W"].map(String::from).into();
+        let mut chosen = vec![1, 0];
+        l_in_lower_case_words(&mut chosen, &capitals);
+        assert_eq!(chosen, [1, 0]);
+    }
 }

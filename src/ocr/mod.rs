@@ -527,7 +527,8 @@ pub fn classify(
     })
 }
 
-/// Makes each word of a line all letters or all digits ([`classify::one_kind_per_word`]).
+/// Makes each word of a line all letters or all digits ([`classify::one_kind_per_word`]),
+/// an I inside a lower-case word an l ([`classify::l_in_lower_case_words`]).
 fn one_kind_per_word(chars: &mut [Character], probs: &[ndarray::Array1<f32>], classes: &[String]) {
     let mut start = 0;
     while start < chars.len() {
@@ -535,10 +536,9 @@ fn one_kind_per_word(chars: &mut [Character], probs: &[ndarray::Array1<f32>], cl
             .find(|&i| chars[i].space_before)
             .unwrap_or(chars.len());
         let views: Vec<_> = probs[start..end].iter().map(|p| p.view()).collect();
-        for (c, k) in chars[start..end]
-            .iter_mut()
-            .zip(classify::one_kind_per_word(&views, classes))
-        {
+        let mut chosen = classify::one_kind_per_word(&views, classes);
+        classify::l_in_lower_case_words(&mut chosen, classes);
+        for (c, k) in chars[start..end].iter_mut().zip(chosen) {
             c.text = classes[k].clone();
         }
         start = end;
