@@ -41,9 +41,19 @@ pub const SAME_SHAPE: [(char, char); 10] = [
 ];
 
 /// A capital or digit whose top is at x-height (above it by at most this share of the way to
-/// the cap height) is [`SMALL_CAPITAL`] times as likely as its crop says.
+/// the cap height) is [`UNLIKELY`] times as likely as its crop says.
 const NEAR_X_HEIGHT: f32 = 0.25;
-const SMALL_CAPITAL: f32 = 0.1;
+/// A class its place all but rules out counts this many times what its crop says.
+const UNLIKELY: f32 = 0.1;
+/// A glyph whose bottom is this many cap heights below the baseline hangs: it is a letter
+/// that descends ([`DESCENDERS`], or one of [`MAY_HANG`] in hands that let it)...
+const HANGS: f32 = 0.2;
+/// ...and one whose bottom is above this many is on the line: no descender.
+const SITS: f32 = 0.1;
+/// The letters that descend below the baseline.
+pub const DESCENDERS: &str = "gjpqy";
+/// Letters that descend in some hands only.
+const MAY_HANG: &str = "fJPQY";
 
 /// What an i or a j without its dot reads as.
 const DOTLESS: [char; 3] = ['l', 'I', 'J'];
@@ -100,23 +110,39 @@ pub fn decide_case(probs: &mut [f32], classes: &[String], place: LinePlace) {
         probs[to] += probs[from];
         probs[from] = 0.0;
     }
+    if !reads_lower_case(classes) {
+        return;
+    }
     // Any other capital there is unlikely too (a in a hand whose a looks like Q), and so is
     // a digit (digits stand as tall as capitals: an a is no 2, a z no 3).
-    if reads_lower_case(classes)
-        && place.top < place.x_height + NEAR_X_HEIGHT * (1.0 - place.x_height)
-    {
-        let capital = |c: &String| {
-            c.len() == 1
-                && c.chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        };
-        for (p, _) in probs.iter_mut().zip(classes).filter(|(_, c)| capital(c)) {
-            *p *= SMALL_CAPITAL;
-        }
-        let total: f32 = probs.iter().sum();
-        if total > 0.0 {
-            probs.iter_mut().for_each(|p| *p /= total);
-        }
+    if place.top < place.x_height + NEAR_X_HEIGHT * (1.0 - place.x_height) {
+        make_unlikely(probs, classes, |c| {
+            c.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        });
+    }
+    // Where the glyph ends decides between a letter that descends and one on the line (g
+    // and s, q and 9, y and 4).
+    if place.bottom > -SITS {
+        make_unlikely(probs, classes, |c| DESCENDERS.contains(c));
+    }
+    if place.bottom < -HANGS {
+        let may_hang = |c: &str| DESCENDERS.contains(c) || MAY_HANG.contains(c);
+        make_unlikely(probs, classes, |c| !may_hang(c));
+    }
+}
+
+/// Scales the probabilities of the classes `unlikely` picks by [`UNLIKELY`] and
+/// renormalises.
+/// Classes are one character (`reads_lower_case` holds).
+fn make_unlikely(probs: &mut [f32], classes: &[String], unlikely: impl Fn(&str) -> bool) {
+    let picked = |c: &String| c.chars().count() == 1 && unlikely(c);
+    for (p, _) in probs.iter_mut().zip(classes).filter(|(_, c)| picked(c)) {
+        *p *= UNLIKELY;
+    }
+    let total: f32 = probs.iter().sum();
+    if total > 0.0 {
+        probs.iter_mut().for_each(|p| *p /= total);
     }
 }
 
@@ -251,6 +277,43 @@ mod tests {
             x_height: 0.6,
         };
         decide_case(&mut probs, &classes(), tall_descender);
-        assert!((probs[3] - 0.9).abs() < 1e-6 && probs[4] == 0.0);
+        // The P's share goes to the p; the a, which never hangs, counts a tenth.
+        let expected = [0.0, 0.0, 0.0, 0.9 / 0.91, 0.0, 0.01 / 0.91];
+        assert!(
+            probs
+                .iter()
+                .zip(expected)
+                .all(|(p, e)| (p - e).abs() < 1e-6),
+            "{probs:?}"
+        );
+    }
+
+    #[test]
+    fn where_a_glyph_ends_tells_a_g_from_an_s() {
+        // (An a among the classes: a model that reads lower case.)
+        let classes = ["g", "s", "f", "a"].map(String::from).to_vec();
+        let ending = |bottom| LinePlace {
+            top: 0.6,
+            bottom,
+            x_height: 0.6,
+        };
+        let best = |probs: &[f32]| (0..probs.len()).max_by(|&a, &b| probs[a].total_cmp(&probs[b]));
+        // Read as g more than s: on the line it is an s...
+        let mut probs = [0.6, 0.4, 0.0, 0.0];
+        decide_case(&mut probs, &classes, ending(0.0));
+        assert_eq!(best(&probs), Some(1), "{probs:?}");
+        // ...and read as s, hanging well below the line it is a g.
+        let mut probs = [0.4, 0.6, 0.0, 0.0];
+        decide_case(&mut probs, &classes, ending(-0.35));
+        assert_eq!(best(&probs), Some(0), "{probs:?}");
+        // Just below the line either may be (a g of a hand with short tails, an s a little
+        // low).
+        let mut probs = [0.4, 0.6, 0.0, 0.0];
+        decide_case(&mut probs, &classes, ending(-0.15));
+        assert_eq!(probs, [0.4, 0.6, 0.0, 0.0]);
+        // An f may hang in some hands: it keeps its share.
+        let mut probs = [0.2, 0.3, 0.5, 0.0];
+        decide_case(&mut probs, &classes, ending(-0.35));
+        assert_eq!(best(&probs), Some(2), "{probs:?}");
     }
 }

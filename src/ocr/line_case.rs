@@ -4,14 +4,14 @@
 //! (c C, o O, s S ...) are then decided by where they sit ([`crate::data::case`]).
 
 use super::components::BBox;
-use crate::data::case::{LinePlace, SAME_SHAPE, TYPICAL_X_HEIGHT, decide_case, reads_lower_case};
+use crate::data::case::{
+    DESCENDERS, LinePlace, SAME_SHAPE, TYPICAL_X_HEIGHT, decide_case, reads_lower_case,
+};
 
 /// Letters whose top is the x-height (g and q descend, their top does not move).
 const AT_X_HEIGHT: &str = "aemnrgq";
 /// Lower-case letters that reach about cap height (i and j left out: their dot varies).
 const ASCENDERS: &str = "bdfhlt";
-/// Lower-case letters whose bottom is below the baseline (left out of the baseline).
-const DESCENDERS: &str = "gjpqy";
 /// The baseline under a letter is the median bottom of this many neighbours along the
 /// line (itself included), so a line that rises or bends is followed.
 const BASELINE_NEIGHBOURS: usize = 7;
