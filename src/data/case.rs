@@ -173,6 +173,14 @@ pub fn accuracy_with_places(
 mod tests {
     use super::*;
 
+    fn assert_close(probs: &[f32], expected: &[f32]) {
+        let close = probs
+            .iter()
+            .zip(expected)
+            .all(|(p, e)| (p - e).abs() < 1e-6);
+        assert!(close, "{probs:?}, expected {expected:?}");
+    }
+
     fn classes() -> Vec<String> {
         ["o", "O", "0", "p", "P", "a"].map(String::from).to_vec()
     }
@@ -190,13 +198,9 @@ mod tests {
         // At x-height the O's share goes to the o, and the 0 (a digit there) counts a tenth.
         decide_case(&mut probs, &classes(), at(0.62));
         let total = 0.7 + 0.02 + 0.1;
-        let expected = [0.7 / total, 0.0, 0.02 / total, 0.0, 0.0, 0.1 / total];
-        assert!(
-            probs
-                .iter()
-                .zip(expected)
-                .all(|(p, e)| (p - e).abs() < 1e-6),
-            "{probs:?}"
+        assert_close(
+            &probs,
+            &[0.7 / total, 0.0, 0.02 / total, 0.0, 0.0, 0.1 / total],
         );
     }
 
@@ -278,14 +282,7 @@ mod tests {
         };
         decide_case(&mut probs, &classes(), tall_descender);
         // The P's share goes to the p; the a, which never hangs, counts a tenth.
-        let expected = [0.0, 0.0, 0.0, 0.9 / 0.91, 0.0, 0.01 / 0.91];
-        assert!(
-            probs
-                .iter()
-                .zip(expected)
-                .all(|(p, e)| (p - e).abs() < 1e-6),
-            "{probs:?}"
-        );
+        assert_close(&probs, &[0.0, 0.0, 0.0, 0.9 / 0.91, 0.0, 0.01 / 0.91]);
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl ReadBox {
     fn confidence(&self, classes: &[String]) -> f32 {
         let mut shapes: Vec<(char, f32)> = Vec::new();
         for (&p, c) in self.probs.iter().zip(classes) {
-            let p = match self.blob.dot.is_some() && !matches!(c.as_str(), "i" | "j") {
+            let p = match self.blob.dot.is_some() && !has_dot(c) {
                 true => p * DOT_DOUBT,
                 false => p,
             };
@@ -82,9 +82,14 @@ impl ReadBox {
 
     /// Whether the classifier reads an i or a j here: a letter with its dot, whole.
     fn dotted(&self, classes: &[String]) -> bool {
-        let best = (0..self.probs.len()).max_by(|&a, &b| self.probs[a].total_cmp(&self.probs[b]));
-        best.is_some_and(|b| matches!(classes[b].as_str(), "i" | "j"))
+        let best = classify::argmax(&ndarray::ArrayView1::from(&self.probs));
+        classes.get(best).is_some_and(|c| has_dot(c))
     }
+}
+
+/// Whether letters of `class` have a dot.
+fn has_dot(class: &str) -> bool {
+    matches!(class, "i" | "j")
 }
 
 /// Crops and classifies `blobs` in one batch.
