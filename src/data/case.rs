@@ -173,6 +173,15 @@ pub fn accuracy_with_places(
 mod tests {
     use super::*;
 
+    /// A place on a line whose x-height is 0.6 cap heights.
+    fn on_line(top: f32, bottom: f32) -> LinePlace {
+        LinePlace {
+            top,
+            bottom,
+            x_height: 0.6,
+        }
+    }
+
     fn assert_close(probs: &[f32], expected: &[f32]) {
         let close = probs
             .iter()
@@ -187,11 +196,7 @@ mod tests {
 
     #[test]
     fn an_o_at_x_height_is_lower_case_and_at_cap_height_upper_case() {
-        let at = |top| LinePlace {
-            top,
-            bottom: 0.0,
-            x_height: 0.6,
-        };
+        let at = |top| on_line(top, 0.0);
         let mut probs = [0.5, 0.2, 0.2, 0.0, 0.0, 0.1];
         decide_case(&mut probs, &classes(), at(1.0));
         assert_eq!(probs, [0.0, 0.7, 0.2, 0.0, 0.0, 0.1]);
@@ -207,11 +212,7 @@ mod tests {
     #[test]
     fn a_stroke_read_as_l_i_or_j_at_x_height_is_a_dotless_i_or_j() {
         let classes = ["I", "1", "i", "l"].map(String::from).to_vec();
-        let at = |top| LinePlace {
-            top,
-            bottom: 0.0,
-            x_height: 0.6,
-        };
+        let at = |top| on_line(top, 0.0);
         let mut probs = [0.3, 0.2, 0.1, 0.4];
         decide_case(&mut probs, &classes, at(1.0));
         assert_eq!(probs, [0.3, 0.2, 0.1, 0.4], "at cap height: l, I or 1");
@@ -229,11 +230,7 @@ mod tests {
             "a J at x-height is a j: {probs:?}"
         );
         // With its dot a j reaches cap height; hanging below the line it is still a j.
-        let hanging = |bottom| LinePlace {
-            top: 1.0,
-            bottom,
-            x_height: 0.6,
-        };
+        let hanging = |bottom| on_line(1.0, bottom);
         let mut probs = [0.5, 0.1, 0.4];
         decide_case(&mut probs, &classes, hanging(0.0));
         assert_eq!(probs, [0.5, 0.1, 0.4], "a J on the line");
@@ -246,11 +243,7 @@ mod tests {
     #[test]
     fn a_capital_or_digit_at_x_height_gives_way_to_a_fair_lower_case_reading() {
         let classes = ["Q", "a", "2", "z"].map(String::from).to_vec();
-        let at = |top| LinePlace {
-            top,
-            bottom: 0.0,
-            x_height: 0.6,
-        };
+        let at = |top| on_line(top, 0.0);
         let mut probs = [0.4, 0.2, 0.3, 0.1];
         decide_case(&mut probs, &classes, at(0.95));
         assert_eq!(
@@ -275,11 +268,7 @@ mod tests {
     #[test]
     fn a_p_below_the_baseline_is_lower_case_whatever_its_height() {
         let mut probs = [0.0, 0.0, 0.0, 0.3, 0.6, 0.1];
-        let tall_descender = LinePlace {
-            top: 0.9,
-            bottom: -0.3,
-            x_height: 0.6,
-        };
+        let tall_descender = on_line(0.9, -0.3);
         decide_case(&mut probs, &classes(), tall_descender);
         // The P's share goes to the p; the a, which never hangs, counts a tenth.
         assert_close(&probs, &[0.0, 0.0, 0.0, 0.9 / 0.91, 0.0, 0.01 / 0.91]);
@@ -289,11 +278,7 @@ mod tests {
     fn where_a_glyph_ends_tells_a_g_from_an_s() {
         // (An a among the classes: a model that reads lower case.)
         let classes = ["g", "s", "f", "a"].map(String::from).to_vec();
-        let ending = |bottom| LinePlace {
-            top: 0.6,
-            bottom,
-            x_height: 0.6,
-        };
+        let ending = |bottom| on_line(0.6, bottom);
         let best = |probs: &[f32]| (0..probs.len()).max_by(|&a, &b| probs[a].total_cmp(&probs[b]));
         // Read as g more than s: on the line it is an s...
         let mut probs = [0.6, 0.4, 0.0, 0.0];
