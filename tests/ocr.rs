@@ -741,6 +741,77 @@ fn pairs_read_right(
     read_pairs.iter().zip(&truth).map(|(r, t)| r == t).collect()
 }
 
+/// The letter pairs of the touching-letters pages: every letter first and second once,
+/// with varied partners (I and 1 are left out: an I over a neighbour's stroke is a stroke
+/// of it).
+fn touching_pairs() -> Vec<[char; 2]> {
+    let letters: Vec<char> = "ABCDEFGHJKLMNOPQRSTUVWXYZ".chars().collect();
+    (0..letters.len())
+        .flat_map(|i| {
+            [
+                [letters[i], letters[(i * 7 + 3) % letters.len()]],
+                [letters[(i * 11 + 5) % letters.len()], letters[i]],
+            ]
+        })
+        .filter(|[a, b]| a != b)
+        .collect()
+}
+
+/// How well the shipped model reads letter pairs drawn by the first `hands` samples of
+/// each letter in `split`.
+struct PairRates {
+    /// Overlapping by 10-25% of the first letter's ink width, cut by recognition...
+    touching: f32,
+    /// ...and cut by width alone.
+    by_width: f32,
+    /// Drawn apart (the classifier's own errors).
+    apart: f32,
+    /// Touching, of the pairs read right apart.
+    touching_of_right_apart: f32,
+}
+
+fn pair_rates(split: &Dataset, hands: usize) -> PairRates {
+    let pairs = touching_pairs();
+    let overlap = |i: usize| 0.10 + 0.15 * (i % 4) as f32 / 3.0;
+    let mut model = nnlab::data::builtin::default_model().unwrap();
+    let mut read_right = |params: &OcrParams, overlap: &dyn Fn(usize) -> f32| {
+        (0..hands)
+            .flat_map(|nth| {
+                let page = draw_pairs(split, &pairs, nth, overlap);
+                pairs_read_right(&page, &pairs, &mut model, params)
+            })
+            .collect::<Vec<bool>>()
+    };
+    let apart = read_right(&OcrParams::default(), &|_| -0.4);
+    let touching = read_right(&OcrParams::default(), &overlap);
+    let by_width = read_right(
+        &OcrParams {
+            by_recognition: false,
+            ..OcrParams::default()
+        },
+        &overlap,
+    );
+    let share = |v: &[bool]| v.iter().filter(|&&b| b).count() as f32 / v.len().max(1) as f32;
+    let given_apart: Vec<bool> = touching
+        .iter()
+        .zip(&apart)
+        .filter(|&(_, &a)| a)
+        .map(|(&t, _)| t)
+        .collect();
+    let rates = PairRates {
+        touching: share(&touching),
+        by_width: share(&by_width),
+        apart: share(&apart),
+        touching_of_right_apart: share(&given_apart),
+    };
+    eprintln!(
+        "pairs right: touching {:.3} by recognition, {:.3} by width; apart {:.3}; touching of those \
+         right apart {:.3}",
+        rates.touching, rates.by_width, rates.apart, rates.touching_of_right_apart
+    );
+    rates
+}
+
 /// Touching letters, split and read by the shipped model (trained on touching letters) in
 /// hands it never trained on (the builtin test split's), every letter first and second,
 /// overlapping by 10-25% of the first's ink width: it reads 0.64 of the pairs (issue #13
@@ -752,59 +823,23 @@ fn pairs_read_right(
 #[test]
 fn touching_letters_are_split_where_they_read_best() {
     let data = DataSource::Builtin.load().expect("builtin loads");
-    let letters: Vec<char> = "ABCDEFGHJKLMNOPQRSTUVWXYZ".chars().collect();
-    // Every letter first and second once, with varied partners (I and 1 are left out: an
-    // I over a neighbour's stroke is a stroke of it).
-    let pairs: Vec<[char; 2]> = (0..letters.len())
-        .flat_map(|i| {
-            [
-                [letters[i], letters[(i * 7 + 3) % letters.len()]],
-                [letters[(i * 11 + 5) % letters.len()], letters[i]],
-            ]
-        })
-        .filter(|[a, b]| a != b)
-        .collect();
-    let overlap = |i: usize| 0.10 + 0.15 * (i % 4) as f32 / 3.0;
-    let mut model = nnlab::data::builtin::default_model().unwrap();
-    let hands = 3;
-    let read_right =
-        |params: &OcrParams, model: &mut SavedModel, overlap: &dyn Fn(usize) -> f32| {
-            (0..hands)
-                .flat_map(|nth| {
-                    let page = draw_pairs(&data.test, &pairs, nth, overlap);
-                    pairs_read_right(&page, &pairs, model, params)
-                })
-                .collect::<Vec<bool>>()
-        };
-    let apart = read_right(&OcrParams::default(), &mut model, &|_| -0.4);
-    let rate = |params: &OcrParams, model: &mut SavedModel| {
-        let touching = read_right(params, model, &overlap);
-        let share = |v: &[bool]| v.iter().filter(|&&b| b).count() as f32 / v.len() as f32;
-        let given_apart: Vec<bool> = touching
-            .iter()
-            .zip(&apart)
-            .filter(|&(_, &a)| a)
-            .map(|(&t, _)| t)
-            .collect();
-        eprintln!(
-            "touching {:.3}, apart {:.3}, touching of those right apart {:.3}",
-            share(&touching),
-            share(&apart),
-            share(&given_apart)
-        );
-        share(&touching)
-    };
-    let by_recognition = rate(&OcrParams::default(), &mut model);
-    let by_width = rate(
-        &OcrParams {
-            by_recognition: false,
-            ..OcrParams::default()
-        },
-        &mut model,
+    let rates = pair_rates(&data.test, 3);
+    assert!(rates.touching >= 0.6, "pairs right: {:.3}", rates.touching);
+    assert!(
+        rates.touching > rates.by_width + 0.25,
+        "by width: {:.3}",
+        rates.by_width
     );
-    eprintln!("pairs right: {by_recognition:.3} by recognition, {by_width:.3} by width");
-    assert!(by_recognition >= 0.6, "pairs right: {by_recognition:.3}");
-    assert!(by_recognition > by_width + 0.25, "by width: {by_width:.3}");
+}
+
+/// The same pages drawn by 24 samples of the validation hands (1,056 pairs): the measure
+/// every choice about cuts is made on, the test hands above only reporting it. A
+/// measurement, not a check: `cargo test --release --test ocr -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn measure_touching_pairs_on_validation_hands() {
+    let data = DataSource::Builtin.load().expect("builtin loads");
+    pair_rates(&data.valid, 24);
 }
 
 /// `page` with printed rules in a grey that thresholds as ink, 3 px thick (half the pen;
