@@ -175,6 +175,10 @@ pub struct OcrArgs {
     /// Turn off the post-step that makes each word all letters or all digits.
     #[arg(long)]
     pub mixed_words: bool,
+    /// Keep words as the classifier reads them (otherwise a word of three or more letters
+    /// that no English dictionary holds becomes the word its letters could as well be).
+    #[arg(long)]
+    pub no_dictionary: bool,
     /// `auto`: also try the page turned by 90, 180 and 270 degrees, keep the surest reading.
     #[arg(long, default_value = "upright", value_parser = ["upright", "auto"])]
     pub orient: String,
@@ -196,6 +200,7 @@ impl OcrArgs {
         crate::ocr::OcrParams {
             threshold_offset: self.threshold_offset,
             one_kind_per_word: !self.mixed_words,
+            dictionary: !self.no_dictionary,
             orient_auto: self.orient == "auto",
             angle: self.angle,
             by_recognition: !self.width_cuts,

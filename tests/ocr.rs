@@ -490,6 +490,10 @@ fn dropping_a_photo_on_the_ocr_tab_shows_its_text() {
     );
     h.get_by_label("remove ruled lines").click();
     h.run();
+    assert!(h.state().params.dictionary, "words are spelled by default");
+    h.get_by_label("dictionary").click();
+    h.run();
+    assert!(!h.state().params.dictionary);
     assert!(h.state().params.orient_auto);
     assert!(!h.state().params.by_recognition);
     assert!(!h.state().params.remove_rules);

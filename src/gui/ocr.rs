@@ -458,6 +458,14 @@ impl OcrPanel {
             changed |= ui
                 .checkbox(&mut p.one_kind_per_word, "one kind per word")
                 .changed();
+            changed |= ui
+                .checkbox(&mut p.dictionary, "dictionary")
+                .on_hover_text(
+                    "a word of three or more letters that no English dictionary holds becomes \
+                     the word its letters could as well be, when the classifier finds that \
+                     not much less likely",
+                )
+                .changed();
             changed |= angle_ui(ui, &mut p.angle, found_angle);
             changed |= ui
                 .checkbox(&mut p.orient_auto, "orient auto")

@@ -17,6 +17,7 @@ pub mod binarize;
 pub mod classify;
 pub mod commands;
 pub mod components;
+pub mod dictionary;
 pub mod eval;
 pub mod line_case;
 pub mod lines;
@@ -31,6 +32,7 @@ use crate::nn::SavedModel;
 use anyhow::{Context, Result, bail};
 use classify::Guess;
 use components::{BBox, Blob, Labels};
+use dictionary::Dictionary;
 use image::{DynamicImage, GrayImage};
 use lines::TextLine;
 use serde::{Deserialize, Serialize};
@@ -54,6 +56,9 @@ pub struct OcrParams {
     pub min_size: f32,
     /// The post-step: a word is all letters or all digits.
     pub one_kind_per_word: bool,
+    /// A word read as letters no English dictionary holds becomes the word its letters
+    /// could as well be, when the classifier finds that not much less likely.
+    pub dictionary: bool,
     /// The writing's angle in degrees (positive: lines run down to the right); `None`:
     /// estimated from the page.
     pub angle: Option<f32>,
@@ -115,6 +120,7 @@ impl Default for OcrParams {
             min_area: 0.15,
             min_size: 0.35,
             one_kind_per_word: true,
+            dictionary: true,
             angle: None,
             orient_auto: false,
             by_recognition: true,
@@ -361,7 +367,7 @@ fn without_rules(
 /// One recognised character.
 #[derive(Clone, Debug, Serialize)]
 pub struct Character {
-    /// The chosen class (after the one-kind-per-word step when on).
+    /// The chosen class (after the word steps).
     pub text: String,
     /// Box in photo pixels of the page as read (turned and levelled as the segmentation
     /// says; the photo's own pixels for an upright, level page).
@@ -511,9 +517,7 @@ pub fn classify(
                 crop: b.crop,
             })
             .collect();
-        if params.one_kind_per_word {
-            one_kind_per_word(&mut chars, &probs, &model.classes);
-        }
+        word_steps(&mut chars, &probs, &model.classes, params);
         out.push(chars);
     }
     clock.lap("words");
@@ -527,17 +531,33 @@ pub fn classify(
     })
 }
 
-/// Makes each word of a line all letters or all digits ([`classify::one_kind_per_word`]),
-/// an I inside a lower-case word an l ([`classify::l_in_lower_case_words`]).
-fn one_kind_per_word(chars: &mut [Character], probs: &[ndarray::Array1<f32>], classes: &[String]) {
+/// The word steps, each word of a line at a time: with [`OcrParams::one_kind_per_word`] a
+/// word becomes all letters or all digits ([`classify::one_kind_per_word`]) and an I inside
+/// a lower-case word an l ([`classify::l_in_lower_case_words`]); with
+/// [`OcrParams::dictionary`] a word no dictionary holds becomes the English word its
+/// letters could as well be ([`Dictionary::spell`]).
+fn word_steps(
+    chars: &mut [Character],
+    probs: &[ndarray::Array1<f32>],
+    classes: &[String],
+    params: &OcrParams,
+) {
     let mut start = 0;
     while start < chars.len() {
         let end = (start + 1..chars.len())
             .find(|&i| chars[i].space_before)
             .unwrap_or(chars.len());
         let views: Vec<_> = probs[start..end].iter().map(|p| p.view()).collect();
-        let mut chosen = classify::one_kind_per_word(&views, classes);
-        classify::l_in_lower_case_words(&mut chosen, classes);
+        let mut chosen: Vec<usize> = match params.one_kind_per_word {
+            true => classify::one_kind_per_word(&views, classes),
+            false => views.iter().map(classify::argmax).collect(),
+        };
+        if params.one_kind_per_word {
+            classify::l_in_lower_case_words(&mut chosen, classes);
+        }
+        if params.dictionary {
+            chosen = Dictionary::english().spell(&views, classes, &chosen);
+        }
         for (c, k) in chars[start..end].iter_mut().zip(chosen) {
             c.text = classes[k].clone();
         }
