@@ -61,6 +61,14 @@ impl Dictionary {
         self.words.contains(word)
     }
 
+    /// Whether `text`, a word as read, is a dictionary word; `None` when the dictionary has
+    /// no say (fewer than [`MIN_WORD_LETTERS`] letters, or not all letters).
+    pub fn judge(&self, text: &str) -> Option<bool> {
+        let letters =
+            text.len() >= MIN_WORD_LETTERS && text.bytes().all(|c| c.is_ascii_alphabetic());
+        letters.then(|| self.holds(&text.to_ascii_lowercase()))
+    }
+
     /// Whether some word begins with `prefix`.
     fn begins(&self, prefix: &str) -> bool {
         self.words
@@ -87,10 +95,9 @@ impl Dictionary {
                 _ => None,
             }
         };
-        let read: Option<String> = chosen.iter().map(|&k| letter(k)).collect();
-        match read {
-            Some(word) if word.len() >= MIN_WORD_LETTERS && !self.holds(&word) => {}
-            _ => return chosen.to_vec(),
+        let read: String = chosen.iter().map(|&k| classes[k].as_str()).collect();
+        if self.judge(&read) != Some(false) {
+            return chosen.to_vec();
         }
         let log = |p: f32| p.max(1e-6).ln();
         let read_score: f32 = chosen.iter().zip(probs).map(|(&k, p)| log(p[k])).sum();

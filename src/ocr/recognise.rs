@@ -87,6 +87,27 @@ impl ReadBox {
     }
 }
 
+/// A box as the cuts read it: the pieces of its best reading (the box itself when no cut
+/// reads better) and that reading's score, with the best reading of each other number of
+/// pieces (the word step may take one that spells a word).
+#[derive(Clone, Debug)]
+pub struct CutBox {
+    pub pieces: Vec<ReadBox>,
+    pub score: f32,
+    pub others: Vec<(f32, Vec<ReadBox>)>,
+}
+
+impl CutBox {
+    /// A box read whole, with no other reading.
+    pub fn whole(b: ReadBox) -> Self {
+        Self {
+            pieces: vec![b],
+            score: 0.0,
+            others: Vec::new(),
+        }
+    }
+}
+
 /// Whether letters of `class` have a dot.
 fn has_dot(class: &str) -> bool {
     matches!(class, "i" | "j")
@@ -151,7 +172,7 @@ pub fn refine_lines(
     lines: Vec<(Vec<ReadBox>, f32)>,
     page: &Page,
     model: &mut SavedModel,
-) -> Result<Vec<Vec<ReadBox>>> {
+) -> Result<Vec<Vec<CutBox>>> {
     let mut batch: Vec<Blob> = Vec::new();
     let plans: Vec<LinePlan> = lines
         .iter()
@@ -258,8 +279,8 @@ fn best_line(
     plan: &LinePlan,
     read: &[ReadBox],
     page: &Page,
-) -> Vec<ReadBox> {
-    let singles: Vec<(f32, Vec<ReadBox>)> = boxes
+) -> Vec<CutBox> {
+    let singles: Vec<CutBox> = boxes
         .iter()
         .enumerate()
         .map(|(i, b)| best_cuts(b, h, plan.nodes[i], &plan.pieces[i], read, page))
@@ -267,7 +288,7 @@ fn best_line(
     // best[k]: the best score of the first k boxes, and whether box k-1 was merged with k-2.
     let mut best: Vec<(f32, bool)> = vec![(0.0, false)];
     for k in 1..=boxes.len() {
-        let alone = best[k - 1].0 + singles[k - 1].0;
+        let alone = best[k - 1].0 + singles[k - 1].score;
         let merged = (k >= 2)
             .then(|| plan.merges[k - 2])
             .flatten()
@@ -279,24 +300,31 @@ fn best_line(
             _ => (alone, false),
         });
     }
-    let mut out: Vec<Vec<ReadBox>> = Vec::new();
+    let mut out: Vec<CutBox> = Vec::new();
     let mut k = boxes.len();
     while k > 0 {
         if best[k].1 {
-            out.push(vec![read[plan.merges[k - 2].expect("merged")].clone()]);
+            let m = &read[plan.merges[k - 2].expect("merged")];
+            out.push(CutBox {
+                score: score(m, h, &page.classes),
+                ..CutBox::whole(m.clone())
+            });
             k -= 2;
         } else {
-            out.push(singles[k - 1].1.clone());
+            out.push(singles[k - 1].clone());
             k -= 1;
         }
     }
-    out.into_iter().rev().flatten().collect()
+    out.reverse();
+    out
 }
 
 /// The best cuts of one box: a run of at most [`MAX_CUTS`] + 1 pieces from its left edge
-/// to its right, maximising the sum of the pieces' scores. A piece may begin one node
-/// before the last one ended: the strip between two neighbouring cuts is then read with
-/// both letters (where letters overlap, each needs the strokes they share).
+/// to its right, maximising the sum of the pieces' scores, against the box read whole;
+/// the best run of each other length (and the whole box) are kept as the others. A piece
+/// may begin one node before the last one ended: the strip between two neighbouring cuts
+/// is then read with both letters (where letters overlap, each needs the strokes they
+/// share).
 fn best_cuts(
     whole: &ReadBox,
     h: f32,
@@ -304,25 +332,36 @@ fn best_cuts(
     pieces: &[(usize, usize, usize)],
     read: &[ReadBox],
     page: &Page,
-) -> (f32, Vec<ReadBox>) {
-    let whole_score = score(whole, h, &page.classes);
+) -> CutBox {
     let scores: Vec<(usize, usize, usize, f32)> = pieces
         .iter()
         .map(|&(i, j, r)| (i, j, r, score(&read[r], h, &page.classes)))
         .collect();
-    let mut best: Option<(f32, Vec<usize>)> = None;
+    // best[len]: the best run of len pieces.
+    let mut best: Vec<Option<(f32, Vec<usize>)>> = vec![None; MAX_CUTS + 2];
     let mut run = Vec::new();
     extend_run(&scores, n, 0, None, 0.0, &mut run, &mut best);
-    match best {
-        Some((total, run)) if run.len() >= 2 && total > whole_score => {
-            (total, run.iter().map(|&r| read[r].clone()).collect())
-        }
-        _ => (whole_score, vec![whole.clone()]),
+    let mut readings: Vec<(f32, Vec<ReadBox>)> = best
+        .into_iter()
+        .flatten()
+        .filter(|(_, run)| run.len() >= 2)
+        .map(|(total, run)| (total, run.iter().map(|&r| read[r].clone()).collect()))
+        .collect();
+    // The whole box first: a split must read better, not as well.
+    readings.insert(0, (score(whole, h, &page.classes), vec![whole.clone()]));
+    let first = (0..readings.len())
+        .max_by(|&a, &b| readings[a].0.total_cmp(&readings[b].0).then(b.cmp(&a)))
+        .expect("the whole box");
+    let (score, pieces) = readings.remove(first);
+    CutBox {
+        pieces,
+        score,
+        others: readings,
     }
 }
 
 /// Tries every next piece of a run that has reached node `at` (its last piece began at
-/// `began`), keeping the best complete run in `best`.
+/// `began`), keeping the best complete run of each length in `best`.
 fn extend_run(
     scores: &[(usize, usize, usize, f32)],
     n: usize,
@@ -330,11 +369,12 @@ fn extend_run(
     began: Option<usize>,
     total: f32,
     run: &mut Vec<usize>,
-    best: &mut Option<(f32, Vec<usize>)>,
+    best: &mut [Option<(f32, Vec<usize>)>],
 ) {
     if at == n {
-        if best.as_ref().is_none_or(|(b, _)| total > *b) {
-            *best = Some((total, run.clone()));
+        let kept = &mut best[run.len()];
+        if kept.as_ref().is_none_or(|(b, _)| total > *b) {
+            *kept = Some((total, run.clone()));
         }
         return;
     }
@@ -446,9 +486,10 @@ mod tests {
 
     /// The best run over `scores` (from node 0 to node `n`) as its pieces' indices.
     fn best_run(scores: &[(usize, usize, usize, f32)], n: usize) -> Vec<usize> {
-        let mut best = None;
+        let mut best = vec![None; MAX_CUTS + 2];
         extend_run(scores, n, 0, None, 0.0, &mut Vec::new(), &mut best);
-        best.expect("a run").1
+        let runs = best.into_iter().flatten();
+        runs.max_by(|a, b| a.0.total_cmp(&b.0)).expect("a run").1
     }
 
     #[test]
