@@ -87,6 +87,31 @@ impl ReadBox {
     }
 }
 
+#[cfg(test)]
+impl ReadBox {
+    /// A box from column `left` to `right` (40 rows) read as `probs`, for tests.
+    pub(crate) fn for_test(left: u32, right: u32, probs: &[f32]) -> Self {
+        use super::components::BBox;
+        let bbox = BBox {
+            left,
+            top: 0,
+            right,
+            bottom: 40,
+        };
+        Self {
+            blob: Blob {
+                bbox,
+                labels: Vec::new(),
+                area: 1,
+                bounds: None,
+                dot: None,
+            },
+            crop: Vec::new(),
+            probs: probs.into(),
+        }
+    }
+}
+
 /// A box as the cuts read it: the pieces of its best reading (the box itself when no cut
 /// reads better) and that reading's score, with the best reading of each other number of
 /// pieces (the word step may take one that spells a word).
@@ -482,7 +507,6 @@ fn piece_between(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ocr::components::BBox;
 
     /// The best run over `scores` (from node 0 to node `n`) as its pieces' indices.
     fn best_run(scores: &[(usize, usize, usize, f32)], n: usize) -> Vec<usize> {
@@ -509,24 +533,8 @@ mod tests {
         assert_eq!(best_run(&nested, 3), vec![1]);
     }
 
-    /// A box from column `left` to `right` (40 rows) read as `probs`.
     fn read_box(left: u32, right: u32, probs: &[f32]) -> ReadBox {
-        ReadBox {
-            blob: Blob {
-                bbox: BBox {
-                    left,
-                    top: 0,
-                    right,
-                    bottom: 40,
-                },
-                labels: Vec::new(),
-                area: 1,
-                bounds: None,
-                dot: None,
-            },
-            crop: Vec::new(),
-            probs: probs.into(),
-        }
+        ReadBox::for_test(left, right, probs)
     }
 
     #[test]

@@ -135,28 +135,12 @@ fn word_steps(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ocr::components::Blob;
 
     /// A box from column `left` to `right`, read as `class` (the rest spread thin).
     fn read_as(left: u32, right: u32, class: &str, classes: &[String]) -> ReadBox {
         let mut probs = vec![0.01; classes.len()];
         probs[classes.iter().position(|c| c == class).unwrap()] = 0.9;
-        ReadBox {
-            blob: Blob {
-                bbox: BBox {
-                    left,
-                    top: 0,
-                    right,
-                    bottom: 40,
-                },
-                labels: Vec::new(),
-                area: 1,
-                bounds: None,
-                dot: None,
-            },
-            crop: Vec::new(),
-            probs,
-        }
+        ReadBox::for_test(left, right, &probs)
     }
 
     #[test]
