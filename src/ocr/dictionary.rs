@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 /// A dictionary word may be this much less log-probable, by the classifier, than the
 /// letters read (e^2.5: about 12 times less likely).
-pub const WORD_BONUS: f32 = 2.5;
+const WORD_BONUS: f32 = 2.5;
 /// Shorter words are left as read: nearly every pair of letters is some abbreviation in
 /// the list, so a pair says nothing.
 const MIN_WORD_LETTERS: usize = 3;
@@ -36,7 +36,7 @@ pub struct Dictionary {
 
 impl Dictionary {
     /// The words of `list`, one per line.
-    pub fn from_list(list: &str) -> Self {
+    fn from_list(list: &str) -> Self {
         let words = list
             .lines()
             .map(|w| w.trim().to_ascii_lowercase())
@@ -57,7 +57,7 @@ impl Dictionary {
         })
     }
 
-    pub fn holds(&self, word: &str) -> bool {
+    fn holds(&self, word: &str) -> bool {
         self.words.contains(word)
     }
 

@@ -36,6 +36,15 @@ pub fn read_line(
     chars
 }
 
+/// The characters of the word that holds character `at`.
+fn word_around(chars: &[Character], at: usize) -> std::ops::Range<usize> {
+    let start = (0..=at).rev().find(|&i| chars[i].space_before).unwrap_or(0);
+    let end = (at + 1..chars.len())
+        .find(|&i| chars[i].space_before)
+        .unwrap_or(chars.len());
+    start..end
+}
+
 /// A box's other reading (another number of pieces) may score this much less than its
 /// best and still be taken, when it makes a word of one the dictionary lacks...
 const CUT_BONUS: f32 = 1.5;
@@ -63,11 +72,10 @@ pub fn cuts_that_spell(
         let line = lines::with_spaces(blobs, letter_height);
         let chars = read_line(&boxes, &line.space_before, classes, params);
         let at: usize = cut[..b].iter().map(|c| c.pieces.len()).sum();
-        let start = (0..=at).rev().find(|&i| chars[i].space_before).unwrap_or(0);
-        let end = (at + 1..chars.len())
-            .find(|&i| chars[i].space_before)
-            .unwrap_or(chars.len());
-        let text: String = chars[start..end].iter().map(|c| c.text.as_str()).collect();
+        let text: String = chars[word_around(&chars, at)]
+            .iter()
+            .map(|c| c.text.as_str())
+            .collect();
         words
             .judge(&text)
             .filter(|_| text.len() >= MIN_CUT_WORD_LETTERS)
@@ -111,9 +119,7 @@ fn word_steps(
 ) {
     let mut start = 0;
     while start < chars.len() {
-        let end = (start + 1..chars.len())
-            .find(|&i| chars[i].space_before)
-            .unwrap_or(chars.len());
+        let end = word_around(chars, start).end;
         let views: Vec<_> = probs[start..end].iter().map(|p| p.view()).collect();
         let mut chosen: Vec<usize> = match params.one_kind_per_word {
             true => classify::one_kind_per_word(&views, classes),
