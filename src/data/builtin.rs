@@ -475,6 +475,11 @@ pub fn default_model() -> Result<SavedModel> {
     SavedModel::from_bytes(DEFAULT_MODEL).context("reading the embedded default model")
 }
 
+/// Whether `model` is the shipped default classifier (the same file, byte for byte).
+pub fn is_default_model(model: &SavedModel) -> bool {
+    model.to_bytes().is_ok_and(|b| b == DEFAULT_MODEL)
+}
+
 /// The classifier shipped in `assets/mixed_case_model.safetensors` (trained on `builtin62`).
 pub fn mixed_case_model() -> Result<SavedModel> {
     SavedModel::from_bytes(MIXED_CASE_MODEL).context("reading the embedded mixed-case model")

@@ -29,6 +29,30 @@ pub fn normalize_glyph(ink: ArrayView2<f32>) -> Array1<f32> {
     let Some(bounds) = ink_box(ink, level) else {
         return Array1::zeros(PIXELS);
     };
+    redrawn(ink, bounds, level)
+}
+
+/// A letter read in its surroundings: [`normalize_glyph`] of `own` (the letter's ink),
+/// followed by `context` (all ink around it, the letter's included, on the same grid)
+/// resampled and redrawn in the very square `own` was, so strokes that a cut took from
+/// the letter stay in view. `own` blank gives a blank row.
+pub fn normalize_in_context(own: ArrayView2<f32>, context: ArrayView2<f32>) -> Array1<f32> {
+    let mut out = Array1::zeros(2 * PIXELS);
+    let darkest = own.iter().fold(0.0f32, |m, &v| m.max(v));
+    let level = INK_LEVEL * darkest;
+    let Some(bounds) = ink_box(own, level).filter(|_| darkest >= NO_INK) else {
+        return out;
+    };
+    out.slice_mut(ndarray::s![..PIXELS])
+        .assign(&redrawn(own, bounds, level));
+    out.slice_mut(ndarray::s![PIXELS..])
+        .assign(&redrawn(context, bounds, level));
+    out
+}
+
+/// The ink of `bounds` squared, resampled, thinned to its skeleton and redrawn with the
+/// one pen.
+fn redrawn(ink: ArrayView2<f32>, bounds: (usize, usize, usize, usize), level: f32) -> Array1<f32> {
     let square = resample_square(ink, bounds, SIDE * FINE);
     let mut mask = square.mapv(|v| v > level);
     thin(&mut mask);

@@ -11,6 +11,7 @@ pub mod crop;
 pub mod grid;
 pub mod image_file;
 pub mod image_folder;
+pub mod in_context;
 pub mod mnist;
 pub mod nist36;
 pub mod render;

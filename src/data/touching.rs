@@ -34,7 +34,7 @@ const SEAM_JITTER: i32 = 3;
 /// fifth of a letter height).
 const CUT_BAND: usize = 5;
 /// Ink above this counts when cutting.
-const INK: f32 = 0.5;
+pub(crate) const INK: f32 = 0.5;
 /// A sideways step of a cut costs this much, in crossed ink pixels (straight cuts are
 /// preferred among equally clean ones).
 const PATH_STEP_COST: f32 = 0.05;
@@ -222,6 +222,18 @@ pub fn ink_columns(g: ArrayView2<f32>) -> Option<(i32, i32)> {
     Some((first as i32, last as i32 + 1))
 }
 
+/// Draws `img` onto `canvas` at (`dx`, `dy`), keeping the darker ink where they overlap.
+pub(crate) fn paint(canvas: &mut Array2<f32>, img: ArrayView2<f32>, dx: i32, dy: i32) {
+    let (rows, cols) = (canvas.nrows() as i32, canvas.ncols() as i32);
+    for ((y, x), &v) in img.indexed_iter() {
+        let (cy, cx) = (y as i32 + dy, x as i32 + dx);
+        if (0..rows).contains(&cy) && (0..cols).contains(&cx) {
+            let c = &mut canvas[[cy as usize, cx as usize]];
+            *c = c.max(v);
+        }
+    }
+}
+
 /// `own` with `neighbour` drawn over its right (or left) edge, normalised as OCR crops
 /// are: the piece on `own`'s side of the least-ink cut through the overlap (`piece`), or
 /// the pair whole. `None` when either image is blank.
@@ -244,17 +256,8 @@ fn touching(
     let side = SIDE as i32;
     let (rows, cols) = (side + 2 * MAX_DROP, 3 * side);
     let mut canvas = Array2::<f32>::zeros((rows as usize, cols as usize));
-    let mut paint = |img: ArrayView2<f32>, dx: i32, dy: i32| {
-        for ((y, x), &v) in img.indexed_iter() {
-            let (cy, cx) = (y as i32 + dy, x as i32 + dx);
-            if (0..rows).contains(&cy) && (0..cols).contains(&cx) {
-                let c = &mut canvas[[cy as usize, cx as usize]];
-                *c = c.max(v);
-            }
-        }
-    };
-    paint(own, side, MAX_DROP);
-    paint(neighbour, side + shift, MAX_DROP + p.drop);
+    paint(&mut canvas, own, side, MAX_DROP);
+    paint(&mut canvas, neighbour, side + shift, MAX_DROP + p.drop);
     if !piece {
         return Some(normalize_glyph(canvas.view()));
     }

@@ -1,9 +1,9 @@
 //! Letter crops and what the model reads in them.
 
 use super::binarize::INK;
-use super::components::{Blob, Labels};
+use super::components::{BBox, Blob, Labels};
 use crate::data::PIXELS;
-use crate::data::crop::normalize_glyph;
+use crate::data::crop::{normalize_glyph, normalize_in_context};
 use crate::nn::{SavedModel, softmax_rows};
 use anyhow::{Result, bail};
 use image::GrayImage;
@@ -37,6 +37,39 @@ pub fn crop(blob: &Blob, labels: &Labels, binary: &GrayImage) -> Vec<f32> {
     normalize_glyph(ink.view()).to_vec()
 }
 
+/// The piece reader's input for a piece cut out of touching letters: its [`own_ink`] and,
+/// in the same square, all the ink of the box it was cut from (see
+/// [`normalize_in_context`]).
+pub fn crop_in_context(blob: &Blob, labels: &Labels, binary: &GrayImage) -> Vec<f32> {
+    let b = blob.bbox;
+    // The square around the piece reaches at most its longer side beyond it.
+    let reach = b.width().max(b.height());
+    let region = BBox {
+        left: b.left.saturating_sub(reach),
+        top: b.top.saturating_sub(reach),
+        right: (b.right + reach).min(binary.width()),
+        bottom: (b.bottom + reach).min(binary.height()),
+    };
+    let (h, w) = (region.height() as usize, region.width() as usize);
+    let mut own = Array2::zeros((h, w));
+    let mut context = Array2::zeros((h, w));
+    let mark = |plane: &mut Array2<f32>, blob: &Blob| {
+        blob.for_each_pixel(labels, |x, y| {
+            if binary.get_pixel(x, y).0[0] == INK {
+                plane[[(y - region.top) as usize, (x - region.left) as usize]] = 1.0;
+            }
+        })
+    };
+    mark(&mut own, blob);
+    let whole = Blob {
+        bbox: region,
+        bounds: None,
+        ..blob.clone()
+    };
+    mark(&mut context, &whole);
+    normalize_in_context(own.view(), context.view()).to_vec()
+}
+
 /// One guess of the model.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Guess {
@@ -47,7 +80,8 @@ pub struct Guess {
 /// Class probabilities for each crop (one row per crop).
 pub fn probabilities(model: &mut SavedModel, crops: &[Vec<f32>]) -> Result<Array2<f32>> {
     let input = model.net.spec().input.len();
-    if input != PIXELS {
+    let len = crops.first().map_or(PIXELS, Vec::len);
+    if input != len {
         bail!(
             "the model takes {input} inputs, not 32x32 = {PIXELS} pixels: it cannot read letters"
         );
@@ -55,7 +89,7 @@ pub fn probabilities(model: &mut SavedModel, crops: &[Vec<f32>]) -> Result<Array
     if model.classes.is_empty() {
         bail!("the model has no classes (an autoencoder?): it cannot read letters");
     }
-    let x = Array2::from_shape_fn((crops.len(), PIXELS), |(i, j)| crops[i][j]);
+    let x = Array2::from_shape_fn((crops.len(), len), |(i, j)| crops[i][j]);
     let logits = model.net.predict(x.view(), 256);
     Ok(softmax_rows(logits.view()))
 }

@@ -13,6 +13,9 @@
 //! [`segment`] needs no model; [`read`] classifies its boxes (and, with
 //! [`OcrParams::by_recognition`], re-cuts the doubtful ones by what reads best).
 
+/// Where `nnlab train-piece-reader` writes the piece reader the OCR embeds.
+pub const PIECE_READER_FILE: &str = "assets/piece_reader.safetensors";
+
 pub mod binarize;
 pub mod classify;
 pub mod commands;
@@ -479,6 +482,7 @@ pub fn classify(
             binary: &seg.binary,
             stroke_width: seg.stroke_width,
             classes: model.classes.clone(),
+            piece_reader: recognise::piece_reader_for(model),
         };
         let with_heights = lines
             .into_iter()

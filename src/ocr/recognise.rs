@@ -12,6 +12,7 @@ use crate::data::touching::least_ink_path;
 use crate::nn::{SavedModel, parallel};
 use anyhow::Result;
 use image::GrayImage;
+use std::sync::{Mutex, OnceLock};
 
 /// Boxes cropped per part of the shared crop pass (parts are claimed as the cores free up).
 const CROPS_PER_PART: usize = 8;
@@ -148,17 +149,7 @@ pub fn read_boxes(
     if blobs.is_empty() {
         return Ok(Vec::new());
     }
-    // Cropping (a resample and a thinning per box) costs more than reading the crops, and
-    // a page's recognition cuts make hundreds: the cores share them.
-    let mut crops: Vec<Vec<f32>> = vec![Vec::new(); blobs.len()];
-    let parts = crops
-        .chunks_mut(CROPS_PER_PART)
-        .zip(blobs.chunks(CROPS_PER_PART));
-    parallel::for_each(parts, |(crops, blobs)| {
-        for (crop, blob) in crops.iter_mut().zip(blobs) {
-            *crop = classify::crop(blob, labels, binary);
-        }
-    });
+    let crops = crop_all(&blobs, |blob| classify::crop(blob, labels, binary));
     let probs = classify::probabilities(model, &crops)?;
     Ok(blobs
         .into_iter()
@@ -172,6 +163,85 @@ pub fn read_boxes(
         .collect())
 }
 
+/// Crops every blob with `crop`, the cores sharing them: cropping (a resample and a
+/// thinning per box) costs more than reading the crops, and a page's recognition cuts make
+/// hundreds.
+fn crop_all(blobs: &[Blob], crop: impl Fn(&Blob) -> Vec<f32> + Sync) -> Vec<Vec<f32>> {
+    let mut crops: Vec<Vec<f32>> = vec![Vec::new(); blobs.len()];
+    let parts = crops
+        .chunks_mut(CROPS_PER_PART)
+        .zip(blobs.chunks(CROPS_PER_PART));
+    parallel::for_each(parts, |(crops, blobs)| {
+        for (crop_of, blob) in crops.iter_mut().zip(blobs) {
+            *crop_of = crop(blob);
+        }
+    });
+    crops
+}
+
+/// The shipped piece reader (`nnlab train-piece-reader`): it reads the pieces cut out of
+/// touching letters with the ink around them, for a page model of the same classes.
+static PIECE_READER: &[u8] = include_bytes!("../../assets/piece_reader.safetensors");
+
+/// The piece reader, when `model` is the shipped default model it was trained beside (a
+/// model of the user's reads its own pieces).
+pub fn piece_reader_for(model: &SavedModel) -> Option<&'static Mutex<SavedModel>> {
+    static READER: OnceLock<Option<Mutex<SavedModel>>> = OnceLock::new();
+    if !crate::data::builtin::is_default_model(model) {
+        return None;
+    }
+    let reader = READER.get_or_init(|| SavedModel::from_bytes(PIECE_READER).ok().map(Mutex::new));
+    reader.as_ref().filter(|r| {
+        let r = r.lock().unwrap_or_else(|e| e.into_inner());
+        r.classes.len() == model.classes.len() + 1 && r.classes.starts_with(&model.classes)
+    })
+}
+
+/// Reads a line plan's `batch`: whole boxes with the page `model`, pieces cut out of boxes
+/// with the piece reader when there is one for its classes (its "no letter" left out of
+/// the probabilities, so a piece that is no letter reads as unlikely every letter).
+fn read_batch(batch: Vec<Blob>, page: &Page, model: &mut SavedModel) -> Result<Vec<ReadBox>> {
+    let has_pieces = batch.iter().any(|b| b.bounds.is_some());
+    let Some(reader) = page.piece_reader.filter(|_| has_pieces) else {
+        return read_boxes(batch, page.labels, page.binary, model);
+    };
+    let (pieces, whole): (Vec<_>, Vec<_>) = batch
+        .into_iter()
+        .enumerate()
+        .partition(|(_, b)| b.bounds.is_some());
+    let (piece_at, pieces): (Vec<usize>, Vec<Blob>) = pieces.into_iter().unzip();
+    let (whole_at, whole): (Vec<usize>, Vec<Blob>) = whole.into_iter().unzip();
+    let crops = crop_all(&pieces, |blob| {
+        classify::crop_in_context(blob, page.labels, page.binary)
+    });
+    let probs = {
+        let mut reader = reader.lock().unwrap_or_else(|e| e.into_inner());
+        classify::probabilities(&mut reader, &crops)?
+    };
+    let n = page.classes.len();
+    let read_pieces =
+        pieces
+            .into_iter()
+            .zip(crops)
+            .zip(probs.rows())
+            .map(|((blob, mut crop), p)| {
+                crop.truncate(crate::data::PIXELS);
+                ReadBox {
+                    blob,
+                    crop,
+                    probs: p.iter().take(n).copied().collect(),
+                }
+            });
+    let read_whole = read_boxes(whole, page.labels, page.binary, model)?;
+    let mut read: Vec<(usize, ReadBox)> = piece_at
+        .into_iter()
+        .zip(read_pieces)
+        .chain(whole_at.into_iter().zip(read_whole))
+        .collect();
+    read.sort_by_key(|(i, _)| *i);
+    Ok(read.into_iter().map(|(_, b)| b).collect())
+}
+
 /// The page's image data and measures the cuts need.
 pub struct Page<'a> {
     pub labels: &'a Labels,
@@ -179,6 +249,8 @@ pub struct Page<'a> {
     pub stroke_width: f32,
     /// The model's classes.
     pub classes: Vec<String>,
+    /// What reads the pieces cut out of boxes, when not the model ([`piece_reader_for`]).
+    pub piece_reader: Option<&'static Mutex<SavedModel>>,
 }
 
 /// The alternatives of one line: per box its pieces (`cuts[i]` lists, for box `i`, the
@@ -188,6 +260,8 @@ struct LinePlan {
     pieces: Vec<Vec<(usize, usize, usize)>>,
     /// Cut count plus one (the number of nodes minus one) per box.
     nodes: Vec<usize>,
+    /// Per box with cuts, the box whole as the cuts' reader reads it.
+    whole: Vec<Option<usize>>,
     merges: Vec<Option<usize>>,
 }
 
@@ -203,7 +277,7 @@ pub fn refine_lines(
         .iter()
         .map(|(boxes, h)| plan_line(boxes, *h, page, &mut batch))
         .collect();
-    let read = read_boxes(batch, page.labels, page.binary, model)?;
+    let read = read_batch(batch, page, model)?;
     Ok(lines
         .into_iter()
         .zip(plans)
@@ -215,6 +289,7 @@ pub fn refine_lines(
 fn plan_line(boxes: &[ReadBox], h: f32, page: &Page, batch: &mut Vec<Blob>) -> LinePlan {
     let mut pieces = Vec::new();
     let mut nodes = Vec::new();
+    let mut whole = Vec::new();
     for b in boxes {
         let wide = b.blob.bbox.width() as f32 > WIDE * h;
         let paths = if wide || b.confidence(&page.classes) < UNSURE {
@@ -245,6 +320,16 @@ fn plan_line(boxes: &[ReadBox], h: f32, page: &Page, batch: &mut Vec<Blob>) -> L
                 }
             }
         }
+        // The box whole, read by the same reader as its pieces, so that the choice between
+        // them compares like with like.
+        let whole_piece = (!paths.is_empty())
+            .then(|| piece_between(&b.blob, None, None, page))
+            .flatten()
+            .map(|piece| {
+                batch.push(piece);
+                batch.len() - 1
+            });
+        whole.push(whole_piece);
         pieces.push(mine);
         nodes.push(n);
     }
@@ -263,6 +348,7 @@ fn plan_line(boxes: &[ReadBox], h: f32, page: &Page, batch: &mut Vec<Blob>) -> L
     LinePlan {
         pieces,
         nodes,
+        whole,
         merges,
     }
 }
@@ -308,7 +394,10 @@ fn best_line(
     let singles: Vec<CutBox> = boxes
         .iter()
         .enumerate()
-        .map(|(i, b)| best_cuts(b, h, plan.nodes[i], &plan.pieces[i], read, page))
+        .map(|(i, b)| {
+            let as_cut = plan.whole[i].map(|r| &read[r]);
+            best_cuts(b, as_cut, h, plan.nodes[i], &plan.pieces[i], read, page)
+        })
         .collect();
     // best[k]: the best score of the first k boxes, and whether box k-1 was merged with k-2.
     let mut best: Vec<(f32, bool)> = vec![(0.0, false)];
@@ -352,6 +441,7 @@ fn best_line(
 /// share).
 fn best_cuts(
     whole: &ReadBox,
+    whole_as_cut: Option<&ReadBox>,
     h: f32,
     n: usize,
     pieces: &[(usize, usize, usize)],
@@ -373,7 +463,8 @@ fn best_cuts(
         .map(|(total, run)| (total, run.iter().map(|&r| read[r].clone()).collect()))
         .collect();
     // The whole box first: a split must read better, not as well.
-    readings.insert(0, (score(whole, h, &page.classes), vec![whole.clone()]));
+    let whole_score = score(whole_as_cut.unwrap_or(whole), h, &page.classes);
+    readings.insert(0, (whole_score, vec![whole.clone()]));
     let first = (0..readings.len())
         .max_by(|&a, &b| readings[a].0.total_cmp(&readings[b].0).then(b.cmp(&a)))
         .expect("the whole box");
@@ -581,6 +672,7 @@ mod tests {
             binary: &binary,
             stroke_width: 4.0,
             classes: classes.clone(),
+            piece_reader: None,
         };
         let h = 40.0;
         // A stroke and an unsure n, 4 px apart, may be one letter (an m broken in two)...
@@ -602,6 +694,7 @@ mod tests {
             let plan = LinePlan {
                 pieces: vec![Vec::new(), Vec::new()],
                 nodes: vec![1, 1],
+                whole: vec![None, None],
                 merges: vec![Some(0)],
             };
             let read = [read_box(0, 30, merged)];
