@@ -174,3 +174,83 @@ fn draw(ds: &Dataset, i: usize, sample: Sample) -> ndarray::Array1<f32> {
     });
     normalize_in_context(piece.view(), canvas.view())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::crop::normalize_glyph;
+    use ndarray::s;
+
+    /// A ring 12 wide from column `x` (rows 4..28, 2 pixels thick), as a sample row.
+    fn ring(x: usize) -> Array2<f32> {
+        Array2::from_shape_fn((SIDE, SIDE), |(r, c)| {
+            let inside = |lo: usize, hi: usize, v: usize| (lo..hi).contains(&v);
+            let outer = inside(4, 28, r) && inside(x, x + 12, c);
+            let inner = inside(6, 26, r) && inside(x + 2, x + 10, c);
+            f32::from(u8::from(outer && !inner))
+        })
+    }
+
+    #[test]
+    fn a_piece_in_context_keeps_in_view_the_strokes_its_cut_took() {
+        let whole = ring(10);
+        // The ring cut down the middle: its left half is the piece.
+        let mut piece = whole.clone();
+        piece.slice_mut(s![.., 16..]).fill(0.0);
+        let planes = normalize_in_context(piece.view(), whole.view());
+        assert_eq!(planes.slice(s![..PIXELS]), normalize_glyph(piece.view()));
+        let (own, around) = (planes.slice(s![..PIXELS]), planes.slice(s![PIXELS..]));
+        // The right half of the ring is in the context plane only.
+        let right_of = |plane: ndarray::ArrayView1<f32>| {
+            (0..PIXELS)
+                .filter(|i| i % SIDE > 21 && plane[*i] > 0.5)
+                .count()
+        };
+        assert_eq!(right_of(own), 0);
+        assert!(right_of(around) > 10, "context holds the rest of the ring");
+        // A letter alone is its own context; a blank piece gives blank planes.
+        let alone = normalize_in_context(whole.view(), whole.view());
+        assert_eq!(alone.slice(s![..PIXELS]), alone.slice(s![PIXELS..]));
+        let blank = Array2::zeros((SIDE, SIDE));
+        assert!(
+            normalize_in_context(blank.view(), whole.view())
+                .iter()
+                .all(|&v| v == 0.0)
+        );
+    }
+
+    #[test]
+    fn pieces_are_letters_in_context_or_no_letter() {
+        let n = 40;
+        let mut images = Array2::zeros((n, PIXELS));
+        for (i, mut row) in images.rows_mut().into_iter().enumerate() {
+            row.assign(&ndarray::Array1::from_iter(
+                ring(2 + i % 16).iter().copied(),
+            ));
+        }
+        let ds = Dataset {
+            images,
+            labels: (0..n).map(|i| i % 2).collect(),
+            classes: vec!["a".into(), "b".into()],
+            shape: Shape::image(1, SIDE, SIDE),
+        };
+        let pieces = pieces_in_context(&ds, 5, 3);
+        assert_eq!(pieces.shape, Shape::image(2, SIDE, SIDE));
+        assert_eq!(pieces.classes, ["a", "b", NO_LETTER]);
+        assert_eq!(pieces.len(), 5 * n);
+        let no_letter = pieces.labels.iter().filter(|&&l| l == 2).count();
+        assert!(
+            (20..=80).contains(&no_letter),
+            "a quarter is no letter: {no_letter} of 200"
+        );
+        // A piece with neighbours sees more ink around it than it owns.
+        let wider = pieces
+            .images
+            .rows()
+            .into_iter()
+            .filter(|r| r.slice(s![PIXELS..]).sum() > r.slice(s![..PIXELS]).sum() + 10.0)
+            .count();
+        assert!(wider > 50, "{wider} of 200 pieces have neighbours in view");
+        assert_eq!(pieces_in_context(&ds, 5, 3).images, pieces.images, "seeded");
+    }
+}
