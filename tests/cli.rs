@@ -297,3 +297,32 @@ fn output_into_a_closed_pipe_ends_quietly() {
         out.status
     );
 }
+
+/// `train-piece-reader` writes a reader of two planes (a piece and the ink around it) with
+/// a class for "no letter", and refuses silly numbers.
+#[test]
+fn train_piece_reader_writes_a_two_plane_model_with_no_letter() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("reader.safetensors");
+    let args = [
+        "train-piece-reader",
+        "--preset",
+        "course-mlp",
+        "--epochs",
+        "1",
+    ];
+    let run = nnlab(&[&args[..], &["--copies", "1", "--out", path_str(&out)]].concat());
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let model = nnlab::nn::SavedModel::load(&out).unwrap();
+    assert_eq!(model.net.spec().input.len(), 2 * 32 * 32);
+    assert_eq!(model.classes.len(), 37);
+    assert_eq!(
+        model.classes.last().unwrap(),
+        nnlab::data::in_context::NO_LETTER
+    );
+    for silly in [["--epochs", "0"], ["--copies", "1000"]] {
+        let run = nnlab(&[&["train-piece-reader"][..], &silly[..]].concat());
+        assert!(!run.status.success());
+        assert!(text(&run.stderr).contains("--epochs takes 1 to 1000"));
+    }
+}

@@ -816,19 +816,17 @@ fn pair_rates(split: &Dataset, hands: usize) -> PairRates {
     rates
 }
 
-/// Touching letters, split and read by the shipped model (trained on touching letters) in
-/// hands it never trained on (the builtin test split's), every letter first and second,
-/// overlapping by 10-25% of the first's ink width: it reads 0.64 of the pairs (issue #13
-/// asks for 0.9; 0.66 before a box's confidence summed only the classes drawn alike, 0.65
-/// both ways on 24 pages of validation hands; deep-cnn trained the same way, the default
-/// before, 0.64, and 0.20 without touching letters), 0.24 cut by width. Drawn apart, the
-/// same pairs read at 0.92 (the classifier's own errors); of those, 0.69 read right
-/// touching.
+/// Touching letters, split and read by the shipped model and its piece reader in hands
+/// they never trained on (the builtin test split's), every letter first and second,
+/// overlapping by 10-25% of the first's ink width: they read 0.80 of the pairs (issue #13
+/// asks for 0.9; 0.64 before the piece reader, which reads each piece with the ink around
+/// it), 0.24 cut by width. Drawn apart, the same pairs read at 0.92 (the classifier's own
+/// errors); of those, 0.84 read right touching. The floor fails without the piece reader.
 #[test]
 fn touching_letters_are_split_where_they_read_best() {
     let data = DataSource::Builtin.load().expect("builtin loads");
     let rates = pair_rates(&data.test, 3);
-    assert!(rates.touching >= 0.6, "pairs right: {:.3}", rates.touching);
+    assert!(rates.touching >= 0.75, "pairs right: {:.3}", rates.touching);
     assert!(
         rates.touching > rates.by_width + 0.25,
         "by width: {:.3}",
