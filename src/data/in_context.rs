@@ -179,17 +179,8 @@ fn draw(ds: &Dataset, i: usize, sample: Sample) -> ndarray::Array1<f32> {
 mod tests {
     use super::*;
     use crate::data::crop::normalize_glyph;
+    use crate::data::touching::tests::ring;
     use ndarray::s;
-
-    /// A ring 12 wide from column `x` (rows 4..28, 2 pixels thick), as a sample row.
-    fn ring(x: usize) -> Array2<f32> {
-        Array2::from_shape_fn((SIDE, SIDE), |(r, c)| {
-            let inside = |lo: usize, hi: usize, v: usize| (lo..hi).contains(&v);
-            let outer = inside(4, 28, r) && inside(x, x + 12, c);
-            let inner = inside(6, 26, r) && inside(x + 2, x + 10, c);
-            f32::from(u8::from(outer && !inner))
-        })
-    }
 
     #[test]
     fn a_piece_in_context_keeps_in_view_the_strokes_its_cut_took() {

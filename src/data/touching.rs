@@ -278,7 +278,7 @@ fn touching(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -305,7 +305,7 @@ mod tests {
     }
 
     /// The outline of a box 12 wide from column `x`, rows 4..28, 2 pixels thick.
-    fn ring(x: usize) -> Array2<f32> {
+    pub(crate) fn ring(x: usize) -> Array2<f32> {
         Array2::from_shape_fn((SIDE, SIDE), |(r, c)| {
             let inside = |lo: usize, hi: usize, v: usize| (lo..hi).contains(&v);
             let outer = inside(4, 28, r) && inside(x, x + 12, c);
