@@ -146,19 +146,36 @@ pub fn read_boxes(
     binary: &GrayImage,
     model: &mut SavedModel,
 ) -> Result<Vec<ReadBox>> {
+    let classes = model.classes.len();
+    read_with(blobs, model, classes, |blob| {
+        classify::crop(blob, labels, binary)
+    })
+}
+
+/// Crops `blobs` with `crop` and classifies them in one batch, keeping the probabilities
+/// of the first `classes` classes and the first plane of the crops.
+fn read_with(
+    blobs: Vec<Blob>,
+    model: &mut SavedModel,
+    classes: usize,
+    crop: impl Fn(&Blob) -> Vec<f32> + Sync,
+) -> Result<Vec<ReadBox>> {
     if blobs.is_empty() {
         return Ok(Vec::new());
     }
-    let crops = crop_all(&blobs, |blob| classify::crop(blob, labels, binary));
+    let crops = crop_all(&blobs, crop);
     let probs = classify::probabilities(model, &crops)?;
     Ok(blobs
         .into_iter()
         .zip(crops)
         .zip(probs.rows())
-        .map(|((blob, crop), p)| ReadBox {
-            blob,
-            crop,
-            probs: p.to_vec(),
+        .map(|((blob, mut crop), p)| {
+            crop.truncate(crate::data::PIXELS);
+            ReadBox {
+                blob,
+                crop,
+                probs: p.iter().take(classes).copied().collect(),
+            }
         })
         .collect())
 }
@@ -180,7 +197,7 @@ fn crop_all(blobs: &[Blob], crop: impl Fn(&Blob) -> Vec<f32> + Sync) -> Vec<Vec<
 }
 
 /// The shipped piece reader (`nnlab train-piece-reader`): it reads the pieces cut out of
-/// touching letters with the ink around them, for a page model of the same classes.
+/// touching letters with the ink around them, beside the shipped default model.
 static PIECE_READER: &[u8] = include_bytes!("../../assets/piece_reader.safetensors");
 
 /// The piece reader, when `model` is the shipped default model it was trained beside (a
@@ -198,11 +215,10 @@ pub fn piece_reader_for(model: &SavedModel) -> Option<&'static Mutex<SavedModel>
 }
 
 /// Reads a line plan's `batch`: whole boxes with the page `model`, pieces cut out of boxes
-/// with the piece reader when there is one for its classes (its "no letter" left out of
-/// the probabilities, so a piece that is no letter reads as unlikely every letter).
+/// with the piece reader when there is one (its "no letter" left out of the probabilities,
+/// so a piece that is no letter reads as unlikely every letter).
 fn read_batch(batch: Vec<Blob>, page: &Page, model: &mut SavedModel) -> Result<Vec<ReadBox>> {
-    let has_pieces = batch.iter().any(|b| b.bounds.is_some());
-    let Some(reader) = page.piece_reader.filter(|_| has_pieces) else {
+    let Some(reader) = page.piece_reader else {
         return read_boxes(batch, page.labels, page.binary, model);
     };
     let (pieces, whole): (Vec<_>, Vec<_>) = batch
@@ -211,27 +227,12 @@ fn read_batch(batch: Vec<Blob>, page: &Page, model: &mut SavedModel) -> Result<V
         .partition(|(_, b)| b.bounds.is_some());
     let (piece_at, pieces): (Vec<usize>, Vec<Blob>) = pieces.into_iter().unzip();
     let (whole_at, whole): (Vec<usize>, Vec<Blob>) = whole.into_iter().unzip();
-    let crops = crop_all(&pieces, |blob| {
-        classify::crop_in_context(blob, page.labels, page.binary)
-    });
-    let probs = {
+    let read_pieces = {
         let mut reader = reader.lock().unwrap_or_else(|e| e.into_inner());
-        classify::probabilities(&mut reader, &crops)?
+        read_with(pieces, &mut reader, page.classes.len(), |blob| {
+            classify::crop_in_context(blob, page.labels, page.binary)
+        })?
     };
-    let n = page.classes.len();
-    let read_pieces =
-        pieces
-            .into_iter()
-            .zip(crops)
-            .zip(probs.rows())
-            .map(|((blob, mut crop), p)| {
-                crop.truncate(crate::data::PIXELS);
-                ReadBox {
-                    blob,
-                    crop,
-                    probs: p.iter().take(n).copied().collect(),
-                }
-            });
     let read_whole = read_boxes(whole, page.labels, page.binary, model)?;
     let mut read: Vec<(usize, ReadBox)> = piece_at
         .into_iter()
