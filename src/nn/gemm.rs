@@ -240,12 +240,12 @@ pub fn add_product_with<F: Float>(isa: Option<Isa>, a: &[F], b: &[F], c: &mut [F
         // 2 x 64 and one row of 64: C 0.43 s per epoch against 0.44-0.45 and 0.47).
         Some(Isa::Avx512) => vectorised(
             #[inline(always)]
-            || add_product_tiled::<F, 8, 32>(a, b, c, k),
+            || add_product_tiled::<F, 8, 32>(isa, a, b, c, k),
         ),
         // 4 rows of 16 fill 8 of AVX2's 16 (C 0.45 s against 0.46 for 2 x 32 and one row of 64).
         _ => vectorised(
             #[inline(always)]
-            || add_product_tiled::<F, 4, 16>(a, b, c, k),
+            || add_product_tiled::<F, 4, 16>(isa, a, b, c, k),
         ),
     }
 }
@@ -253,6 +253,7 @@ pub fn add_product_with<F: Float>(isa: Option<Isa>, a: &[F], b: &[F], c: &mut [F
 /// [`add_product`] in tiles of `R` rows by `B` columns, then of narrower and fewer.
 #[inline(always)]
 fn add_product_tiled<F: Float, const R: usize, const B: usize>(
+    isa: Option<Isa>,
     a: &[F],
     b: &[F],
     c: &mut [F],
@@ -262,23 +263,29 @@ fn add_product_tiled<F: Float, const R: usize, const B: usize>(
     let a_tiles = a.chunks_exact(R * k);
     let (a_rest, c_rest_start) = (a_tiles.remainder(), a.len() / (R * k) * R * n);
     for (a_rows, c_rows) in a_tiles.zip(c.chunks_exact_mut(R * n)) {
-        add_rows::<F, R, B>(a_rows, b, c_rows, n);
+        add_rows::<F, R, B>(isa, a_rows, b, c_rows, n);
     }
     let rest = a_rest
         .chunks_exact(k)
         .zip(c[c_rest_start..].chunks_exact_mut(n));
     for (a_row, c_row) in rest {
-        add_rows::<F, 1, B>(a_row, b, c_row, n);
+        add_rows::<F, 1, B>(isa, a_row, b, c_row, n);
     }
 }
 
 /// `c += a * b` for `R` rows of `a` and of `c`.
 #[inline(always)]
-fn add_rows<F: Float, const R: usize, const B: usize>(a: &[F], b: &[F], c: &mut [F], n: usize) {
+fn add_rows<F: Float, const R: usize, const B: usize>(
+    isa: Option<Isa>,
+    a: &[F],
+    b: &[F],
+    c: &mut [F],
+    n: usize,
+) {
     let mut start = 0;
     // Wide tiles keep enough independent sums in flight; narrow ones the rest.
     while start + B <= n {
-        product_tile::<F, R, B>(a, b, n, start, c);
+        wide_tile::<F, R, B>(isa, a, b, n, start, c);
         start += B;
     }
     while start + 8 <= n {
@@ -295,6 +302,47 @@ fn add_rows<F: Float, const R: usize, const B: usize>(a: &[F], b: &[F], c: &mut 
                 .fold(*s, |acc, (&x, &v)| acc + x * v);
         }
     }
+}
+
+/// A written-out vector tile of [`add_product`] (`gemm_f32`'s `add_tile`).
+type VectorTile = unsafe fn(&[f32], &[f32], usize, usize, &mut [f32]);
+
+/// [`product_tile`] of `R` rows by `W` columns, in the written-out vector tile of `isa`
+/// when that is its shape and this CPU has it (f32 only), which gives the same bits.
+#[inline(always)]
+fn wide_tile<F: Float, const R: usize, const W: usize>(
+    isa: Option<Isa>,
+    a: &[F],
+    b: &[F],
+    n: usize,
+    start: usize,
+    c: &mut [F],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if TypeId::of::<F>() == TypeId::of::<f32>() {
+        use super::gemm_f32::{avx2, avx512};
+        let tile: Option<VectorTile> = match isa.filter(|i| i.supported()) {
+            Some(Isa::Avx512) if (R, W) == (avx512::TILE_ROWS, avx512::TILE_COLUMNS) => {
+                Some(avx512::add_tile)
+            }
+            Some(Isa::Avx2) if (R, W) == (avx2::TILE_ROWS, avx2::TILE_COLUMNS) => {
+                Some(avx2::add_tile)
+            }
+            _ => None,
+        };
+        if let Some(tile) = tile {
+            assert!(start + W <= n && b.len() >= a.len() / R * n && c.len() >= R * n);
+            // SAFETY: `F` is f32 (checked above), so the slices hold f32 values; the bounds
+            // are asserted, and this CPU has the tile's instruction set (checked above).
+            unsafe {
+                let f32s = |x: &[F]| std::slice::from_raw_parts(x.as_ptr().cast::<f32>(), x.len());
+                let c = std::slice::from_raw_parts_mut(c.as_mut_ptr().cast::<f32>(), c.len());
+                tile(f32s(a), f32s(b), n, start, c);
+            }
+            return;
+        }
+    }
+    product_tile::<F, R, W>(a, b, n, start, c);
 }
 
 /// `c[.., start..start + W] += a * b[.., start..start + W]` for `R` rows, with the `R x W`
