@@ -15,7 +15,7 @@ use crate::train::{EpochStats, Model, RunConfig, Task, Trainer, finetune};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -105,19 +105,6 @@ pub enum Command {
         out: Option<PathBuf>,
         #[arg(long, default_value_t = crate::data::builtin::SEED)]
         seed: u64,
-    },
-    /// Train the OCR's piece reader (letters cut out of touching ones, read with the ink
-    /// around them) on `builtin` drawn as such pieces.
-    TrainPieceReader {
-        #[arg(long, default_value = "deep-cnn")]
-        preset: Preset,
-        #[arg(long, default_value_t = 20)]
-        epochs: usize,
-        /// Pieces drawn per training image.
-        #[arg(long, default_value_t = 3)]
-        copies: usize,
-        #[arg(long, default_value = crate::ocr::PIECE_READER_FILE)]
-        out: PathBuf,
     },
     /// Time the engine on the anchor workloads; ends with `bench <name> samples_per_s=<n>` lines.
     Bench {
@@ -513,12 +500,6 @@ pub fn main() -> ExitCode {
         Some(Command::Finetune(args)) => fine_tune(&args),
         Some(Command::Gradcheck) => gradcheck(),
         Some(Command::GenBuiltin { set, out, seed }) => gen_builtin(&set, out, seed),
-        Some(Command::TrainPieceReader {
-            preset,
-            epochs,
-            copies,
-            out,
-        }) => train_piece_reader(preset, epochs, copies, &out),
         Some(Command::Eval { model, data, split }) => eval(&model, &data, &split),
         Some(Command::Export { model, onnx, torch }) => {
             export(&model, onnx.as_deref(), torch.as_deref())
@@ -856,40 +837,6 @@ fn gen_builtin(set: &str, out: Option<PathBuf>, seed: u64) -> Result<ExitCode> {
         out.display(),
         bytes.len()
     );
-    Ok(ExitCode::SUCCESS)
-}
-
-fn train_piece_reader(
-    preset: Preset,
-    epochs: usize,
-    copies: usize,
-    out: &Path,
-) -> Result<ExitCode> {
-    use crate::data::in_context::pieces_in_context;
-    if !(1..=1000).contains(&epochs) || !(1..=20).contains(&copies) {
-        bail!("--epochs takes 1 to 1000 and --copies 1 to 20");
-    }
-    crate::files::check_output_file(out)?;
-    let data = crate::data::DataSource::Builtin.load()?;
-    let seed = crate::data::builtin::SEED;
-    let splits = crate::data::Splits {
-        name: "builtin pieces in context".into(),
-        train: pieces_in_context(&data.train, copies, seed),
-        valid: pieces_in_context(&data.valid, 1, seed + 1),
-        test: pieces_in_context(&data.test, 1, seed + 2),
-    };
-    let config = RunConfig {
-        epochs,
-        ..RunConfig::preset(preset, splits.train.classes.len())
-    };
-    let mut trainer = Trainer::new(config, std::sync::Arc::new(splits))?;
-    train_with_progress(&mut trainer, false)?;
-    trainer.with_weights(Weights::Best, |trainer| {
-        let ev = trainer.evaluate(&trainer.data.test.clone());
-        eprintln!("test pieces: accuracy {:.4}", ev.accuracy);
-        trainer.saved_model().save(out)
-    })?;
-    eprintln!("saved {}", out.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -298,21 +298,22 @@ fn output_into_a_closed_pipe_ends_quietly() {
     );
 }
 
-/// `train-piece-reader` writes a reader of two planes (a piece and the ink around it) with
-/// a class for "no letter", and refuses silly numbers.
+/// `train_piece_reader` (the binary that makes the shipped piece reader) writes a reader of
+/// two planes (a piece and the ink around it) with a class for "no letter", and refuses
+/// silly numbers.
 #[test]
 fn train_piece_reader_writes_a_two_plane_model_with_no_letter() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_train_piece_reader"))
+            .args(args)
+            .output()
+            .expect("the train_piece_reader binary runs")
+    };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("reader.safetensors");
-    let args = [
-        "train-piece-reader",
-        "--preset",
-        "course-mlp",
-        "--epochs",
-        "1",
-    ];
-    let run = nnlab(&[&args[..], &["--copies", "1", "--out", path_str(&out)]].concat());
-    assert!(run.status.success(), "{}", text(&run.stderr));
+    let args = ["--preset", "course-mlp", "--epochs", "1", "--copies", "1"];
+    let done = run(&[&args[..], &["--out", path_str(&out)]].concat());
+    assert!(done.status.success(), "{}", text(&done.stderr));
     let model = nnlab::nn::SavedModel::load(&out).unwrap();
     assert_eq!(model.net.spec().input.len(), 2 * 32 * 32);
     assert_eq!(model.classes.len(), 37);
@@ -321,8 +322,8 @@ fn train_piece_reader_writes_a_two_plane_model_with_no_letter() {
         nnlab::data::in_context::NO_LETTER
     );
     for silly in [["--epochs", "0"], ["--copies", "1000"]] {
-        let run = nnlab(&[&["train-piece-reader"][..], &silly[..]].concat());
-        assert!(!run.status.success());
-        assert!(text(&run.stderr).contains("--epochs takes 1 to 1000"));
+        let refused = run(&silly);
+        assert!(!refused.status.success());
+        assert!(text(&refused.stderr).contains("--epochs takes 1 to 1000"));
     }
 }

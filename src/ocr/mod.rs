@@ -13,7 +13,7 @@
 //! [`segment`] needs no model; [`read`] classifies its boxes (and, with
 //! [`OcrParams::by_recognition`], re-cuts the doubtful ones by what reads best).
 
-/// Where `nnlab train-piece-reader` writes the piece reader the OCR embeds.
+/// Where the `train_piece_reader` binary writes the piece reader the OCR embeds.
 pub const PIECE_READER_FILE: &str = "assets/piece_reader.safetensors";
 
 pub mod binarize;

@@ -196,7 +196,7 @@ fn crop_all(blobs: &[Blob], crop: impl Fn(&Blob) -> Vec<f32> + Sync) -> Vec<Vec<
     crops
 }
 
-/// The shipped piece reader (`nnlab train-piece-reader`): it reads the pieces cut out of
+/// The shipped piece reader (the `train_piece_reader` binary): it reads the pieces cut out of
 /// touching letters with the ink around them, beside the shipped default model.
 static PIECE_READER: &[u8] = include_bytes!("../../assets/piece_reader.safetensors");
 
