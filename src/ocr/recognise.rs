@@ -261,7 +261,7 @@ struct LinePlan {
     pieces: Vec<Vec<(usize, usize, usize)>>,
     /// Cut count plus one (the number of nodes minus one) per box.
     nodes: Vec<usize>,
-    /// Per box with cuts, the box whole as the cuts' reader reads it.
+    /// Per box with cuts, the box whole as the piece reader reads it (none without one).
     whole: Vec<Option<usize>>,
     merges: Vec<Option<usize>>,
 }
@@ -321,9 +321,9 @@ fn plan_line(boxes: &[ReadBox], h: f32, page: &Page, batch: &mut Vec<Blob>) -> L
                 }
             }
         }
-        // The box whole, read by the same reader as its pieces, so that the choice between
-        // them compares like with like.
-        let whole_piece = (!paths.is_empty())
+        // The box whole, read by the piece reader as its pieces are, so that the choice
+        // between them compares like with like (the model has read it whole already).
+        let whole_piece = (page.piece_reader.is_some() && !paths.is_empty())
             .then(|| piece_between(&b.blob, None, None, page))
             .flatten()
             .map(|piece| {
